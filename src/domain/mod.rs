@@ -1,0 +1,10 @@
+//! The pure core: no tokio, no ratatui, no reqwest, no file system. Time comes in as a value.
+
+pub mod cockpit;
+pub mod env;
+pub mod fault;
+pub mod health;
+pub mod runbook;
+pub mod sli;
+pub mod slo;
+pub mod time;

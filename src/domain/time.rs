@@ -1,0 +1,71 @@
+//! Wall-clock time as a plain value, so the domain never reads a clock.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch. Wall-clock rather than monotonic so
+/// timestamps can be stored and compared across restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Ts(pub i64);
+
+impl Ts {
+    pub fn from_secs(s: i64) -> Self {
+        Ts(s * 1000)
+    }
+
+    pub fn from_secs_f64(s: f64) -> Self {
+        Ts((s * 1000.0).round() as i64)
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1000.0
+    }
+
+    /// Seconds elapsed from `earlier` to `self` (negative if `earlier` is later).
+    pub fn secs_since(self, earlier: Ts) -> f64 {
+        (self.0 - earlier.0) as f64 / 1000.0
+    }
+
+    pub fn plus_ms(self, ms: i64) -> Ts {
+        Ts(self.0 + ms)
+    }
+}
+
+/// Formats a duration in seconds the way the cockpit shows ages and countdowns:
+/// `0.4s`, `12s`, `3m05s`, `2h04m`.
+pub fn format_age(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "–".into();
+    }
+    if secs < 10.0 {
+        return format!("{secs:.1}s");
+    }
+    let s = secs.round() as u64;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secs_since_is_signed_and_fractional() {
+        assert_eq!(Ts(2500).secs_since(Ts(1000)), 1.5);
+        assert_eq!(Ts(1000).secs_since(Ts(2500)), -1.5);
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(format_age(0.42), "0.4s");
+        assert_eq!(format_age(12.4), "12s");
+        assert_eq!(format_age(185.0), "3m05s");
+        assert_eq!(format_age(7440.0), "2h04m");
+        assert_eq!(format_age(f64::NAN), "–");
+        assert_eq!(format_age(-1.0), "–");
+    }
+}
