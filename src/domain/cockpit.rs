@@ -32,8 +32,15 @@ pub struct Cockpit {
 pub enum Event {
     /// Time passed; ages and staleness move on.
     Tick,
-    Sample { slo: usize, env: Env, outcome: Outcome },
-    Health { target: usize, obs: HealthObservation },
+    Sample {
+        slo: usize,
+        env: Env,
+        outcome: Outcome,
+    },
+    Health {
+        target: usize,
+        obs: HealthObservation,
+    },
     Weights(Result<Weights, String>),
     /// The operator chose an entry of the demo's fault menu.
     Fault(FaultPreset),
@@ -111,7 +118,10 @@ impl Cockpit {
                 if self.weights.map(|(_, old)| old) != Some(w) {
                     out.push(Command::Log(
                         Level::Info,
-                        format!("router weights {}/{} ({} / {})", w.blue, w.green, self.env_names.0[0], self.env_names.0[1]),
+                        format!(
+                            "router weights {}/{} ({} / {})",
+                            w.blue, w.green, self.env_names.0[0], self.env_names.0[1]
+                        ),
                     ));
                 }
                 self.weights = Some((now, w));
@@ -181,7 +191,10 @@ mod tests {
         let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.002) }, Ts(1000));
         assert!(matches!(&out[..], [Command::Log(Level::Info, m)] if m.contains("blue error rate: ok")), "{out:?}");
         let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.03) }, Ts(2000));
-        assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("breach") && m.contains("3.00%")), "{out:?}");
+        assert!(
+            matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("breach") && m.contains("3.00%")),
+            "{out:?}"
+        );
         let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.04) }, Ts(3000));
         assert!(out.is_empty(), "no new transition: {out:?}");
         assert_eq!(c.slos[0].env_state(Env::Blue, Ts(3000)), SloState::Breach);
@@ -192,7 +205,8 @@ mod tests {
         let mut c = cockpit();
         let out = c.update(Event::Sample { slo: 9, env: Env::Green, outcome: Outcome::NoData }, Ts(0));
         assert!(matches!(&out[..], [Command::Log(Level::Error, _)]));
-        let obs = HealthObservation { state: HealthState::Up, latency_ms: Some(1), code: Some(200), detail: "pass".into() };
+        let obs =
+            HealthObservation { state: HealthState::Up, latency_ms: Some(1), code: Some(200), detail: "pass".into() };
         let out = c.update(Event::Health { target: 9, obs }, Ts(0));
         assert!(matches!(&out[..], [Command::Log(Level::Error, _)]));
     }
@@ -212,10 +226,14 @@ mod tests {
     #[test]
     fn health_changes_are_logged() {
         let mut c = cockpit();
-        let up = HealthObservation { state: HealthState::Up, latency_ms: Some(2), code: Some(200), detail: "pass".into() };
+        let up =
+            HealthObservation { state: HealthState::Up, latency_ms: Some(2), code: Some(200), detail: "pass".into() };
         assert!(c.update(Event::Health { target: 0, obs: up.clone() }, Ts(0)).is_empty());
         let down = HealthObservation { state: HealthState::Down, code: Some(503), detail: "fail".into(), ..up };
         let out = c.update(Event::Health { target: 0, obs: down }, Ts(1000));
-        assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m == "blue api-gateway is down (fail)"), "{out:?}");
+        assert!(
+            matches!(&out[..], [Command::Log(Level::Warn, m)] if m == "blue api-gateway is down (fail)"),
+            "{out:?}"
+        );
     }
 }

@@ -48,7 +48,8 @@ impl FaultPreset {
 
     /// The fault to post, or `None` for "clear".
     pub fn spec(self) -> Option<FaultSpec> {
-        let base = FaultSpec { env: Env::Blue, service: all_services(), error_ratio: 0.0, extra_latency_ms: 0, down: false };
+        let base =
+            FaultSpec { env: Env::Blue, service: all_services(), error_ratio: 0.0, extra_latency_ms: 0, down: false };
         match self {
             FaultPreset::ErrorSpike => Some(FaultSpec { error_ratio: 0.08, ..base }),
             FaultPreset::LatencySpike => Some(FaultSpec { extra_latency_ms: 2500, ..base }),

@@ -104,7 +104,8 @@ mod tests {
     #[test]
     fn health_json_pass_warn_fail() {
         assert_eq!(classify(200, r#"{"status":"pass"}"#).0, HealthState::Up);
-        let (s, d) = classify(200, r#"{"status":"warn","checks":{"db:latency":[{"status":"warn"}],"cpu":[{"status":"pass"}]}}"#);
+        let (s, d) =
+            classify(200, r#"{"status":"warn","checks":{"db:latency":[{"status":"warn"}],"cpu":[{"status":"pass"}]}}"#);
         assert_eq!(s, HealthState::Degraded);
         assert_eq!(d, "warn: db:latency");
         assert_eq!(classify(503, r#"{"status":"fail"}"#).0, HealthState::Down);

@@ -18,8 +18,13 @@ pub enum SliKind {
 }
 
 impl SliKind {
-    pub const ALL: [SliKind; 5] =
-        [SliKind::ErrorRatio, SliKind::P95Latency, SliKind::Availability, SliKind::EventLatencyP95, SliKind::Throughput];
+    pub const ALL: [SliKind; 5] = [
+        SliKind::ErrorRatio,
+        SliKind::P95Latency,
+        SliKind::Availability,
+        SliKind::EventLatencyP95,
+        SliKind::Throughput,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
