@@ -2,8 +2,11 @@
 //!
 //! Layers point one way: `app`/`ui` → `domain`, `sources`/`fleet` → `domain`.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod fleet;
 pub mod sources;
+pub mod ui;

@@ -3,6 +3,10 @@ use cutover::cli::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Installed before the terminal is set up, so ratatui's restoring hook wraps it.
+    if let Err(e) = color_eyre::install() {
+        eprintln!("cutover: cannot install the error report hook: {e}");
+    }
     match cli.command {
         Command::Fleet(args) => cutover::commands::fleet(args),
         Command::Demo(args) => cutover::commands::demo(args),

@@ -1,8 +1,53 @@
 use std::process::ExitCode;
 
 use crate::cli::ConfigArgs;
+use crate::config;
+use crate::domain::runbook;
 
-pub fn check(_args: ConfigArgs) -> ExitCode {
-    eprintln!("cutover check: not built yet");
-    ExitCode::FAILURE
+/// Validates a config and its runbook. Prints what it found, or every problem
+/// with its position, and exits non-zero on any problem.
+pub fn check(args: ConfigArgs) -> ExitCode {
+    let path = match config::discover(args.config.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("cutover check: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{}: ok: deployment {:?}, {} SLOs, {} targets",
+        path.display(),
+        config.deployment,
+        config.slos.len(),
+        config.targets.len()
+    );
+    let Some(rb_path) = &config.runbook else {
+        println!("no runbook configured");
+        return ExitCode::SUCCESS;
+    };
+    let bytes = match std::fs::read(rb_path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{}: runbook.path: cannot read {}: {e}", path.display(), rb_path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match runbook::parse(&bytes) {
+        Ok(rb) => {
+            let (done, total) = rb.progress();
+            println!("{}: ok: {} phases, {total} tasks, {done} done", rb_path.display(), rb.phases.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}:{}: {}", rb_path.display(), e.line, e);
+            ExitCode::FAILURE
+        }
+    }
 }

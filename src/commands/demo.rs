@@ -1,8 +1,71 @@
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::DemoArgs;
+use crate::commands::cockpit;
+use crate::config::{self, Config, Target};
+use crate::domain::env::Weights;
+use crate::fleet::{Fleet, FleetOptions};
 
-pub fn demo(_args: DemoArgs) -> ExitCode {
-    eprintln!("cutover demo: not built yet");
-    ExitCode::FAILURE
+pub fn demo(args: DemoArgs) -> ExitCode {
+    let config = match &args.config {
+        Some(path) => config::load(path),
+        None => config::parse(config::DEMO_CONFIG, Path::new("<built-in demo config>"), None),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cutover demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match super::runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async move {
+        let opts = FleetOptions {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            rps: args.rps,
+            target: None,
+            smoke_rps: args.smoke_rps,
+            initial_weights: Weights { blue: 10, green: 90 },
+        };
+        let fleet = match Fleet::start(opts).await {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("cutover demo: cannot start the simulated fleet: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let config = with_fleet(config, &fleet);
+        // A given config names its own runbook; the built-in one comes with the binary.
+        let runbook = match &args.config {
+            Some(_) => cockpit::read_runbook(&config),
+            None => Some(("config/runbooks/go-live.md".into(), Ok(config::GO_LIVE_RUNBOOK.to_vec()))),
+        };
+        let mut setup = cockpit::setup(&config, runbook, true);
+        setup.fault_admin = Some(fleet.info.admin.clone());
+        let result = crate::app::run(setup).await;
+        fleet.shutdown().await;
+        super::finish("demo", result)
+    })
+}
+
+/// The demo watches its own fleet: every service's metrics and health, and the router's weights.
+fn with_fleet(mut config: Config, fleet: &Fleet) -> Config {
+    config.targets = fleet
+        .info
+        .services
+        .iter()
+        .map(|s| Target {
+            env: s.env,
+            service: s.service.clone(),
+            metrics: Some(s.metrics.clone()),
+            health: Some(s.health.clone()),
+        })
+        .collect();
+    config.weights_url = Some(format!("{}/weights", fleet.info.admin));
+    config
 }

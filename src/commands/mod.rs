@@ -1,13 +1,35 @@
 //! One function per subcommand; each returns the process exit code.
 
 mod check;
+mod cockpit;
 mod demo;
 mod fleet;
 mod run;
 mod runbook;
+
+use std::process::ExitCode;
 
 pub use check::check;
 pub use demo::demo;
 pub use fleet::fleet;
 pub use run::run;
 pub use runbook::runbook;
+
+/// The runtime behind every long-running command: two workers are plenty for a cockpit.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {
+        eprintln!("cutover: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Reports how a cockpit ended, after the terminal is restored.
+fn finish(what: &str, result: color_eyre::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cutover {what}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,8 +1,29 @@
 use std::process::ExitCode;
 
 use crate::cli::RunArgs;
+use crate::commands::cockpit;
+use crate::config;
 
-pub fn run(_args: RunArgs) -> ExitCode {
-    eprintln!("cutover run: not built yet");
-    ExitCode::FAILURE
+pub fn run(args: RunArgs) -> ExitCode {
+    let path = match config::discover(args.config.config.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("cutover run: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cutover run: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runbook = cockpit::read_runbook(&config);
+    let setup = cockpit::setup(&config, runbook, false);
+    let runtime = match super::runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async move { super::finish("run", crate::app::run(setup).await) })
 }

@@ -69,3 +69,36 @@ mod tests {
         assert_eq!(format_age(-1.0), "–");
     }
 }
+
+/// Reads a duration written like `500ms`, `2s`, `1.5s`, `10m`, `24h` (a bare number is seconds).
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("{text:?} is not a duration; write it like 500ms, 2s, 10m or 24h"))?;
+    let factor = match unit.trim() {
+        "ms" => 1.0,
+        "" | "s" => 1000.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        other => return Err(format!("{text:?}: unknown unit {other:?}; use ms, s, m or h")),
+    };
+    Ok((n * factor).round() as i64)
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration_ms;
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(parse_duration_ms("500ms"), Ok(500));
+        assert_eq!(parse_duration_ms("2s"), Ok(2000));
+        assert_eq!(parse_duration_ms("1.5s"), Ok(1500));
+        assert_eq!(parse_duration_ms("10m"), Ok(600_000));
+        assert_eq!(parse_duration_ms("24h"), Ok(86_400_000));
+        assert_eq!(parse_duration_ms("3"), Ok(3000));
+        assert!(parse_duration_ms("soon").unwrap_err().contains("not a duration"));
+        assert!(parse_duration_ms("5 fortnights").unwrap_err().contains("fortnights"));
+    }
+}

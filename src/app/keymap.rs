@@ -1,0 +1,230 @@
+//! Keymaps are data: actions, the keys bound to them, and a description that
+//! also feeds the help overlay. The default is built in; a user file is merged over it.
+
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+
+pub const DEFAULT_KEYMAP: &str = include_str!("../../config/keymap.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Help,
+    Quit,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    FocusNext,
+    Faults,
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    /// Reads `q`, `?`, `F`, `ctrl-c`, `alt-x`, `pageup`, `space`, …
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = text;
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-") {
+                mods |= KeyModifiers::CONTROL;
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("alt-") {
+                mods |= KeyModifiers::ALT;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        let code = match rest {
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pageup" => KeyCode::PageUp,
+            "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "enter" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            s if s.chars().count() == 1 => KeyCode::Char(s.chars().next().unwrap_or(' ')),
+            _ => return Err(format!("unknown key {text:?}")),
+        };
+        Ok(Key { code, mods })
+    }
+
+    /// The key as it arrived from the terminal, normalised so `F` and shift-F match.
+    pub fn from_event(ev: &KeyEvent) -> Key {
+        let mods = ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        Key { code: ev.code, mods }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("pgup"),
+            KeyCode::PageDown => f.write_str("pgdn"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Tab => f.write_str("tab"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub action: Action,
+    pub keys: Vec<Key>,
+    pub desc: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keymap {
+    pub bindings: Vec<Binding>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeymap {
+    #[serde(default)]
+    bind: Vec<RawBinding>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinding {
+    action: Action,
+    keys: Vec<String>,
+    desc: Option<String>,
+}
+
+impl Keymap {
+    pub fn builtin() -> Keymap {
+        let mut km = Keymap { bindings: Vec::new() };
+        // The built-in file is part of the binary and covered by a test.
+        km.merge_str(DEFAULT_KEYMAP).unwrap_or_default();
+        km
+    }
+
+    /// Merges a user keymap over this one. On error nothing changes and the
+    /// message says what and where.
+    pub fn merge_str(&mut self, text: &str) -> Result<(), String> {
+        let raw: RawKeymap = toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| crate::config::line_col(text, s.start));
+            match at {
+                Some((l, c)) => format!("{l}:{c}: {}", e.message().trim()),
+                None => e.message().trim().to_string(),
+            }
+        })?;
+        let mut next = self.clone();
+        for b in raw.bind {
+            let keys = b.keys.iter().map(|k| Key::parse(k)).collect::<Result<Vec<_>, _>>()?;
+            // A key belongs to one action: taking it away from any other keeps the map unambiguous.
+            for other in next.bindings.iter_mut() {
+                other.keys.retain(|k| !keys.contains(k));
+            }
+            match next.bindings.iter_mut().find(|x| x.action == b.action) {
+                Some(existing) => {
+                    existing.keys = keys;
+                    if let Some(d) = b.desc {
+                        existing.desc = d;
+                    }
+                }
+                None => next.bindings.push(Binding { action: b.action, keys, desc: b.desc.unwrap_or_default() }),
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+
+    pub fn action(&self, ev: &KeyEvent) -> Option<Action> {
+        let key = Key::from_event(ev);
+        self.bindings.iter().find(|b| b.keys.contains(&key)).map(|b| b.action)
+    }
+
+    pub fn keys_for(&self, action: Action) -> &[Key] {
+        self.bindings.iter().find(|b| b.action == action).map_or(&[], |b| &b.keys)
+    }
+
+    /// The first key of an action as text, for the footer.
+    pub fn first_key(&self, action: Action) -> Option<String> {
+        self.keys_for(action).first().map(|k| k.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(c: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(c, m)
+    }
+
+    #[test]
+    fn the_builtin_keymap_binds_every_action() {
+        let km = Keymap::builtin();
+        for a in [
+            Action::Help,
+            Action::Quit,
+            Action::Down,
+            Action::Up,
+            Action::PageDown,
+            Action::PageUp,
+            Action::FocusNext,
+            Action::Faults,
+            Action::Close,
+        ] {
+            assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
+        }
+        assert!(km.bindings.iter().all(|b| !b.desc.is_empty()));
+        assert_eq!(km.action(&press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Quit));
+        assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(km.action(&press(KeyCode::Char('F'), KeyModifiers::SHIFT)), Some(Action::Faults));
+        assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+    }
+
+    #[test]
+    fn user_bindings_replace_and_steal_keys() {
+        let mut km = Keymap::builtin();
+        km.merge_str("[[bind]]\naction = \"down\"\nkeys = [\"n\", \"k\"]\n").unwrap();
+        assert_eq!(km.action(&press(KeyCode::Char('k'), KeyModifiers::NONE)), Some(Action::Down));
+        assert_eq!(km.action(&press(KeyCode::Char('j'), KeyModifiers::NONE)), None);
+        assert_eq!(km.keys_for(Action::Up), &[Key::parse("up").unwrap()]);
+    }
+
+    #[test]
+    fn a_broken_user_keymap_changes_nothing_and_says_where() {
+        let mut km = Keymap::builtin();
+        let before = km.clone();
+        let e = km.merge_str("[[bind]]\naction = \"explode\"\nkeys = [\"x\"]\n").unwrap_err();
+        assert!(e.starts_with("2:"), "{e}");
+        let e = km.merge_str("[[bind]]\naction = \"quit\"\nkeys = [\"hyper-x\"]\n").unwrap_err();
+        assert!(e.contains("hyper-x"), "{e}");
+        assert_eq!(km, before);
+    }
+}

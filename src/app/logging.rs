@@ -1,0 +1,37 @@
+//! Logging: tracing into tui-logger's widget, and a plain-text file. Never to
+//! stdout while the terminal is in raw mode.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tracing_subscriber::prelude::*;
+
+/// Installs the subscriber once per process. Returns a notice when the log file
+/// could not be opened (the cockpit still runs, logging to the pane only).
+pub fn init(log_file: Option<&Path>) -> Option<String> {
+    let _ = tui_logger::init_logger(tui_logger::LevelFilter::Info);
+    tui_logger::set_default_level(tui_logger::LevelFilter::Info);
+    let mut notice = None;
+    let file_layer = log_file.and_then(|path| {
+        let opened = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| OpenOptions::new().create(true).append(true).open(path));
+        match opened {
+            Ok(f) => {
+                Some(tracing_subscriber::fmt::layer().with_ansi(false).with_target(false).with_writer(Mutex::new(f)))
+            }
+            Err(e) => {
+                notice = Some(format!("log file {}: {e}; logging to the pane only", path.display()));
+                None
+            }
+        }
+    });
+    let filter = tracing_subscriber::filter::LevelFilter::INFO;
+    let _ = tracing_subscriber::registry()
+        .with(tui_logger::TuiTracingSubscriberLayer.with_filter(filter))
+        .with(file_layer.map(|l| l.with_filter(filter)))
+        .try_init();
+    notice
+}

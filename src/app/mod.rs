@@ -1,0 +1,184 @@
+//! The event loop: one channel in, update, draw when something changed.
+
+pub mod keymap;
+mod logging;
+mod run;
+mod terminal;
+pub mod view;
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+pub use run::{Setup, run};
+
+use crate::domain::cockpit::{Cockpit, Command, Event, Level};
+use crate::domain::fault::FaultPreset;
+use crate::domain::time::Ts;
+use crate::ui::theme::Theme;
+use keymap::{Action, Keymap};
+use view::{Overlay, ViewState};
+
+/// Everything the loop receives.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize,
+    Domain(Event),
+    /// SIGTERM, SIGHUP, SIGINT: end the same clean way as `q`.
+    Signal(&'static str),
+}
+
+/// The cockpit's state plus what the operator is looking at.
+pub struct App {
+    pub cockpit: Cockpit,
+    pub view: ViewState,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(cockpit: Cockpit, keymap: Keymap, theme: Theme) -> Self {
+        App { cockpit, view: ViewState::default(), keymap, theme, quit: false }
+    }
+
+    /// Handles one message; returns the commands to carry out.
+    pub fn handle(&mut self, msg: Msg, now: Ts) -> Vec<Command> {
+        match msg {
+            Msg::Key(key) => self.key(key, now),
+            Msg::Resize => Vec::new(),
+            Msg::Domain(event) => self.cockpit.update(event, now),
+            Msg::Signal(name) => {
+                self.quit = true;
+                vec![Command::Log(Level::Warn, format!("{name} received: leaving"))]
+            }
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent, now: Ts) -> Vec<Command> {
+        let action = self.keymap.action(&key);
+        if let Some(Overlay::Faults { selected }) = self.view.overlay {
+            return self.fault_menu_key(key, action, selected, now);
+        }
+        if self.view.overlay == Some(Overlay::Help) && matches!(action, Some(Action::Close | Action::Help)) {
+            self.view.overlay = None;
+            return Vec::new();
+        }
+        let Some(action) = action else { return Vec::new() };
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.view.overlay = Some(Overlay::Help),
+            Action::Close => self.view.overlay = None,
+            Action::Down => self.view.move_by(1, self.cockpit.runbook.as_ref()),
+            Action::Up => self.view.move_by(-1, self.cockpit.runbook.as_ref()),
+            Action::PageDown => self.view.move_by(10, self.cockpit.runbook.as_ref()),
+            Action::PageUp => self.view.move_by(-10, self.cockpit.runbook.as_ref()),
+            Action::FocusNext => self.view.toggle_focus(),
+            Action::Faults => {
+                if self.cockpit.demo {
+                    self.view.overlay = Some(Overlay::Faults { selected: 0 });
+                } else {
+                    return vec![Command::Log(Level::Warn, "faults can only be injected into the demo fleet".into())];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn fault_menu_key(&mut self, key: KeyEvent, action: Option<Action>, selected: usize, now: Ts) -> Vec<Command> {
+        let n = FaultPreset::ALL.len();
+        let choose = |i: usize| FaultPreset::ALL.get(i).copied();
+        let chosen = match (key.code, action) {
+            (KeyCode::Char(c @ '1'..='9'), _) => choose(c as usize - '1' as usize),
+            (KeyCode::Enter, _) => choose(selected),
+            (_, Some(Action::Down)) => {
+                self.view.overlay = Some(Overlay::Faults { selected: (selected + 1) % n });
+                None
+            }
+            (_, Some(Action::Up)) => {
+                self.view.overlay = Some(Overlay::Faults { selected: (selected + n - 1) % n });
+                None
+            }
+            (_, Some(Action::Close | Action::Faults | Action::Quit)) => {
+                self.view.overlay = None;
+                None
+            }
+            _ => None,
+        };
+        match chosen {
+            Some(preset) => {
+                self.view.overlay = None;
+                self.cockpit.update(Event::Fault(preset), now)
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn app() -> App {
+        let mut c = Cockpit::new("go-live", "demo");
+        c.demo = true;
+        App::new(c, Keymap::builtin(), Theme::builtin())
+    }
+
+    fn key(app: &mut App, code: KeyCode) -> Vec<Command> {
+        app.handle(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), Ts(0))
+    }
+
+    #[test]
+    fn the_fault_menu_posts_the_chosen_fault() {
+        let mut a = app();
+        key(&mut a, KeyCode::Char('F'));
+        assert_eq!(a.view.overlay, Some(Overlay::Faults { selected: 0 }));
+        let out = key(&mut a, KeyCode::Char('1'));
+        assert!(out.iter().any(|c| matches!(c, Command::PostFault(f) if f.error_ratio > 0.05)), "{out:?}");
+        assert_eq!(a.view.overlay, None);
+        key(&mut a, KeyCode::Char('F'));
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Down);
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(out.contains(&Command::ClearFaults), "{out:?}");
+    }
+
+    #[test]
+    fn esc_cancels_the_fault_menu_without_a_fault() {
+        let mut a = app();
+        key(&mut a, KeyCode::Char('F'));
+        assert!(key(&mut a, KeyCode::Esc).is_empty());
+        assert_eq!(a.view.overlay, None);
+        assert!(!a.quit);
+    }
+
+    #[test]
+    fn q_quits_and_signals_quit() {
+        let mut a = app();
+        key(&mut a, KeyCode::Char('q'));
+        assert!(a.quit);
+        let mut a = app();
+        a.handle(Msg::Signal("SIGHUP"), Ts(0));
+        assert!(a.quit);
+    }
+
+    #[test]
+    fn help_opens_and_closes() {
+        let mut a = app();
+        key(&mut a, KeyCode::Char('?'));
+        assert_eq!(a.view.overlay, Some(Overlay::Help));
+        key(&mut a, KeyCode::Esc);
+        assert_eq!(a.view.overlay, None);
+    }
+
+    #[test]
+    fn no_fault_menu_outside_the_demo() {
+        let mut a = app();
+        a.cockpit.demo = false;
+        let out = key(&mut a, KeyCode::Char('F'));
+        assert_eq!(a.view.overlay, None);
+        assert!(matches!(&out[..], [Command::Log(Level::Warn, _)]));
+    }
+}

@@ -1,0 +1,217 @@
+//! The loop itself. Pollers run as tasks and send owned messages into one
+//! channel; the loop awaits one, drains the rest, updates, carries out the
+//! commands in tasks, and draws once if anything changed. Nothing on the
+//! drawing path waits on the network.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+use tui_logger::TuiLoggerWidget;
+
+use super::keymap::Keymap;
+use super::terminal::TerminalGuard;
+use super::{App, Msg, logging};
+use crate::domain::cockpit::{Cockpit, Command, Event, Level};
+use crate::sources::{self, Sink};
+use crate::ui::{self, Screen, theme::Theme};
+
+/// What the loop is started with.
+pub struct Setup {
+    pub cockpit: Cockpit,
+    pub scrape: Option<sources::scrape::ScrapeConfig>,
+    pub health: Vec<sources::health::HealthTarget>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub weights_url: Option<String>,
+    /// The demo fleet's admin base URL, where faults are posted.
+    pub fault_admin: Option<String>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// Problems found while starting (a broken theme or keymap): shown in the log, never fatal.
+    pub notices: Vec<String>,
+    pub log_file: Option<PathBuf>,
+}
+
+pub async fn run(setup: Setup) -> Result<()> {
+    if let Some(n) = logging::init(setup.log_file.as_deref()) {
+        tracing::warn!("{n}");
+    }
+    for n in &setup.notices {
+        tracing::warn!("{n}");
+    }
+    let (tx, mut rx) = unbounded_channel::<Msg>();
+    let client = sources::client(setup.timeout);
+    let sink: Sink = {
+        let tx = tx.clone();
+        Arc::new(move |e: Event| {
+            let _ = tx.send(Msg::Domain(e));
+        })
+    };
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    if let Some(cfg) = setup.scrape {
+        tasks.push(sources::scrape::spawn(cfg, client.clone(), sink.clone()));
+    }
+    if !setup.health.is_empty() {
+        tasks.push(sources::health::spawn(setup.health, setup.interval, setup.timeout, client.clone(), sink.clone()));
+    }
+    if let Some(url) = setup.weights_url {
+        tasks.push(sources::router::spawn(url, setup.interval, client.clone(), sink.clone()));
+    }
+    tasks.push(spawn_ticker(tx.clone()));
+    tasks.push(spawn_signals(tx.clone())?);
+    tasks.push(spawn_terminal_events(tx.clone()));
+
+    let mut app = App::new(setup.cockpit, setup.keymap, setup.theme);
+    let log_theme = app.theme.clone();
+    let fault_admin = setup.fault_admin;
+    let mut guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
+    let mut clock = local_clock();
+    let mut dirty = true;
+    let log_widget = |f: &mut ratatui::Frame, area: ratatui::layout::Rect, block: ratatui::widgets::Block| {
+        let w = TuiLoggerWidget::default()
+            .block(block)
+            .output_target(false)
+            .output_file(false)
+            .output_line(false)
+            .output_timestamp(Some("%H:%M:%S".into()))
+            .style_error(log_theme.crit)
+            .style_warn(log_theme.warn)
+            .style_info(log_theme.text);
+        f.render_widget(w, area);
+    };
+    loop {
+        if dirty {
+            let screen = Screen {
+                cockpit: &app.cockpit,
+                view: &app.view,
+                theme: &app.theme,
+                keymap: &app.keymap,
+                clock: &clock,
+                log: Some(&log_widget),
+            };
+            guard.terminal.draw(|f| ui::draw(f, &screen)).wrap_err("cannot draw")?;
+        }
+        let Some(first) = rx.recv().await else { break };
+        let mut batch = vec![first];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+        }
+        // Unbound keys change nothing on screen; everything else does.
+        dirty = batch.iter().any(|m| match m {
+            Msg::Key(k) => app.view.overlay.is_some() || app.keymap.action(k).is_some(),
+            _ => true,
+        });
+        for msg in batch {
+            if matches!(msg, Msg::Domain(Event::Tick)) {
+                clock = local_clock();
+            }
+            for cmd in app.handle(msg, sources::now()) {
+                execute(cmd, &client, fault_admin.as_deref(), &tx);
+            }
+        }
+        if app.quit {
+            break;
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    drop(guard);
+    Ok(())
+}
+
+fn local_clock() -> String {
+    chrono::Local::now().format("%H:%M:%S").to_string()
+}
+
+/// Carries out one command. Network work goes into a task; its outcome comes
+/// back through the log.
+fn execute(cmd: Command, client: &reqwest::Client, fault_admin: Option<&str>, tx: &UnboundedSender<Msg>) {
+    match cmd {
+        Command::Log(Level::Info, m) => tracing::info!("{m}"),
+        Command::Log(Level::Warn, m) => tracing::warn!("{m}"),
+        Command::Log(Level::Error, m) => tracing::error!("{m}"),
+        Command::PostFault(spec) => {
+            let Some(admin) = fault_admin else {
+                tracing::warn!("no fleet to inject a fault into");
+                return;
+            };
+            let req = client.post(format!("{admin}/faults")).json(&spec);
+            spawn_admin_call(req, "inject the fault", tx.clone());
+        }
+        Command::ClearFaults => {
+            let Some(admin) = fault_admin else { return };
+            spawn_admin_call(client.delete(format!("{admin}/faults")), "clear the faults", tx.clone());
+        }
+    }
+}
+
+fn spawn_admin_call(req: reqwest::RequestBuilder, what: &'static str, tx: UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        match req.send().await {
+            Ok(r) if r.status().is_success() => tracing::info!("fleet: {what}: done"),
+            Ok(r) => {
+                let status = r.status();
+                let body = r.text().await.unwrap_or_default();
+                tracing::error!("fleet: cannot {what}: HTTP {status} {}", body.trim());
+            }
+            Err(e) => tracing::error!("fleet: cannot {what}: {e}"),
+        }
+        // Wake the loop so the log line shows now.
+        let _ = tx.send(Msg::Resize);
+    });
+}
+
+fn spawn_ticker(tx: UnboundedSender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if tx.send(Msg::Domain(Event::Tick)).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+fn spawn_signals(tx: UnboundedSender<Msg>) -> Result<JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+            _ = int.recv() => "SIGINT",
+        };
+        let _ = tx.send(Msg::Signal(name));
+    }))
+}
+
+fn spawn_terminal_events(tx: UnboundedSender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(ev) = events.next().await {
+            let msg = match ev {
+                Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Ok(TermEvent::Resize(..)) => Msg::Resize,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("terminal input: {e}");
+                    break;
+                }
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    })
+}

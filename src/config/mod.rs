@@ -1,0 +1,277 @@
+//! Typed configuration: discovery, parsing, and validation with file:line:column errors.
+
+mod error;
+mod raw;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::{ConfigError, line_col};
+use raw::RawConfig;
+use toml::Spanned;
+
+use crate::domain::env::{Env, EnvNames};
+use crate::domain::sli::SliKind;
+use crate::domain::slo::{Judge, Objective, SloSpec};
+use crate::domain::time::parse_duration_ms;
+
+/// The demo's config, built in so `cutover demo` works from any directory.
+pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
+/// The go-live runbook, built in for the demo.
+pub const GO_LIVE_RUNBOOK: &[u8] = include_bytes!("../../config/runbooks/go-live.md");
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where the config was read from (`<built-in demo config>` for the demo).
+    pub file: PathBuf,
+    pub deployment: String,
+    pub label: String,
+    pub env_names: EnvNames,
+    /// The runbook file, resolved against the config file's folder.
+    pub runbook: Option<PathBuf>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub window: Duration,
+    pub targets: Vec<Target>,
+    pub slos: Vec<SloConfig>,
+    pub weights_url: Option<String>,
+    pub theme: Option<String>,
+    pub keymap: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub env: Env,
+    pub service: String,
+    pub metrics: Option<String>,
+    pub health: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloConfig {
+    pub spec: SloSpec,
+    pub sli: SliKind,
+}
+
+/// Finds the config file: `--config` / `$CUTOVER_CONFIG`, `./cutover.toml`, then the user config dir.
+pub fn discover(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let mut tried = vec![PathBuf::from("cutover.toml")];
+    if let Some(dirs) = directories::ProjectDirs::from("", "", "cutover") {
+        tried.push(dirs.config_dir().join("cutover.toml"));
+    }
+    tried.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        let list: Vec<_> = tried.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "no config found (tried --config, $CUTOVER_CONFIG, {}); see config/cutover.example.toml",
+            list.join(", ")
+        )
+    })
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ConfigError::file(path, format!("cannot read the config: {e}")))?;
+    parse(&text, path, path.parent())
+}
+
+/// Parses config text. `base` is the folder relative paths are resolved against.
+pub fn parse(text: &str, file: &Path, base: Option<&Path>) -> Result<Config, ConfigError> {
+    let raw: RawConfig = toml::from_str(text)
+        .map_err(|e| ConfigError::at(file, text, e.span(), None, e.message().trim().to_string()))?;
+    Validator { text, file }.validate(raw, base)
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    file: &'a Path,
+}
+
+impl Validator<'_> {
+    fn err<T>(&self, span: std::ops::Range<usize>, key: String, message: String) -> Result<T, ConfigError> {
+        Err(ConfigError::at(self.file, self.text, Some(span), Some(key), message))
+    }
+
+    fn duration(&self, value: &Option<Spanned<String>>, key: &str, default_ms: i64) -> Result<Duration, ConfigError> {
+        let Some(v) = value else { return Ok(Duration::from_millis(default_ms as u64)) };
+        match parse_duration_ms(v.get_ref()) {
+            Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms as u64)),
+            Ok(_) => self.err(v.span(), key.into(), "must be longer than zero".into()),
+            Err(e) => self.err(v.span(), key.into(), e),
+        }
+    }
+
+    fn url(&self, value: &Spanned<String>, key: String) -> Result<String, ConfigError> {
+        match reqwest::Url::parse(value.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(value.get_ref().clone()),
+            Ok(u) => {
+                self.err(value.span(), key, format!("expected an http:// or https:// URL, got scheme {:?}", u.scheme()))
+            }
+            Err(e) => self.err(value.span(), key, format!("{:?} is not a URL: {e}", value.get_ref())),
+        }
+    }
+
+    fn validate(&self, raw: RawConfig, base: Option<&Path>) -> Result<Config, ConfigError> {
+        let deployment = match &raw.deployment.name {
+            Some(n) if n.get_ref().trim().is_empty() => {
+                return self.err(n.span(), "deployment.name".into(), "must not be empty".into());
+            }
+            Some(n) => n.get_ref().clone(),
+            None => "cutover".into(),
+        };
+        let env_names = EnvNames([
+            raw.deployment.blue.clone().unwrap_or_else(|| "blue".into()),
+            raw.deployment.green.clone().unwrap_or_else(|| "green".into()),
+        ]);
+        let interval = self.duration(&raw.signals.interval, "signals.interval", 2000)?;
+        let timeout = self.duration(&raw.signals.timeout, "signals.timeout", 1000)?;
+        let window = self.duration(&raw.signals.window, "signals.window", 60_000)?;
+        if window < interval * 2 {
+            let span = raw.signals.window.as_ref().map_or(0..0, |w| w.span());
+            return self.err(span, "signals.window".into(), "must be at least twice signals.interval".into());
+        }
+
+        let mut targets = Vec::new();
+        for (i, t) in raw.target.iter().enumerate() {
+            let key = |k: &str| format!("target[{i}].{k}");
+            let env = match t.env.get_ref().as_str() {
+                "blue" => Env::Blue,
+                "green" => Env::Green,
+                other => {
+                    return self.err(t.env.span(), key("env"), format!("expected \"blue\" or \"green\", got {other:?}"));
+                }
+            };
+            if t.metrics.is_none() && t.health.is_none() {
+                return self.err(t.env.span(), format!("target[{i}]"), "needs `metrics` or `health` (or both)".into());
+            }
+            let metrics = t.metrics.as_ref().map(|m| self.url(m, key("metrics"))).transpose()?;
+            let health = t.health.as_ref().map(|h| self.url(h, key("health"))).transpose()?;
+            targets.push(Target { env, service: t.service.clone(), metrics, health });
+        }
+
+        let mut slos: Vec<SloConfig> = Vec::new();
+        for (i, s) in raw.slo.iter().enumerate() {
+            let key = |k: &str| format!("slo[{i}].{k}");
+            if slos.iter().any(|o| o.spec.name == s.name) {
+                return self.err(s.sli.span(), key("name"), format!("another SLO is already named {:?}", s.name));
+            }
+            let sli: SliKind = match s.sli.get_ref().parse() {
+                Ok(k) => k,
+                Err(e) => return self.err(s.sli.span(), key("sli"), e),
+            };
+            let objective: Objective = match s.objective.get_ref().parse() {
+                Ok(o) => o,
+                Err(e) => return self.err(s.objective.span(), key("objective"), e.to_string()),
+            };
+            let judge = match s.judge.as_ref().map(|j| j.get_ref().as_str()) {
+                None | Some("per_env") => Judge::PerEnv,
+                Some("sum") => Judge::Sum,
+                Some(other) => {
+                    let span = s.judge.as_ref().map_or(0..0, |j| j.span());
+                    return self.err(span, key("judge"), format!("expected \"per_env\" or \"sum\", got {other:?}"));
+                }
+            };
+            let spec = SloSpec { name: s.name.clone(), objective, judge, interval_ms: interval.as_millis() as i64 };
+            slos.push(SloConfig { spec, sli });
+        }
+
+        let weights_url =
+            raw.router.weights_url.as_ref().map(|u| self.url(u, "router.weights_url".into())).transpose()?;
+        let resolve = |p: &str| match base {
+            Some(b) if Path::new(p).is_relative() => b.join(p),
+            _ => PathBuf::from(p),
+        };
+        Ok(Config {
+            file: self.file.to_path_buf(),
+            deployment,
+            label: raw.deployment.environment.unwrap_or_else(|| "prod".into()),
+            env_names,
+            runbook: raw.runbook.as_ref().map(|r| resolve(r.path.get_ref())),
+            interval,
+            timeout,
+            window,
+            targets,
+            slos,
+            weights_url,
+            theme: raw.ui.theme,
+            keymap: raw.ui.keymap.as_deref().map(resolve),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Config, ConfigError> {
+        parse(text, Path::new("t.toml"), Some(Path::new("/etc/cutover")))
+    }
+
+    #[test]
+    fn the_demo_config_is_valid() {
+        let c = parse(DEMO_CONFIG, Path::new("demo.toml"), None).unwrap();
+        assert_eq!(c.slos.len(), 5);
+        assert!(c.slos.iter().any(|s| s.spec.judge == Judge::Sum));
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let text = include_str!("../../config/cutover.example.toml");
+        let c = parse(text, Path::new("cutover.example.toml"), Some(Path::new("config"))).unwrap();
+        assert_eq!(c.targets.len(), 12);
+        assert_eq!(c.runbook, Some(PathBuf::from("config/runbooks/go-live.md")));
+    }
+
+    #[test]
+    fn an_empty_config_gets_defaults() {
+        let c = parse_str("").unwrap();
+        assert_eq!(c.interval, Duration::from_secs(2));
+        assert_eq!(c.window, Duration::from_secs(60));
+        assert!(c.slos.is_empty() && c.targets.is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let e = parse_str("[deployment]\nname = = 3\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(2), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse_str("[signals]\nintervall = \"2s\"\n").unwrap_err();
+        assert!(e.to_string().contains("intervall"), "{e}");
+        assert_eq!(e.position, Some((2, 1)), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_key_line_and_what_was_expected() {
+        let text = "[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"1%\"\n";
+        let e = parse_str(text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("slo[0].objective"));
+        assert_eq!(e.position, Some((4, 13)));
+        assert!(e.message.contains("must start with"), "{e}");
+
+        let e = parse_str("[[target]]\nenv = \"purple\"\nservice = \"x\"\nhealth = \"http://h\"\n").unwrap_err();
+        assert_eq!(e.to_string(), "t.toml:2:7: target[0].env: expected \"blue\" or \"green\", got \"purple\"");
+
+        let e = parse_str("[[target]]\nenv = \"blue\"\nservice = \"x\"\nmetrics = \"ftp://h\"\n").unwrap_err();
+        assert!(e.to_string().contains("target[0].metrics: expected an http"), "{e}");
+
+        let e = parse_str("[signals]\ninterval = \"5 parsecs\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:2:12: signals.interval:"), "{e}");
+
+        let e = parse_str("[[slo]]\nname = \"x\"\nsli = \"vibes\"\nobjective = \"< 1\"\n").unwrap_err();
+        assert!(e.message.contains("known: error_ratio"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let c = parse_str("[runbook]\npath = \"runbooks/x.md\"\n").unwrap();
+        assert_eq!(c.runbook, Some(PathBuf::from("/etc/cutover/runbooks/x.md")));
+        let c = parse_str("[runbook]\npath = \"/srv/x.md\"\n").unwrap();
+        assert_eq!(c.runbook, Some(PathBuf::from("/srv/x.md")));
+    }
+}

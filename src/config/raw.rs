@@ -1,0 +1,77 @@
+//! The config file as written, before validation. Unknown keys are errors so a
+//! typo never silently falls back to a default.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub deployment: RawDeployment,
+    pub runbook: Option<RawRunbook>,
+    #[serde(default)]
+    pub signals: RawSignals,
+    #[serde(default)]
+    pub target: Vec<RawTarget>,
+    #[serde(default)]
+    pub slo: Vec<RawSlo>,
+    #[serde(default)]
+    pub router: RawRouter,
+    #[serde(default)]
+    pub ui: RawUi,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeployment {
+    pub name: Option<Spanned<String>>,
+    pub environment: Option<String>,
+    pub blue: Option<String>,
+    pub green: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRunbook {
+    pub path: Spanned<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSignals {
+    pub interval: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub window: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub env: Spanned<String>,
+    pub service: String,
+    pub metrics: Option<Spanned<String>>,
+    pub health: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub name: String,
+    pub sli: Spanned<String>,
+    pub objective: Spanned<String>,
+    pub judge: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouter {
+    pub weights_url: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    pub theme: Option<String>,
+    pub keymap: Option<String>,
+}

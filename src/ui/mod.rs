@@ -1,0 +1,135 @@
+//! Views: they borrow state and draw. No IO, no clocks, no state changes.
+
+mod footer;
+mod header;
+mod health;
+mod overlay;
+mod runbook;
+mod slo;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+
+use crate::app::keymap::Keymap;
+use crate::app::view::{Overlay, ViewState};
+use crate::domain::cockpit::Cockpit;
+use theme::Theme;
+
+/// The smallest terminal the cockpit lays out in.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Draws the log pane into an area, inside the given block.
+pub type LogPane<'a> = &'a dyn Fn(&mut Frame, Rect, Block);
+
+/// Everything a frame is drawn from.
+pub struct Screen<'a> {
+    pub cockpit: &'a Cockpit,
+    pub view: &'a ViewState,
+    pub theme: &'a Theme,
+    pub keymap: &'a Keymap,
+    /// Local wall-clock time, formatted by the caller.
+    pub clock: &'a str,
+    /// Draws the log pane; the app passes tui-logger's widget, tests pass nothing.
+    pub log: Option<LogPane<'a>>,
+}
+
+pub fn draw(frame: &mut Frame, s: &Screen) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, s.theme);
+        return;
+    }
+    let log_height = if area.height >= 36 { 8 } else { 5 };
+    let [header_area, main, log_area, footer_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(10),
+        Constraint::Length(log_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::draw(frame, header_area, s);
+    let [left, right] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(main);
+    runbook::draw(frame, left, s);
+    let slo_height = (s.cockpit.slos.len() as u16 + 3).max(5);
+    let health_height = (s.cockpit.health.len().div_ceil(2) as u16 + 3).max(5);
+    let [slo_area, health_area, _] =
+        Layout::vertical([Constraint::Length(slo_height), Constraint::Length(health_height), Constraint::Min(0)])
+            .areas(right);
+    slo::draw(frame, slo_area, s);
+    health::draw(frame, health_area, s);
+    let log_block = panel(" log ", s.theme);
+    match s.log {
+        Some(draw_log) => draw_log(frame, log_area, log_block),
+        None => frame.render_widget(log_block, log_area),
+    }
+    footer::draw(frame, footer_area, s);
+    match s.view.overlay {
+        Some(Overlay::Help) => overlay::help(frame, area, s),
+        Some(Overlay::Faults { selected }) => overlay::faults(frame, area, s, selected),
+        None => {}
+    }
+}
+
+/// A bordered panel with a title, in the theme's colours.
+pub fn panel<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::bordered().border_type(BorderType::Plain).border_style(theme.border).title(Line::styled(title, theme.accent))
+}
+
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let lines = vec![
+        Line::from(format!("terminal too small: {}×{}", area.width, area.height)),
+        Line::from(format!("needs at least {MIN_WIDTH}×{MIN_HEIGHT}")),
+        Line::from("enlarge it, or press q to quit"),
+    ];
+    let p = Paragraph::new(lines).style(theme.warn).wrap(Wrap { trim: true });
+    let y = area.height / 2;
+    let rect = Rect { x: area.x, y: area.y + y.saturating_sub(1), width: area.width, height: area.height.min(3) };
+    frame.render_widget(p.alignment(ratatui::layout::Alignment::Center), rect);
+}
+
+/// Truncates to `width` characters, ending in `…` when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut s: String = text.chars().take(width - 1).collect();
+    s.push('…');
+    s
+}
+
+/// A bar of `width` cells filled to `ratio`.
+pub fn bar(ratio: f64, width: usize) -> String {
+    let filled = ((ratio.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    "█".repeat(filled) + &"░".repeat(width - filled)
+}
+
+pub fn styled<'a>(text: impl Into<std::borrow::Cow<'a, str>>, style: Style) -> ratatui::text::Span<'a> {
+    ratatui::text::Span::styled(text, style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+        assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn bars_fill_in_proportion() {
+        assert_eq!(bar(0.5, 4), "██░░");
+        assert_eq!(bar(2.0, 3), "███");
+        assert_eq!(bar(f64::NAN, 2).chars().count(), 2);
+    }
+}

@@ -1,0 +1,157 @@
+//! The runbook panel: phases with progress, and the tasks of the selected phase.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::{Screen, bar, fit, panel, styled};
+use crate::app::view::Focus;
+use crate::domain::runbook::{Phase, Task};
+
+pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
+    let t = s.theme;
+    let Some(rb) = &s.cockpit.runbook else {
+        let block = panel(" RUNBOOK ", t);
+        let text = s.cockpit.runbook_error.as_deref().unwrap_or("no runbook configured");
+        let style = if s.cockpit.runbook_error.is_some() { t.crit } else { t.muted };
+        frame.render_widget(Paragraph::new(text).style(style).wrap(Wrap { trim: true }).block(block), area);
+        return;
+    };
+    let (done, total) = rb.progress();
+    let title = format!(" RUNBOOK {done}/{total} ");
+    let block = panel(&title, t);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if rb.phases.is_empty() {
+        frame.render_widget(Paragraph::new("the runbook has no tasks").style(t.muted), inner);
+        return;
+    }
+    let phase_rows = (rb.phases.len() as u16).min(inner.height / 2);
+    let [phases_area, rule, tasks_area] =
+        Layout::vertical([Constraint::Length(phase_rows), Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+
+    let width = inner.width as usize;
+    let selected = s.view.phase.min(rb.phases.len() - 1);
+    let phase_lines: Vec<Line> = rb
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| phase_line(p, i == selected, s.view.focus == Focus::Phases, width, s))
+        .collect();
+    let first = scroll_start(selected, phase_lines.len(), phases_area.height as usize);
+    frame.render_widget(Paragraph::new(phase_lines[first..].to_vec()), phases_area);
+
+    let phase = &rb.phases[selected];
+    frame.render_widget(Paragraph::new(Line::styled("─".repeat(width), t.border)), rule);
+
+    let mut lines: Vec<Line> = Vec::new();
+    let mut selected_line = 0;
+    let mut n = 0;
+    for section in &phase.sections {
+        if let Some(title) = &section.title {
+            lines.push(Line::styled(fit(title, width), t.accent));
+        }
+        for task in &section.tasks {
+            for (depth, task) in flatten(task, 0) {
+                let is_sel = n == s.view.task;
+                if is_sel {
+                    selected_line = lines.len();
+                }
+                lines.push(task_line(task, depth, is_sel && s.view.focus == Focus::Tasks, width, s));
+                n += 1;
+            }
+        }
+    }
+    let first = scroll_start(selected_line, lines.len(), tasks_area.height as usize);
+    frame.render_widget(Paragraph::new(lines[first..].to_vec()), tasks_area);
+}
+
+/// The first line to show so that `selected` stays in view.
+fn scroll_start(selected: usize, len: usize, height: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    selected.saturating_sub(height - 1).min(len - height)
+}
+
+fn flatten(task: &Task, depth: usize) -> Vec<(usize, &Task)> {
+    let mut out = vec![(depth, task)];
+    for c in &task.children {
+        out.extend(flatten(c, depth + 1));
+    }
+    out
+}
+
+/// `Phase 10.1: Pre-Deployment Preparation` reads as `10.1 Pre-Deployment Preparation`.
+pub fn short_title(title: &str) -> String {
+    let t = title.strip_prefix("Phase ").unwrap_or(title);
+    match t.split_once(": ") {
+        Some((num, rest)) if num.chars().all(|c| c.is_ascii_digit() || c == '.') => format!("{num} {rest}"),
+        _ => t.to_string(),
+    }
+}
+
+fn phase_line<'a>(p: &Phase, selected: bool, focused: bool, width: usize, s: &Screen) -> Line<'a> {
+    let t = s.theme;
+    let (done, total) = p.progress();
+    let counts = format!(" {:>7} ", format!("{done}/{total}"));
+    let bar_w = if width >= 40 { 6 } else { 0 };
+    let marker = if selected { "▸ " } else { "  " };
+    let title_w = width.saturating_sub(marker.chars().count() + counts.len() + bar_w);
+    let title = fit(&short_title(&p.title), title_w);
+    let complete = total > 0 && done == total;
+    let mut style: Style = if complete { t.ok } else { t.text };
+    if selected && focused {
+        style = style.patch(t.selected);
+    }
+    let ratio = if total == 0 { 0.0 } else { done as f64 / total as f64 };
+    Line::from(vec![
+        styled(marker, t.accent),
+        styled(format!("{title:title_w$}"), style),
+        styled(counts, if complete { t.ok } else { t.muted }),
+        styled(bar(ratio, bar_w), if complete { t.ok } else { t.muted }),
+    ])
+}
+
+fn task_line<'a>(task: &Task, depth: usize, selected: bool, width: usize, s: &Screen) -> Line<'a> {
+    let t = s.theme;
+    let check = if task.done { "[x] " } else { "[ ] " };
+    let indent = "  ".repeat(depth);
+    let id = task.id.as_deref().map(|i| format!("{i} ")).unwrap_or_default();
+    let text_w = width.saturating_sub(indent.len() + check.len() + id.chars().count());
+    let mut base = if task.done { t.muted } else { t.text };
+    if selected {
+        base = base.patch(t.selected);
+    }
+    let mut spans = vec![
+        styled(indent, base),
+        styled(check, if task.done { t.ok.patch(base) } else { base }),
+        styled(id, t.accent.patch(if selected { t.selected } else { Style::default() })),
+    ];
+    let text = fit(&task.text, text_w);
+    spans.push(styled(format!("{text:text_w$}"), base));
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_titles_drop_the_word_phase() {
+        assert_eq!(short_title("Phase 10.1: Pre-Deployment Preparation"), "10.1 Pre-Deployment Preparation");
+        assert_eq!(short_title("Validation Checklist"), "Validation Checklist");
+        assert_eq!(short_title("Phase A: x"), "A: x");
+    }
+
+    #[test]
+    fn scrolling_keeps_the_selection_in_view() {
+        assert_eq!(scroll_start(0, 50, 10), 0);
+        assert_eq!(scroll_start(9, 50, 10), 0);
+        assert_eq!(scroll_start(10, 50, 10), 1);
+        assert_eq!(scroll_start(49, 50, 10), 40);
+        assert_eq!(scroll_start(3, 5, 10), 0);
+    }
+}

@@ -1,0 +1,182 @@
+//! The SLO panel: blue and green side by side, each value in the colour of its
+//! state and with a word for it, a sparkline, the objective and the data age.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Theme;
+use super::{Screen, fit, panel, styled};
+use crate::domain::env::Env;
+use crate::domain::slo::{Judge, SloCell, SloRow, SloState};
+use crate::domain::time::{Ts, format_age};
+
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+struct Widths {
+    name: usize,
+    value: usize,
+    spark: usize,
+    extra: usize,
+    target: usize,
+    age: usize,
+}
+
+fn widths(inner: usize) -> Widths {
+    let wide = inner >= 64;
+    let (name, age) = if wide { (13, 7) } else { (11, 0) };
+    let extra = if wide {
+        9
+    } else if inner >= 44 {
+        8
+    } else {
+        0
+    };
+    let target_min = if wide { 9 } else { 8 };
+    let env = inner.saturating_sub(name + target_min + extra + age) / 2;
+    let value = 9.min(env.saturating_sub(1));
+    let spark = env.saturating_sub(value + 2).min(24);
+    // A sparkline of one or two cells says nothing.
+    let spark = if spark < 3 { 0 } else { spark };
+    let env_col = value + 1 + if spark > 0 { spark + 1 } else { 0 };
+    let target = inner.saturating_sub(name + extra + age + 2 * env_col).max(target_min);
+    Widths { name, value, spark, extra, target, age }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
+    let block = panel(" SLO ", s.theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let w = widths(inner.width as usize);
+    let t = s.theme;
+    let now = s.cockpit.now;
+    let names = &s.cockpit.env_names;
+    let env_col = w.value + 1 + if w.spark > 0 { w.spark + 1 } else { 0 };
+    let mut lines = vec![Line::from(vec![
+        styled(pad("", w.name), t.muted),
+        styled(pad(names.name(Env::Blue), env_col), t.blue),
+        styled(pad(names.name(Env::Green), env_col), t.green),
+        styled(pad(if w.extra > 0 { "Σ/Δ" } else { "" }, w.extra), t.muted),
+        styled(pad("target", w.target), t.muted),
+        styled(pad(if w.age > 0 { "age" } else { "" }, w.age), t.muted),
+    ])];
+    if s.cockpit.slos.is_empty() {
+        lines.push(Line::styled("no SLOs configured", t.muted));
+    }
+    for row in &s.cockpit.slos {
+        let mut spans = vec![styled(pad(&fit(&row.spec.name, w.name - 1), w.name), t.text)];
+        for env in Env::ALL {
+            let cell = row.cell(env);
+            let (text, style) = value_text(row, env, now, t);
+            spans.push(styled(pad(&fit(&text, w.value), w.value + 1), style));
+            if w.spark > 0 {
+                spans.push(styled(pad(&sparkline(cell, w.spark), w.spark + 1), t.muted));
+            }
+        }
+        if w.extra > 0 {
+            spans.push(extra_column(row, now, t, w.extra));
+        }
+        spans.push(styled(pad(&row.spec.objective.to_string(), w.target), t.muted));
+        if w.age > 0 {
+            let age = Env::ALL
+                .iter()
+                .filter_map(|e| row.cell(*e).age(now))
+                .fold(None, |m: Option<f64>, a| Some(m.map_or(a, |m| m.max(a))));
+            let stale = Env::ALL.iter().any(|e| row.cell(*e).state(&row.spec, now) == SloState::Stale);
+            spans.push(styled(pad(&age.map_or("–".into(), format_age), w.age), if stale { t.stale } else { t.muted }));
+        }
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The value (or the word standing in for it) and its style.
+fn value_text(row: &SloRow, env: Env, now: Ts, t: &Theme) -> (String, Style) {
+    let cell = row.cell(env);
+    let fmt = |v: f64| row.spec.objective.format_value(v);
+    match (row.spec.judge, cell.current(&row.spec, now)) {
+        // A share of a system-wide target: informative, judged in the Σ column.
+        (Judge::Sum, Ok(v)) => (fmt(v), t.text),
+        (Judge::PerEnv, Ok(v)) if row.spec.objective.holds(v) => (fmt(v), t.ok),
+        (Judge::PerEnv, Ok(v)) => (format!("{} ✗", fmt(v)), t.crit),
+        (_, Err(state)) => state_word(state, t),
+    }
+}
+
+fn state_word(state: SloState, t: &Theme) -> (String, Style) {
+    match state {
+        SloState::NoData => ("no data".into(), t.muted),
+        SloState::Error => ("error".into(), t.warn),
+        SloState::Stale => ("stale".into(), t.stale),
+        SloState::Ok => ("ok".into(), t.ok),
+        SloState::Breach => ("breach".into(), t.crit),
+    }
+}
+
+/// Σ for a summed SLO (judged there), otherwise blue's difference to green.
+fn extra_column<'a>(row: &SloRow, now: Ts, t: &Theme, width: usize) -> Span<'a> {
+    match row.spec.judge {
+        Judge::Sum => {
+            let (text, style) = match row.sum(now) {
+                Ok(v) if row.spec.objective.holds(v) => (format!("Σ{}", row.spec.objective.format_value(v)), t.ok),
+                Ok(v) => (format!("Σ{} ✗", row.spec.objective.format_value(v)), t.crit),
+                Err(state) => state_word(state, t),
+            };
+            styled(pad(&fit(&text, width - 1), width), style)
+        }
+        Judge::PerEnv => {
+            let text = row.blue_vs_green(now).map_or("–".to_string(), |d| format!("{d:+.0}%"));
+            styled(pad(&fit(&text, width - 1), width), t.muted)
+        }
+    }
+}
+
+/// The last `width` values as block characters scaled between their min and max.
+pub fn sparkline(cell: &SloCell, width: usize) -> String {
+    if width == 0 {
+        return String::new();
+    }
+    let values: Vec<f64> = cell.history.iter().rev().take(width).map(|(_, v)| *v).collect();
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    values
+        .iter()
+        .rev()
+        .map(|v| {
+            let r = if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
+            SPARKS[((r * 7.0).round() as usize).min(7)]
+        })
+        .collect()
+}
+
+fn pad(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n >= width { text.to_string() } else { format!("{text}{}", " ".repeat(width - n)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::slo::Outcome;
+
+    #[test]
+    fn sparkline_scales_between_min_and_max() {
+        let mut c = SloCell::default();
+        for (i, v) in [1.0, 2.0, 3.0].into_iter().enumerate() {
+            c.record(Ts(i as i64), Outcome::Value(v));
+        }
+        assert_eq!(sparkline(&c, 3), "▁▅█");
+        assert_eq!(sparkline(&c, 2), "▁█", "only the newest points that fit");
+        assert_eq!(sparkline(&SloCell::default(), 4), "");
+    }
+
+    #[test]
+    fn narrow_panels_drop_the_extra_columns() {
+        assert_eq!(widths(40).extra, 0);
+        assert_eq!(widths(46).age, 0);
+        assert!(widths(46).extra > 0, "the Σ of a summed SLO stays visible at 80 columns");
+        assert!(widths(70).extra > 0 && widths(70).age > 0);
+        assert!(widths(70).spark >= 5);
+    }
+}

@@ -1,0 +1,180 @@
+//! Whole-screen snapshots at fixed sizes, from a fixed cockpit state, plus
+//! explicit style checks where colour carries meaning.
+
+use cutover::app::keymap::Keymap;
+use cutover::app::view::{Focus, Overlay, ViewState};
+use cutover::config::{self, GO_LIVE_RUNBOOK};
+use cutover::domain::cockpit::{Cockpit, Event};
+use cutover::domain::env::{Env, Weights};
+use cutover::domain::health::{HealthCell, HealthObservation, HealthState};
+use cutover::domain::runbook;
+use cutover::domain::slo::{Outcome, SloRow};
+use cutover::domain::time::Ts;
+use cutover::fleet::SERVICES;
+use cutover::ui::{self, Screen, theme::Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use std::path::Path;
+
+const NOW: Ts = Ts(1_795_707_085_000);
+
+/// A cockpit mid-cutover: blue breaching its error rate, one blue service down,
+/// one green SLO without data, the router at 10/90.
+fn cockpit() -> Cockpit {
+    let cfg = config::parse(config::DEMO_CONFIG, Path::new("demo.toml"), None).unwrap();
+    let mut c = Cockpit::new("go-live", "prod");
+    c.slos = cfg.slos.iter().map(|s| SloRow::new(s.spec.clone())).collect();
+    c.runbook = Some(runbook::parse(GO_LIVE_RUNBOOK).unwrap());
+    for env in Env::ALL {
+        for s in SERVICES {
+            c.health.push(HealthCell::new(s, env));
+        }
+    }
+    let series: [(usize, Env, [f64; 6]); 9] = [
+        (0, Env::Blue, [0.002, 0.003, 0.004, 0.012, 0.031, 0.052]),
+        (0, Env::Green, [0.001, 0.001, 0.002, 0.001, 0.002, 0.002]),
+        (1, Env::Blue, [0.61, 0.64, 0.70, 0.75, 0.79, 0.81]),
+        (1, Env::Green, [0.70, 0.72, 0.75, 0.76, 0.77, 0.77]),
+        (2, Env::Blue, [0.998, 0.997, 0.996, 0.988, 0.969, 0.948]),
+        (2, Env::Green, [0.9991, 0.9992, 0.9993, 0.9992, 0.9992, 0.9992]),
+        (3, Env::Blue, [0.19, 0.2, 0.21, 0.2, 0.21, 0.21]),
+        (4, Env::Blue, [30.0, 31.0, 33.0, 34.0, 35.0, 35.0]),
+        (4, Env::Green, [220.0, 222.0, 224.0, 225.0, 226.0, 227.0]),
+    ];
+    for (slo, env, values) in series {
+        for (i, v) in values.iter().enumerate() {
+            let at = Ts(NOW.0 - (5 - i as i64) * 1000);
+            c.update(Event::Sample { slo, env, outcome: Outcome::Value(*v) }, at);
+        }
+    }
+    c.update(Event::Sample { slo: 3, env: Env::Green, outcome: Outcome::NoData }, NOW);
+    for (i, cell) in c.health.clone().iter().enumerate() {
+        let down = cell.env == Env::Blue && cell.service == "event-bus";
+        let obs = HealthObservation {
+            state: if down { HealthState::Down } else { HealthState::Up },
+            latency_ms: Some(2 + i as u64 % 3),
+            code: Some(if down { 503 } else { 200 }),
+            detail: if down { "fail".into() } else { "pass".into() },
+        };
+        c.update(Event::Health { target: i, obs }, NOW);
+    }
+    c.update(Event::Weights(Ok(Weights { blue: 10, green: 90 })), NOW);
+    c.update(Event::Tick, NOW);
+    c
+}
+
+fn render(c: &Cockpit, view: &ViewState, w: u16, h: u16) -> Buffer {
+    let theme = Theme::builtin();
+    let keymap = Keymap::builtin();
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let screen = Screen { cockpit: c, view, theme: &theme, keymap: &keymap, clock: "14:02:11", log: None };
+    term.draw(|f| ui::draw(f, &screen)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let w = buf.area.width as usize;
+    buf.content
+        .chunks(w)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>().trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The cell where `needle` starts on the first line containing it.
+fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        if let Some(byte) = line.find(needle) {
+            return (line[..byte].chars().count() as u16, y);
+        }
+    }
+    panic!("{needle:?} not on screen:\n{}", text(buf));
+}
+
+#[test]
+fn whole_screen_120x40() {
+    let buf = render(&cockpit(), &ViewState::default(), 120, 40);
+    insta::assert_snapshot!(text(&buf));
+}
+
+#[test]
+fn whole_screen_80x24() {
+    let buf = render(&cockpit(), &ViewState::default(), 80, 24);
+    insta::assert_snapshot!(text(&buf));
+}
+
+#[test]
+fn tasks_focused_on_the_cutover_phase_120x40() {
+    let view = ViewState { focus: Focus::Tasks, phase: 4, task: 7, overlay: None };
+    let buf = render(&cockpit(), &view, 120, 40);
+    insta::assert_snapshot!(text(&buf));
+}
+
+#[test]
+fn help_overlay_lists_every_binding() {
+    let view = ViewState { overlay: Some(Overlay::Help), ..Default::default() };
+    let buf = render(&cockpit(), &view, 120, 40);
+    let screen = text(&buf);
+    for b in &Keymap::builtin().bindings {
+        assert!(screen.contains(&b.desc), "help lacks {:?}:\n{screen}", b.desc);
+    }
+}
+
+#[test]
+fn fault_menu_in_the_demo() {
+    let mut c = cockpit();
+    c.demo = true;
+    let view = ViewState { overlay: Some(Overlay::Faults { selected: 0 }), ..Default::default() };
+    let buf = render(&c, &view, 120, 40);
+    insta::assert_snapshot!(text(&buf));
+}
+
+#[test]
+fn too_small_says_so_instead_of_breaking() {
+    for (w, h) in [(79, 24), (80, 23), (40, 10), (1, 1), (0, 0)] {
+        let buf = render(&cockpit(), &ViewState::default(), w, h);
+        if w >= 20 && h >= 3 {
+            assert!(text(&buf).contains("needs at least 80×24"), "{w}x{h}:\n{}", text(&buf));
+        }
+    }
+}
+
+#[test]
+fn states_are_coloured_by_role_and_named_in_words() {
+    let theme = Theme::builtin();
+    let buf = render(&cockpit(), &ViewState::default(), 120, 40);
+    // Blue's error rate breaches: crit style and a ✗.
+    let (x, y) = find(&buf, "5.20% ✗");
+    assert_eq!(buf[(x, y)].fg, theme.crit.fg.unwrap());
+    assert!(buf[(x, y)].modifier.contains(ratatui::style::Modifier::BOLD));
+    // Green's error rate is fine: ok style.
+    let (x, y) = find(&buf, "0.20%");
+    assert_eq!(buf[(x, y)].fg, theme.ok.fg.unwrap());
+    // Green's event latency has no data: a word, in the muted style, not a zero.
+    let (x, y) = find(&buf, "no data");
+    assert_eq!(buf[(x, y)].fg, theme.muted.fg.unwrap());
+    // The down service says "down", in crit.
+    let (x, y) = find(&buf, "○ down 503");
+    assert_eq!(buf[(x, y)].fg, theme.crit.fg.unwrap());
+    // Throughput is judged on the sum: 35 + 227 = 262/s holds.
+    let (x, y) = find(&buf, "Σ262/s");
+    assert_eq!(buf[(x, y)].fg, theme.ok.fg.unwrap());
+}
+
+#[test]
+fn stale_and_error_never_show_a_number() {
+    let mut c = cockpit();
+    let later = Ts(NOW.0 + 10_000);
+    c.update(
+        Event::Sample { slo: 1, env: Env::Green, outcome: Outcome::Error("GET x: connection refused".into()) },
+        later,
+    );
+    c.update(Event::Tick, later);
+    let buf = render(&c, &ViewState::default(), 120, 40);
+    let screen = text(&buf);
+    let p95 = screen.lines().find(|l| l.contains("p95 latency")).unwrap();
+    assert!(p95.contains("stale"), "{p95}");
+    assert!(!p95.contains("0.81s"), "a stale value must not show as a number: {p95}");
+}
