@@ -141,7 +141,11 @@ impl Validator<'_> {
                 "blue" => Env::Blue,
                 "green" => Env::Green,
                 other => {
-                    return self.err(t.env.span(), key("env"), format!("expected \"blue\" or \"green\", got {other:?}"));
+                    return self.err(
+                        t.env.span(),
+                        key("env"),
+                        format!("expected \"blue\" or \"green\", got {other:?}"),
+                    );
                 }
             };
             if t.metrics.is_none() && t.health.is_none() {

@@ -1,0 +1,82 @@
+//! End to end: `cutover demo` in a real terminal (tmux), driven by keys.
+//! Deadlines here are generous limits against hangs, not speed targets;
+//! the elapsed times are printed for the record.
+
+mod common;
+
+use std::time::Duration;
+
+use common::tmux::{Tmux, wait_file};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+
+/// The line of the SLO panel for `name`.
+fn slo_line<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen.lines().find(|l| l.contains(name) && l.contains('│'))
+}
+
+/// Blue's value on an SLO line: the first cell after the name in the SLO panel.
+fn blue_value(line: &str, name: &str) -> String {
+    let after = &line[line.find(name).unwrap() + name.len()..];
+    after.split_whitespace().next().unwrap_or("").to_string()
+}
+
+#[test]
+fn demo_shows_live_numbers_turns_red_on_a_fault_and_restores_the_terminal() {
+    let t = Tmux::start("demo", 120, 40);
+    t.type_text(&format!("{BIN} demo"), true);
+
+    let took = t.wait_for("every panel with live numbers", Duration::from_secs(60), |s, _| {
+        let numbers = ["error rate", "p95 latency", "availability", "throughput"]
+            .iter()
+            .all(|n| slo_line(s, n).is_some_and(|l| l.chars().filter(|c| c.is_ascii_digit()).count() >= 4));
+        s.contains("RUNBOOK") && s.contains("HEALTH") && s.contains("● up") && s.contains("blue 10%") && numbers
+    });
+    eprintln!("live numbers after {took:?}");
+    let screen = t.screen(false);
+    assert!(screen.contains("10.5 Traffic Cutover"), "{screen}");
+    assert!(screen.contains("? help"), "{screen}");
+    let line = slo_line(&screen, "error rate").unwrap();
+    assert!(blue_value(line, "error rate").ends_with('%'), "blue's error rate is a number: {line}");
+
+    // Fault menu → error spike.
+    t.key("F");
+    t.wait_for("the fault menu", Duration::from_secs(10), |s, _| s.contains("error spike"));
+    t.key("1");
+    let took = t.wait_for("blue's error rate in breach", Duration::from_secs(60), |s, c| {
+        let breach = slo_line(s, "error rate").is_some_and(|l| l.contains('✗'));
+        // The breaching value is drawn in the crit role: light red (91) and bold.
+        let red = c.lines().any(|l| l.contains("error rate") && l.contains("\u{1b}[1m\u{1b}[91m"))
+            || c.lines().any(|l| l.contains("error rate") && l.contains("\u{1b}[91m"));
+        breach && red
+    });
+    eprintln!("error rate red after {took:?}");
+    assert!(t.screen(false).contains("demo fault"), "the fault is logged:\n{}", t.screen(false));
+
+    // Clearing the fault brings it back.
+    t.key("F");
+    t.key("4");
+    let took = t.wait_for("blue's error rate back to ok", Duration::from_secs(90), |s, _| {
+        slo_line(s, "error rate").is_some_and(|l| !l.contains('✗') && blue_value(l, "error rate").ends_with('%'))
+    });
+    eprintln!("recovered after {took:?}");
+
+    // q leaves, and the terminal is usable again.
+    t.key("q");
+    t.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+    let out = t.path("stty.txt");
+    t.type_text(&format!("stty -a > {} 2>&1", out.display()), true);
+    let stty = wait_file(&out, Duration::from_secs(10));
+    let words: Vec<&str> = stty.split(|c: char| c.is_whitespace() || c == ';').collect();
+    assert!(words.contains(&"icanon"), "canonical mode restored: {stty}");
+    assert!(words.contains(&"echo"), "echo restored: {stty}");
+}
+
+#[test]
+fn a_small_terminal_gets_a_message_not_a_broken_layout() {
+    let t = Tmux::start("small", 60, 20);
+    t.type_text(&format!("{BIN} demo"), true);
+    t.wait_for("the too-small message", Duration::from_secs(60), |s, _| s.contains("needs at least 80×24"));
+    t.key("q");
+    t.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+}
