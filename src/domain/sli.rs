@@ -662,4 +662,40 @@ mod tests {
         // Equal bounds add up: (0.1, 5) (+Inf, 10); rank 2.5 -> 0.1 * 2.5 / 5 = 0.05.
         assert!(close(histogram_quantile(0.25, &[(0.1, 2.0), (0.1, 3.0), (INF, 5.0), (INF, 5.0)]), 0.05));
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::histogram_quantile;
+
+        proptest! {
+            /// For any well-formed histogram: a higher q never gives a lower value, and the
+            /// answer stays between 0 and the highest finite bound.
+            #[test]
+            fn quantiles_are_monotonic_and_bounded(
+                incs in proptest::collection::vec(0u32..50, 1..8),
+                over in 0u32..20,
+                q1 in 0.0f64..=1.0,
+                q2 in 0.0f64..=1.0,
+            ) {
+                let mut cum = 0.0;
+                let mut b: Vec<(f64, f64)> = Vec::new();
+                for (i, inc) in incs.iter().enumerate() {
+                    cum += f64::from(*inc);
+                    b.push(((i + 1) as f64 * 0.1, cum));
+                }
+                let top = b[b.len() - 1].0;
+                b.push((f64::INFINITY, cum + f64::from(over)));
+                let (lo, hi) = if q1 <= q2 { (q1, q2) } else { (q2, q1) };
+                match (histogram_quantile(lo, &b), histogram_quantile(hi, &b)) {
+                    (Some(a), Some(c)) => {
+                        prop_assert!(a <= c + 1e-12, "q {lo} -> {a}, q {hi} -> {c}");
+                        prop_assert!(a >= 0.0 && c <= top + 1e-12, "{a} {c} over {b:?}");
+                    }
+                    (None, None) => prop_assert_eq!(b[b.len() - 1].1, 0.0),
+                    other => prop_assert!(false, "{other:?}"),
+                }
+            }
+        }
+    }
 }

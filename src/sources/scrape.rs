@@ -166,10 +166,9 @@ impl HistAcc {
         }
         // prometheus-parse hands buckets over in hash order.
         self.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let Some(&(top, total)) = self.buckets.last().filter(|b| b.0 == f64::INFINITY) else {
+        let Some(&(_, total)) = self.buckets.last().filter(|b| b.0 == f64::INFINITY) else {
             return Err(format!("{name} has no le=\"+Inf\" bucket"));
         };
-        debug_assert_eq!(top, f64::INFINITY);
         Ok(Some(Histogram {
             buckets: self.buckets,
             count: self.count.unwrap_or(total),
