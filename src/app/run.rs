@@ -46,7 +46,7 @@ pub async fn run(setup: Setup) -> Result<()> {
         tracing::warn!("{n}");
     }
     let (tx, mut rx) = unbounded_channel::<Msg>();
-    let client = sources::client(setup.timeout);
+    let client = sources::client();
     let sink: Sink = {
         let tx = tx.clone();
         Arc::new(move |e: Event| {
@@ -61,7 +61,7 @@ pub async fn run(setup: Setup) -> Result<()> {
         tasks.push(sources::health::spawn(setup.health, setup.interval, setup.timeout, client.clone(), sink.clone()));
     }
     if let Some(url) = setup.weights_url {
-        tasks.push(sources::router::spawn(url, setup.interval, client.clone(), sink.clone()));
+        tasks.push(sources::router::spawn(url, setup.interval, setup.timeout, client.clone(), sink.clone()));
     }
     tasks.push(spawn_ticker(tx.clone()));
     tasks.push(spawn_signals(tx.clone())?);
@@ -130,6 +130,8 @@ fn local_clock() -> String {
     chrono::Local::now().format("%H:%M:%S").to_string()
 }
 
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Carries out one command. Network work goes into a task; its outcome comes
 /// back through the log.
 fn execute(cmd: Command, client: &reqwest::Client, fault_admin: Option<&str>, tx: &UnboundedSender<Msg>) {
@@ -142,12 +144,13 @@ fn execute(cmd: Command, client: &reqwest::Client, fault_admin: Option<&str>, tx
                 tracing::warn!("no fleet to inject a fault into");
                 return;
             };
-            let req = client.post(format!("{admin}/faults")).json(&spec);
+            let req = client.post(format!("{admin}/faults")).timeout(ADMIN_TIMEOUT).json(&spec);
             spawn_admin_call(req, "inject the fault", tx.clone());
         }
         Command::ClearFaults => {
             let Some(admin) = fault_admin else { return };
-            spawn_admin_call(client.delete(format!("{admin}/faults")), "clear the faults", tx.clone());
+            let req = client.delete(format!("{admin}/faults")).timeout(ADMIN_TIMEOUT);
+            spawn_admin_call(req, "clear the faults", tx.clone());
         }
     }
 }

@@ -9,21 +9,28 @@ use super::Sink;
 use crate::domain::cockpit::Event;
 use crate::domain::env::Weights;
 
-pub fn spawn(url: String, interval: Duration, client: reqwest::Client, sink: Sink) -> JoinHandle<()> {
+pub fn spawn(
+    url: String,
+    interval: Duration,
+    timeout: Duration,
+    client: reqwest::Client,
+    sink: Sink,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            sink(Event::Weights(fetch(&client, &url).await));
+            sink(Event::Weights(fetch(&client, &url, timeout).await));
         }
     })
 }
 
-pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<Weights, String> {
-    let resp = client.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+pub async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Result<Weights, String> {
+    let failed = |e: reqwest::Error| format!("GET {url}: {}", super::describe_error(&e, timeout));
+    let resp = client.get(url).timeout(timeout).send().await.map_err(failed)?;
     let status = resp.status();
-    let body = resp.text().await.map_err(|e| format!("GET {url}: {e}"))?;
+    let (body, _) = super::read_body(resp, 64 * 1024).await.map_err(failed)?;
     if !status.is_success() {
         return Err(format!("GET {url}: HTTP {status}: {}", super::snippet(&body)));
     }
