@@ -121,7 +121,7 @@ impl Fleet {
         Ok(Fleet { info, stop, servers, loads })
     }
 
-    /// Stops the load, lets in-flight requests finish (up to [`GRACE`]), and returns.
+    /// Stops the load, lets in-flight requests finish (up to 5 s), and returns.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         for load in self.loads.drain(..) {

@@ -84,6 +84,8 @@ async fn metrics(State(svc): State<Arc<Service>>) -> Response {
 /// checks that decided it; 503 only on fail, so load balancers keep a degraded service in rotation.
 async fn health(State(svc): State<Arc<Service>>) -> Response {
     let effect = svc.faults.effect(svc.env, svc.name);
+    // The configured ratio, not a measured one: health then changes the moment a fault is set,
+    // as a real service's own check of a failing dependency would.
     let error_ratio = (svc.profile.error_ratio + effect.error_ratio).min(1.0);
     let errors = if error_ratio >= WARN_ERROR_RATIO { "warn" } else { "pass" };
     let latency = if effect.extra_latency >= WARN_EXTRA_LATENCY { "warn" } else { "pass" };
