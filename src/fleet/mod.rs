@@ -1,8 +1,8 @@
 //! The simulated blue/green fleet behind `cutover demo` and `cutover fleet`.
 //!
-//! Thirteen HTTP servers on loopback: six services per environment (see [`service`]) and a
-//! weighted router whose port also carries the admin API (see [`router`], [`admin`]), plus the
-//! built-in load (see [`load`]).
+//! Thirteen HTTP servers on loopback: six services per environment (see `service`) and a
+//! weighted router whose port also carries the admin API (see `router`, `admin`), plus the
+//! built-in load (see `load`).
 
 mod admin;
 mod faults;
