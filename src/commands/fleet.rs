@@ -1,8 +1,73 @@
+//! `cutover fleet`: the simulated fleet, headless, until SIGINT or SIGTERM.
+
+use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::FleetArgs;
+use tokio::signal::unix::{SignalKind, signal};
 
-pub fn fleet(_args: FleetArgs) -> ExitCode {
-    eprintln!("cutover fleet: not built yet");
-    ExitCode::FAILURE
+use crate::cli::FleetArgs;
+use crate::domain::env::Weights;
+use crate::fleet::{Fleet, FleetOptions};
+
+pub fn fleet(args: FleetArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cutover fleet: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: FleetArgs) -> ExitCode {
+    let opts = FleetOptions {
+        listen: args.listen,
+        rps: args.rps,
+        target: args.target,
+        smoke_rps: args.smoke_rps,
+        // Green serves today; the go-live moves traffic to blue.
+        initial_weights: Weights { blue: 0, green: 100 },
+    };
+    let fleet = match Fleet::start(opts).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("cutover fleet: {e} (choose another --listen port, or port 0 for free ports)");
+            return ExitCode::FAILURE;
+        }
+    };
+    // One line, flushed before anything waits, so a parent reading stdout can start at once.
+    let line = serde_json::to_string(&fleet.info).unwrap_or_default();
+    let printed = {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").and_then(|()| out.flush())
+    };
+    let code = match printed {
+        Err(e) => {
+            eprintln!("cutover fleet: cannot write the fleet's addresses to stdout: {e}");
+            ExitCode::FAILURE
+        }
+        Ok(()) => match until_stopped().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cutover fleet: cannot listen for signals: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    };
+    fleet.shutdown().await;
+    code
+}
+
+/// SIGINT (Ctrl-C), SIGTERM (a supervisor) or SIGHUP (a dropped ssh link) all end the same clean way.
+async fn until_stopped() -> std::io::Result<()> {
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+    Ok(())
 }
