@@ -7,3 +7,4 @@ pub mod commands;
 pub mod domain;
 pub mod fleet;
 pub mod sources;
+pub mod store;
