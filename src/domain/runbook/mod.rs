@@ -21,7 +21,7 @@
 //! - Nothing inside fenced code blocks (```` ``` ````, `~~~`) or HTML comments
 //!   is a task or a heading.
 //! - A `## Dependencies` section with lines like `A (T1-T9) → B (T10-T20)`
-//!   gives [`Runbook::order`] (see [`deps`]).
+//!   gives [`Runbook::order`] (rules in `deps.rs`).
 
 mod deps;
 mod parse;
