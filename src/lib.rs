@@ -1,6 +1,6 @@
 //! cutover: a terminal cockpit for blue-green production go-lives.
 //!
-//! Layers point one way: `app`/`ui` → `domain`, `sources`/`fleet` → `domain`.
+//! Layers point one way: `app`/`ui` → `domain`, `sources`/`store`/`fleet` → `domain`.
 
 pub mod app;
 pub mod cli;
@@ -9,4 +9,5 @@ pub mod config;
 pub mod domain;
 pub mod fleet;
 pub mod sources;
+pub mod store;
 pub mod ui;
