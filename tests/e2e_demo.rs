@@ -15,10 +15,21 @@ fn slo_line<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
     screen.lines().find(|l| l.contains(name) && l.contains('│'))
 }
 
-/// Blue's value on an SLO line: the first cell after the name in the SLO panel.
-fn blue_value(line: &str, name: &str) -> String {
-    let after = &line[line.find(name).unwrap() + name.len()..];
-    after.split_whitespace().next().unwrap_or("").to_string()
+/// The text in the SLO panel's `env` column (`blue` or `green`) on the row for `name`,
+/// found by the column's position in the panel's header row.
+fn slo_value(screen: &str, name: &str, env: &str) -> Option<String> {
+    let header: Vec<char> = screen.lines().find(|l| l.contains("Σ/Δ"))?.chars().collect();
+    let row: Vec<char> = slo_line(screen, name)?.chars().collect();
+    let needle: Vec<char> = format!(" {env} ").chars().collect();
+    let col = header.windows(needle.len()).position(|w| w == needle.as_slice())? + 1;
+    let cell: String = row.get(col..)?.iter().collect();
+    cell.split_whitespace().next().map(str::to_string)
+}
+
+/// A reading with a unit, like `0.40%`, `0.81s`, `210ms` or `35/s`.
+fn is_number(v: &Option<String>) -> bool {
+    v.as_deref()
+        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()) && !v.ends_with(|c: char| c.is_ascii_digit()))
 }
 
 #[test]
@@ -27,17 +38,16 @@ fn demo_shows_live_numbers_turns_red_on_a_fault_and_restores_the_terminal() {
     t.type_text(&format!("{BIN} demo"), true);
 
     let took = t.wait_for("every panel with live numbers", Duration::from_secs(60), |s, _| {
-        let numbers = ["error rate", "p95 latency", "availability", "throughput"]
+        let numbers = ["error rate", "p95 latency", "availability", "event laten", "throughput"]
             .iter()
-            .all(|n| slo_line(s, n).is_some_and(|l| l.chars().filter(|c| c.is_ascii_digit()).count() >= 4));
+            .all(|n| is_number(&slo_value(s, n, "blue")) && is_number(&slo_value(s, n, "green")));
         s.contains("RUNBOOK") && s.contains("HEALTH") && s.contains("● up") && s.contains("blue 10%") && numbers
     });
     eprintln!("live numbers after {took:?}");
     let screen = t.screen(false);
     assert!(screen.contains("10.5 Traffic Cutover"), "{screen}");
     assert!(screen.contains("? help"), "{screen}");
-    let line = slo_line(&screen, "error rate").unwrap();
-    assert!(blue_value(line, "error rate").ends_with('%'), "blue's error rate is a number: {line}");
+    assert!(slo_value(&screen, "error rate", "blue").unwrap().ends_with('%'), "{screen}");
 
     // Fault menu → error spike.
     t.key("F");
@@ -45,9 +55,9 @@ fn demo_shows_live_numbers_turns_red_on_a_fault_and_restores_the_terminal() {
     t.key("1");
     let took = t.wait_for("blue's error rate in breach", Duration::from_secs(60), |s, c| {
         let breach = slo_line(s, "error rate").is_some_and(|l| l.contains('✗'));
-        // The breaching value is drawn in the crit role: light red (91) and bold.
-        let red = c.lines().any(|l| l.contains("error rate") && l.contains("\u{1b}[1m\u{1b}[91m"))
-            || c.lines().any(|l| l.contains("error rate") && l.contains("\u{1b}[91m"));
+        // The breaching value is drawn in the crit role: bold light red, which tmux
+        // reports as bold plus palette colour 9, right before the value.
+        let red = c.lines().any(|l| l.contains("error rate") && l.contains("\u{1b}[1m\u{1b}[38;5;9m"));
         breach && red
     });
     eprintln!("error rate red after {took:?}");
@@ -57,7 +67,7 @@ fn demo_shows_live_numbers_turns_red_on_a_fault_and_restores_the_terminal() {
     t.key("F");
     t.key("4");
     let took = t.wait_for("blue's error rate back to ok", Duration::from_secs(90), |s, _| {
-        slo_line(s, "error rate").is_some_and(|l| !l.contains('✗') && blue_value(l, "error rate").ends_with('%'))
+        slo_line(s, "error rate").is_some_and(|l| !l.contains('✗')) && is_number(&slo_value(s, "error rate", "blue"))
     });
     eprintln!("recovered after {took:?}");
 

@@ -46,7 +46,7 @@ pub fn check(args: ConfigArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("{}:{}: {}", rb_path.display(), e.line, e);
+            eprintln!("{}:{}: {e}", rb_path.display(), e.line());
             ExitCode::FAILURE
         }
     }

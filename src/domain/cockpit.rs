@@ -90,10 +90,12 @@ impl Cockpit {
                     out.push(Command::Log(Level::Error, format!("sample for unknown SLO #{slo} ignored")));
                     return out;
                 };
+                let first = row.cell(env).last_success.is_none() && row.cell(env).consecutive_errors == 0;
                 let before = row.env_state(env, now);
                 row.cells[env.index()].record(now, outcome);
                 let after = row.env_state(env, now);
-                if before != after {
+                // The first reading coming in fine is not news; anything else that changes is.
+                if before != after && !(first && after == SloState::Ok) {
                     out.push(self.slo_transition(slo, env, after));
                 }
             }
@@ -189,7 +191,7 @@ mod tests {
     fn a_breach_is_logged_once_on_the_transition() {
         let mut c = cockpit();
         let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.002) }, Ts(1000));
-        assert!(matches!(&out[..], [Command::Log(Level::Info, m)] if m.contains("blue error rate: ok")), "{out:?}");
+        assert!(out.is_empty(), "a first reading that is fine is not logged: {out:?}");
         let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.03) }, Ts(2000));
         assert!(
             matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("breach") && m.contains("3.00%")),
@@ -198,6 +200,8 @@ mod tests {
         let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.04) }, Ts(3000));
         assert!(out.is_empty(), "no new transition: {out:?}");
         assert_eq!(c.slos[0].env_state(Env::Blue, Ts(3000)), SloState::Breach);
+        let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.001) }, Ts(4000));
+        assert!(matches!(&out[..], [Command::Log(Level::Info, m)] if m.contains("blue error rate: ok")), "{out:?}");
     }
 
     #[test]

@@ -42,20 +42,24 @@ pub struct Profile {
 impl Profile {
     /// Blue and green differ a little so the cockpit's two columns show different numbers, and
     /// each service gets its own median (±12 %) so the six do not look cloned.
-    /// Blue: median ≈ 105 ms, P95 ≈ 260 ms; green: median ≈ 120 ms, P95 ≈ 320 ms;
-    /// both far inside availability 99.9 % (base errors 0.04 % and 0.03 %).
+    /// Blue: median ≈ 105 ms, P95 ≈ 260 ms; green: median ≈ 120 ms, P95 ≈ 320 ms.
+    /// Event delivery medians sit well below the 500 ms objective even as read through
+    /// the coarse 0.1–0.25 s bucket. Base errors are far inside availability 99.9 %:
+    /// none on blue, whose ~35 requests/s in the demo would make a single stray error
+    /// in a 20 s window a 0.14 % breach, and 0.02 % on green, which takes the bulk.
+    /// A breach on screen should mean a fault was injected, not bad luck.
     pub fn new(env: Env, service_index: usize) -> Profile {
         let spread = 1.0 + 0.05 * (service_index as f64 - 2.5);
         match env {
             Env::Blue => Profile {
                 latency: LogNormal { median_s: 0.105 * spread, sigma: 0.55 },
-                event_latency: LogNormal { median_s: 0.19, sigma: 0.35 },
-                error_ratio: 0.0004,
+                event_latency: LogNormal { median_s: 0.12, sigma: 0.35 },
+                error_ratio: 0.0,
             },
             Env::Green => Profile {
                 latency: LogNormal { median_s: 0.12 * spread, sigma: 0.6 },
-                event_latency: LogNormal { median_s: 0.21, sigma: 0.32 },
-                error_ratio: 0.0003,
+                event_latency: LogNormal { median_s: 0.11, sigma: 0.32 },
+                error_ratio: 0.0002,
             },
         }
     }
@@ -81,7 +85,7 @@ mod tests {
                 assert!(p95 < 0.5, "{env} {i}: p95 {p95}");
                 let ev: Vec<f64> = (0..20_000).map(|_| p.event_latency.sample()).collect();
                 let ev_median = quantile(ev, 0.5);
-                assert!((0.15..=0.25).contains(&ev_median), "{env} {i}: event median {ev_median}");
+                assert!((0.08..=0.16).contains(&ev_median), "{env} {i}: event median {ev_median}");
                 assert!(p.error_ratio < 0.001);
             }
         }

@@ -87,6 +87,7 @@ fn describe(c: &HealthCell, t: &Theme) -> (String, Style) {
     let sym = if o.state == HealthState::Up { "●" } else { "○" };
     let mut text = format!("{sym} {}", o.state.label());
     match (o.state, o.code, o.latency_ms) {
+        (HealthState::Up, _, Some(0)) => text.push_str(" <1ms"),
         (HealthState::Up, _, Some(ms)) => text.push_str(&format!(" {ms}ms")),
         (HealthState::Unreachable, _, _) => text.push_str(&format!(" {}", o.detail)),
         (_, Some(code), _) => text.push_str(&format!(" {code}")),
