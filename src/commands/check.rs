@@ -7,20 +7,14 @@ use crate::domain::runbook;
 /// Validates a config and its runbook. Prints what it found, or every problem
 /// with its position, and exits non-zero on any problem.
 pub fn check(args: ConfigArgs) -> ExitCode {
-    let path = match config::discover(args.config.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("cutover check: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let config = match config::load(&path) {
+    let config = match config::find_and_load(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
+    let path = &config.file;
     println!(
         "{}: ok: deployment {:?}, {} SLOs, {} targets",
         path.display(),

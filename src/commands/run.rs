@@ -5,14 +5,7 @@ use crate::commands::cockpit;
 use crate::config;
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let path = match config::discover(args.config.config.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("cutover run: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let config = match config::load(&path) {
+    let config = match config::find_and_load(args.config.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cutover run: {e}");

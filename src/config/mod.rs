@@ -71,6 +71,12 @@ pub fn discover(explicit: Option<&Path>) -> Result<PathBuf, String> {
     })
 }
 
+/// Finds the config (see [`discover`]) and reads it. Errors are ready to print.
+pub fn find_and_load(explicit: Option<&Path>) -> Result<Config, String> {
+    let path = discover(explicit)?;
+    load(&path).map_err(|e| e.to_string())
+}
+
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text =
