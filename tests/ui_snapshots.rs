@@ -4,6 +4,7 @@
 use cutover::app::keymap::Keymap;
 use cutover::app::view::{Focus, Overlay, ViewState};
 use cutover::config::{self, GO_LIVE_RUNBOOK};
+use cutover::domain::automation::Gate;
 use cutover::domain::cockpit::{Cockpit, Event};
 use cutover::domain::env::{Env, Weights};
 use cutover::domain::health::{HealthCell, HealthObservation, HealthState};
@@ -25,7 +26,14 @@ fn cockpit() -> Cockpit {
     let cfg = config::parse(config::DEMO_CONFIG, Path::new("demo.toml"), None).unwrap();
     let mut c = Cockpit::new("go-live", "prod");
     c.slos = cfg.slos.iter().map(|s| SloRow::new(s.spec.clone())).collect();
-    c.runbook = Some(runbook::parse(GO_LIVE_RUNBOOK).unwrap());
+    // T1137 was ticked by a link (auto), T1212 by hand; a gate stands before 10 %.
+    let rb = runbook::parse(GO_LIVE_RUNBOOK).unwrap();
+    let bytes = runbook::set_done(GO_LIVE_RUNBOOK, rb.find("T1137").unwrap(), true).unwrap();
+    let rb = runbook::parse(&bytes).unwrap();
+    let bytes = runbook::set_done(&bytes, rb.find("T1212").unwrap(), true).unwrap();
+    c.runbook = Some(runbook::parse(&bytes).unwrap());
+    c.auto_ticked.insert("T1137".into());
+    c.gates = vec![Gate { stage: 10, tasks: ["T1212", "T1213", "T1214", "T1215", "T1216"].map(String::from).to_vec() }];
     for env in Env::ALL {
         for s in SERVICES {
             c.health.push(HealthCell::new(s, env));
@@ -107,7 +115,7 @@ fn whole_screen_80x24() {
 
 #[test]
 fn tasks_focused_on_the_cutover_phase_120x40() {
-    let view = ViewState { focus: Focus::Tasks, phase: 4, task: 7, overlay: None };
+    let view = ViewState { focus: Focus::Tasks, phase: 4, task: 7, ..Default::default() };
     let buf = render(&cockpit(), &view, 120, 40);
     insta::assert_snapshot!(text(&buf));
 }
@@ -177,4 +185,28 @@ fn stale_and_error_never_show_a_number() {
     let p95 = screen.lines().find(|l| l.contains("p95 latency")).unwrap();
     assert!(p95.contains("stale"), "{p95}");
     assert!(!p95.contains("0.81s"), "a stale value must not show as a number: {p95}");
+}
+
+#[test]
+fn runbook_markers_lock_auto_gate_and_find_prompt() {
+    let view = ViewState { overlay: Some(Overlay::Find { query: "T12".into() }), ..Default::default() };
+    let buf = render(&cockpit(), &view, 120, 40);
+    let screen = text(&buf);
+    // Phases after an incomplete predecessor carry a lock sign.
+    assert!(screen.contains("⊘ 10.2 Deployment Planning"), "{screen}");
+    // The gate before 10 % lists what is still open.
+    assert!(screen.contains("gate 10%: 4/5 open T1213 T1214 T1215 T1216"), "{screen}");
+    // A task ticked by a link says so.
+    let line = screen.lines().find(|l| l.contains("T1137")).unwrap();
+    assert!(line.contains("[x] T1137") && line.contains("auto"), "{line}");
+    assert!(screen.contains("/ T12"), "the find prompt shows what was typed:\n{screen}");
+}
+
+#[test]
+fn open_only_lists_only_open_tasks() {
+    let view = ViewState { open_only: true, focus: Focus::Tasks, ..Default::default() };
+    let screen = text(&render(&cockpit(), &view, 120, 40));
+    assert!(screen.contains("RUNBOOK 11/168 · open only"), "{screen}");
+    assert!(!screen.contains("T1137"), "T1137 is done and hidden:\n{screen}");
+    assert!(screen.contains("[ ] T1138"), "{screen}");
 }

@@ -20,6 +20,10 @@ pub enum Action {
     FocusNext,
     Faults,
     Close,
+    Tick,
+    Find,
+    NextOpen,
+    OpenOnly,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -198,6 +202,10 @@ mod tests {
             Action::FocusNext,
             Action::Faults,
             Action::Close,
+            Action::Tick,
+            Action::Find,
+            Action::NextOpen,
+            Action::OpenOnly,
         ] {
             assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
         }

@@ -46,7 +46,11 @@ impl App {
         match msg {
             Msg::Key(key) => self.key(key, now),
             Msg::Resize => Vec::new(),
-            Msg::Domain(event) => self.cockpit.update(event, now),
+            Msg::Domain(event) => {
+                let out = self.cockpit.update(event, now);
+                self.view.clamp_to(self.cockpit.runbook.as_ref());
+                out
+            }
             Msg::Signal(name) => {
                 self.quit = true;
                 vec![Command::Log(Level::Warn, format!("{name} received: leaving"))]
@@ -56,8 +60,13 @@ impl App {
 
     fn key(&mut self, key: KeyEvent, now: Ts) -> Vec<Command> {
         let action = self.keymap.action(&key);
-        if let Some(Overlay::Faults { selected }) = self.view.overlay {
-            return self.fault_menu_key(key, action, selected, now);
+        match &self.view.overlay {
+            Some(Overlay::Faults { selected }) => return self.fault_menu_key(key, action, *selected, now),
+            Some(Overlay::Find { query }) => {
+                let query = query.clone();
+                return self.find_key(key, query);
+            }
+            _ => {}
         }
         if self.view.overlay == Some(Overlay::Help) && matches!(action, Some(Action::Close | Action::Help)) {
             self.view.overlay = None;
@@ -73,6 +82,28 @@ impl App {
             Action::PageDown => self.view.move_by(10, self.cockpit.runbook.as_ref()),
             Action::PageUp => self.view.move_by(-10, self.cockpit.runbook.as_ref()),
             Action::FocusNext => self.view.toggle_focus(),
+            Action::Tick => {
+                let Some(task) = self.view.selected_task(self.cockpit.runbook.as_ref()) else {
+                    return vec![Command::Log(Level::Info, "select a task to tick: tab moves to the task list".into())];
+                };
+                return self.cockpit.update(Event::ToggleTask(task.clone()), now);
+            }
+            Action::Find => self.view.overlay = Some(Overlay::Find { query: String::new() }),
+            Action::NextOpen => {
+                if !self.view.select_next(self.cockpit.runbook.as_ref(), |t| !t.done) {
+                    return vec![Command::Log(Level::Info, "no open task left".into())];
+                }
+            }
+            Action::OpenOnly => {
+                let keep = self.view.selected_task(self.cockpit.runbook.as_ref()).map(|t| t.line);
+                self.view.open_only = !self.view.open_only;
+                self.view.task = 0;
+                if let Some(line) = keep {
+                    // Stay on the same task when it is still listed.
+                    self.view.select_next(self.cockpit.runbook.as_ref(), |t| t.line == line);
+                }
+                self.view.clamp_to(self.cockpit.runbook.as_ref());
+            }
             Action::Faults => {
                 if self.cockpit.demo {
                     self.view.overlay = Some(Overlay::Faults { selected: 0 });
@@ -80,6 +111,31 @@ impl App {
                     return vec![Command::Log(Level::Warn, "faults can only be injected into the demo fleet".into())];
                 }
             }
+        }
+        Vec::new()
+    }
+
+    /// Typing into the find prompt: Enter jumps to the next match, Esc gives up.
+    fn find_key(&mut self, key: KeyEvent, mut query: String) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc => self.view.overlay = None,
+            KeyCode::Enter => {
+                self.view.overlay = None;
+                let found = self.view.select_next(self.cockpit.runbook.as_ref(), |t| view::task_matches(t, &query));
+                if !found {
+                    return vec![Command::Log(Level::Info, format!("no task matches {query:?}"))];
+                }
+            }
+            KeyCode::Backspace => {
+                query.pop();
+                self.view.overlay = Some(Overlay::Find { query });
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => {
+                query.push(c);
+                self.view.overlay = Some(Overlay::Find { query });
+            }
+            KeyCode::Char('c') => self.view.overlay = None,
+            _ => {}
         }
         Vec::new()
     }
@@ -171,6 +227,64 @@ mod tests {
         assert_eq!(a.view.overlay, Some(Overlay::Help));
         key(&mut a, KeyCode::Esc);
         assert_eq!(a.view.overlay, None);
+    }
+
+    fn with_runbook() -> App {
+        let mut a = app();
+        a.cockpit.runbook = Some(
+            crate::domain::runbook::parse(b"## A\n- [ ] T1 alpha\n- [ ] T2 beta\n## B\n- [x] T3 gamma\n").unwrap(),
+        );
+        a
+    }
+
+    fn typed(a: &mut App, text: &str) {
+        for c in text.chars() {
+            key(a, KeyCode::Char(c));
+        }
+    }
+
+    #[test]
+    fn space_ticks_the_selected_task_through_the_domain() {
+        let mut a = with_runbook();
+        let out = key(&mut a, KeyCode::Char(' '));
+        assert!(matches!(&out[..], [Command::Log(Level::Info, _)]), "no task selected yet: {out:?}");
+        key(&mut a, KeyCode::Tab);
+        key(&mut a, KeyCode::Down);
+        let out = key(&mut a, KeyCode::Char(' '));
+        assert!(
+            matches!(&out[..], [Command::WriteTask { task, done: true }] if task.id.as_deref() == Some("T2")),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn find_jumps_to_a_match_and_says_when_there_is_none() {
+        let mut a = with_runbook();
+        key(&mut a, KeyCode::Char('/'));
+        typed(&mut a, "gamx");
+        key(&mut a, KeyCode::Backspace);
+        assert_eq!(a.view.overlay, Some(Overlay::Find { query: "gam".into() }));
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(a.view.overlay, None);
+        assert_eq!(a.view.selected_task(a.cockpit.runbook.as_ref()).unwrap().id.as_deref(), Some("T3"));
+        key(&mut a, KeyCode::Char('/'));
+        typed(&mut a, "q");
+        assert!(!a.quit, "q inside the prompt is text, not quit");
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(matches!(&out[..], [Command::Log(Level::Info, m)] if m.contains("no task matches")), "{out:?}");
+    }
+
+    #[test]
+    fn open_only_hides_done_tasks_and_n_finds_the_next_open_one() {
+        let mut a = with_runbook();
+        key(&mut a, KeyCode::Char('n'));
+        assert_eq!(a.view.selected_task(a.cockpit.runbook.as_ref()).unwrap().id.as_deref(), Some("T1"));
+        key(&mut a, KeyCode::Char('o'));
+        assert!(a.view.open_only);
+        assert_eq!(a.view.selected_task(a.cockpit.runbook.as_ref()).unwrap().id.as_deref(), Some("T1"));
+        a.view.phase = 1;
+        a.view.clamp_to(a.cockpit.runbook.as_ref());
+        assert_eq!(a.view.selected_task(a.cockpit.runbook.as_ref()), None, "phase B has no open task");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! drawing path waits on the network.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -18,7 +18,9 @@ use super::keymap::Keymap;
 use super::terminal::TerminalGuard;
 use super::{App, Msg, logging};
 use crate::domain::cockpit::{Cockpit, Command, Event, Level};
+use crate::domain::runbook::Task;
 use crate::sources::{self, Sink};
+use crate::store::runbook_file::RunbookFile;
 use crate::ui::{self, Screen, theme::Theme};
 
 /// What the loop is started with.
@@ -31,6 +33,8 @@ pub struct Setup {
     pub weights_url: Option<String>,
     /// The demo fleet's admin base URL, where faults are posted.
     pub fault_admin: Option<String>,
+    /// The runbook file ticks are written to, when there is one.
+    pub runbook_file: Option<RunbookFile>,
     pub keymap: Keymap,
     pub theme: Theme,
     /// Problems found while starting (a broken theme or keymap): shown in the log, never fatal.
@@ -63,13 +67,17 @@ pub async fn run(setup: Setup) -> Result<()> {
     if let Some(url) = setup.weights_url {
         tasks.push(sources::router::spawn(url, setup.interval, setup.timeout, client.clone(), sink.clone()));
     }
+    let runbook_file = setup.runbook_file.map(|f| Arc::new(Mutex::new(f)));
+    if let Some(file) = &runbook_file {
+        tasks.push(spawn_runbook_watch(file.clone(), tx.clone()));
+    }
     tasks.push(spawn_ticker(tx.clone()));
     tasks.push(spawn_signals(tx.clone())?);
     tasks.push(spawn_terminal_events(tx.clone()));
 
     let mut app = App::new(setup.cockpit, setup.keymap, setup.theme);
     let log_theme = app.theme.clone();
-    let fault_admin = setup.fault_admin;
+    let exec = Executor { client: client.clone(), fault_admin: setup.fault_admin, runbook_file, tx: tx.clone() };
     let mut guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
     let mut clock = local_clock();
     let mut dirty = true;
@@ -112,7 +120,7 @@ pub async fn run(setup: Setup) -> Result<()> {
                 clock = local_clock();
             }
             for cmd in app.handle(msg, sources::now()) {
-                execute(cmd, &client, fault_admin.as_deref(), &tx);
+                exec.execute(cmd);
             }
         }
         if app.quit {
@@ -132,26 +140,64 @@ fn local_clock() -> String {
 
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Carries out one command. Network work goes into a task; its outcome comes
-/// back through the log.
-fn execute(cmd: Command, client: &reqwest::Client, fault_admin: Option<&str>, tx: &UnboundedSender<Msg>) {
-    match cmd {
-        Command::Log(Level::Info, m) => tracing::info!("{m}"),
-        Command::Log(Level::Warn, m) => tracing::warn!("{m}"),
-        Command::Log(Level::Error, m) => tracing::error!("{m}"),
-        Command::PostFault(spec) => {
-            let Some(admin) = fault_admin else {
-                tracing::warn!("no fleet to inject a fault into");
-                return;
+/// Carries out the cockpit's commands. Anything that waits (network, disk) runs
+/// in a task; its outcome comes back as a message or a log line.
+struct Executor {
+    client: reqwest::Client,
+    /// The demo fleet's admin base URL, where faults are posted.
+    fault_admin: Option<String>,
+    runbook_file: Option<Arc<Mutex<RunbookFile>>>,
+    tx: UnboundedSender<Msg>,
+}
+
+impl Executor {
+    fn execute(&self, cmd: Command) {
+        match cmd {
+            Command::Log(Level::Info, m) => tracing::info!("{m}"),
+            Command::Log(Level::Warn, m) => tracing::warn!("{m}"),
+            Command::Log(Level::Error, m) => tracing::error!("{m}"),
+            Command::WriteTask { task, done } => self.write_task(task, done),
+            Command::PostFault(spec) => {
+                let Some(admin) = &self.fault_admin else {
+                    tracing::warn!("no fleet to inject a fault into");
+                    return;
+                };
+                let req = self.client.post(format!("{admin}/faults")).timeout(ADMIN_TIMEOUT).json(&spec);
+                spawn_admin_call(req, "inject the fault", self.tx.clone());
+            }
+            Command::ClearFaults => {
+                let Some(admin) = &self.fault_admin else { return };
+                let req = self.client.delete(format!("{admin}/faults")).timeout(ADMIN_TIMEOUT);
+                spawn_admin_call(req, "clear the faults", self.tx.clone());
+            }
+        }
+    }
+
+    /// Writes one checkbox on a blocking thread; the runbook as written comes back.
+    fn write_task(&self, task: Task, done: bool) {
+        let Some(file) = self.runbook_file.clone() else {
+            tracing::warn!("the runbook is not backed by a file: the tick is not kept");
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let label = task.id.clone().unwrap_or_else(|| task.text.clone());
+            let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+            let event = match f.tick_task(&task, done) {
+                Ok(outcome) => {
+                    let verb = if done { "ticked" } else { "unticked" };
+                    let mut note = format!("{label} {verb} (line {})", outcome.line);
+                    if outcome.concurrent_edit {
+                        note.push_str("; the file had changed on disk: the tick was applied to the new version, the other edit kept");
+                    }
+                    Event::Runbook { runbook: f.runbook().clone(), note: Some(note) }
+                }
+                Err(e) => {
+                    Event::RunbookFailed(format!("{label} not {}: {e}", if done { "ticked" } else { "unticked" }))
+                }
             };
-            let req = client.post(format!("{admin}/faults")).timeout(ADMIN_TIMEOUT).json(&spec);
-            spawn_admin_call(req, "inject the fault", tx.clone());
-        }
-        Command::ClearFaults => {
-            let Some(admin) = fault_admin else { return };
-            let req = client.delete(format!("{admin}/faults")).timeout(ADMIN_TIMEOUT);
-            spawn_admin_call(req, "clear the faults", tx.clone());
-        }
+            let _ = tx.send(Msg::Domain(event));
+        });
     }
 }
 
@@ -169,6 +215,45 @@ fn spawn_admin_call(req: reqwest::RequestBuilder, what: &'static str, tx: Unboun
         // Wake the loop so the log line shows now.
         let _ = tx.send(Msg::Resize);
     });
+}
+
+/// Notices edits made to the runbook behind the cockpit's back (a `git pull`, an editor).
+fn spawn_runbook_watch(file: Arc<Mutex<RunbookFile>>, tx: UnboundedSender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_error: Option<String> = None;
+        loop {
+            tick.tick().await;
+            let file = file.clone();
+            let checked = tokio::task::spawn_blocking(move || {
+                let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+                match f.changed_on_disk().and_then(|changed| if changed { f.reload() } else { Ok(false) }) {
+                    Ok(true) => Ok(Some(f.runbook().clone())),
+                    Ok(false) => Ok(None),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await;
+            let event = match checked {
+                Ok(Ok(Some(runbook))) => {
+                    Event::Runbook { runbook, note: Some("runbook changed on disk: reloaded".into()) }
+                }
+                Ok(Ok(None)) => {
+                    last_error = None;
+                    continue;
+                }
+                Ok(Err(e)) if last_error.as_deref() != Some(e.as_str()) => {
+                    last_error = Some(e.clone());
+                    Event::RunbookFailed(e)
+                }
+                _ => continue,
+            };
+            if tx.send(Msg::Domain(event)).is_err() {
+                break;
+            }
+        }
+    })
 }
 
 fn spawn_ticker(tx: UnboundedSender<Msg>) -> JoinHandle<()> {

@@ -1,6 +1,6 @@
-//! What the operator is looking at: selection, focus and overlays. Not domain state.
+//! What the operator is looking at: selection, focus, filter and overlays. Not domain state.
 
-use crate::domain::runbook::Runbook;
+use crate::domain::runbook::{Phase, Runbook, Task};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Focus {
@@ -9,10 +9,16 @@ pub enum Focus {
     Tasks,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     Help,
-    Faults { selected: usize },
+    Faults {
+        selected: usize,
+    },
+    /// The find prompt, with what has been typed so far.
+    Find {
+        query: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,9 +26,31 @@ pub struct ViewState {
     pub focus: Focus,
     /// Selected phase.
     pub phase: usize,
-    /// Selected task within the phase, counting sub-tasks, in file order.
+    /// Selected row among the phase's visible tasks (see [`visible_tasks`]).
     pub task: usize,
+    /// Show only tasks that are not done.
+    pub open_only: bool,
     pub overlay: Option<Overlay>,
+}
+
+/// The tasks of a phase as listed: depth-first with their depth, done ones left
+/// out when `open_only`.
+pub fn visible_tasks(phase: &Phase, open_only: bool) -> Vec<(usize, &Task)> {
+    fn walk<'a>(t: &'a Task, depth: usize, open_only: bool, out: &mut Vec<(usize, &'a Task)>) {
+        if !(open_only && t.done) {
+            out.push((depth, t));
+        }
+        for c in &t.children {
+            walk(c, depth + 1, open_only, out);
+        }
+    }
+    let mut out = Vec::new();
+    for s in &phase.sections {
+        for t in &s.tasks {
+            walk(t, 0, open_only, &mut out);
+        }
+    }
+    out
 }
 
 impl ViewState {
@@ -41,7 +69,7 @@ impl ViewState {
                 }
             }
             Focus::Tasks => {
-                let count = rb.phases[self.phase.min(rb.phases.len() - 1)].tasks().count();
+                let count = visible_tasks(&rb.phases[self.phase.min(rb.phases.len() - 1)], self.open_only).len();
                 self.task = clamp(self.task as isize + delta, count);
             }
         }
@@ -53,8 +81,128 @@ impl ViewState {
             Focus::Tasks => Focus::Phases,
         };
     }
+
+    /// The task under the cursor, when the task list has the focus.
+    pub fn selected_task<'a>(&self, runbook: Option<&'a Runbook>) -> Option<&'a Task> {
+        let rb = runbook?;
+        if self.focus != Focus::Tasks {
+            return None;
+        }
+        visible_tasks(rb.phases.get(self.phase)?, self.open_only).get(self.task).map(|(_, t)| *t)
+    }
+
+    /// Selects the first task after the cursor (wrapping around) that `matches`.
+    /// Returns false, leaving the selection, when none does.
+    pub fn select_next(&mut self, runbook: Option<&Runbook>, matches: impl Fn(&Task) -> bool) -> bool {
+        let Some(rb) = runbook else { return false };
+        let rows: Vec<(usize, usize, &Task)> = rb
+            .phases
+            .iter()
+            .enumerate()
+            .flat_map(|(p, phase)| {
+                visible_tasks(phase, self.open_only).into_iter().enumerate().map(move |(i, (_, t))| (p, i, t))
+            })
+            .collect();
+        if rows.is_empty() {
+            return false;
+        }
+        let here = match self.focus {
+            Focus::Tasks => rows.iter().position(|(p, i, _)| *p == self.phase && *i == self.task),
+            Focus::Phases => None,
+        };
+        // From the phase list, search from the top of the selected phase.
+        let start = match here {
+            Some(pos) => pos + 1,
+            None => rows.iter().position(|(p, _, _)| *p >= self.phase).unwrap_or(0),
+        };
+        let found = (0..rows.len()).map(|k| (start + k) % rows.len()).find(|&k| matches(rows[k].2));
+        match found {
+            Some(k) => {
+                self.phase = rows[k].0;
+                self.task = rows[k].1;
+                self.focus = Focus::Tasks;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Keeps the selection inside the lists after the runbook or the filter changed.
+    pub fn clamp_to(&mut self, runbook: Option<&Runbook>) {
+        let Some(rb) = runbook else { return };
+        if rb.phases.is_empty() {
+            self.phase = 0;
+            self.task = 0;
+            return;
+        }
+        self.phase = self.phase.min(rb.phases.len() - 1);
+        let count = visible_tasks(&rb.phases[self.phase], self.open_only).len();
+        self.task = self.task.min(count.saturating_sub(1));
+    }
+}
+
+/// Case-insensitive match of a query against a task's ID or text.
+pub fn task_matches(task: &Task, query: &str) -> bool {
+    let q = query.trim().to_lowercase();
+    !q.is_empty()
+        && (task.id.as_deref().is_some_and(|id| id.to_lowercase() == q || id.to_lowercase().starts_with(&q))
+            || task.text.to_lowercase().contains(&q))
 }
 
 fn clamp(i: isize, len: usize) -> usize {
     if len == 0 { 0 } else { i.clamp(0, len as isize - 1) as usize }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::runbook::parse;
+
+    const RB: &[u8] =
+        b"## A\n- [x] T1 one\n- [ ] T2 two\n  - [ ] T2a two-a\n## B\n### S\n- [ ] T3 three\n- [x] T4 four\n";
+
+    #[test]
+    fn visible_tasks_nest_and_filter() {
+        let rb = parse(RB).unwrap();
+        let all: Vec<_> =
+            visible_tasks(&rb.phases[0], false).iter().map(|(d, t)| (*d, t.id.clone().unwrap())).collect();
+        assert_eq!(all, vec![(0, "T1".into()), (0, "T2".into()), (1, "T2a".into())]);
+        assert_eq!(visible_tasks(&rb.phases[0], true).len(), 2);
+    }
+
+    #[test]
+    fn next_open_and_find_wrap_across_phases() {
+        let rb = parse(RB).unwrap();
+        let mut v = ViewState::default();
+        assert!(v.select_next(Some(&rb), |t| !t.done));
+        assert_eq!((v.phase, v.task, v.focus), (0, 1, Focus::Tasks), "T2 is the first open task");
+        assert!(v.select_next(Some(&rb), |t| !t.done));
+        assert_eq!((v.phase, v.task), (0, 2));
+        assert!(v.select_next(Some(&rb), |t| !t.done));
+        assert_eq!((v.phase, v.task), (1, 0), "T3 in the next phase");
+        assert!(v.select_next(Some(&rb), |t| !t.done));
+        assert_eq!((v.phase, v.task), (0, 1), "wraps around");
+        assert!(v.select_next(Some(&rb), |t| task_matches(t, "four")));
+        assert_eq!(v.selected_task(Some(&rb)).unwrap().id.as_deref(), Some("T4"));
+        assert!(!v.select_next(Some(&rb), |t| task_matches(t, "nothing like it")));
+        assert_eq!(v.selected_task(Some(&rb)).unwrap().id.as_deref(), Some("T4"), "selection kept");
+    }
+
+    #[test]
+    fn ids_match_exactly_or_by_prefix_and_text_anywhere() {
+        let rb = parse(RB).unwrap();
+        let t2 = rb.find("T2").unwrap();
+        assert!(task_matches(t2, "t2"));
+        assert!(task_matches(t2, "TWO"));
+        assert!(!task_matches(t2, "three"));
+        assert!(!task_matches(t2, "  "));
+    }
+
+    #[test]
+    fn clamping_keeps_the_cursor_on_a_row() {
+        let rb = parse(RB).unwrap();
+        let mut v = ViewState { phase: 9, task: 9, ..Default::default() };
+        v.clamp_to(Some(&rb));
+        assert_eq!((v.phase, v.task), (1, 1));
+    }
 }

@@ -1,33 +1,38 @@
 //! Turns a config (and, for the demo, a running fleet) into what the loop starts with.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::app::Setup;
 use crate::app::keymap::Keymap;
 use crate::config::Config;
 use crate::domain::cockpit::Cockpit;
 use crate::domain::health::HealthCell;
-use crate::domain::runbook;
 use crate::domain::slo::SloRow;
 use crate::sources::health::HealthTarget;
 use crate::sources::scrape::{ScrapeConfig, ScrapeTarget};
+use crate::store::runbook_file::RunbookFile;
 use crate::ui::theme::Theme;
 
-/// The runbook as read: where it came from and its bytes, or why it could not be read.
-pub type RunbookInput = Option<(String, Result<Vec<u8>, String>)>;
-
-pub fn setup(config: &Config, runbook: RunbookInput, demo: bool) -> Setup {
+/// Builds the cockpit's starting state and sources. `runbook` is the file ticks are
+/// written to (the config's, or the demo's copy).
+pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
     let mut notices = Vec::new();
     let mut cockpit = Cockpit::new(&config.deployment, &config.label);
     cockpit.env_names = config.env_names.clone();
     cockpit.demo = demo;
     cockpit.slos = config.slos.iter().map(|s| SloRow::new(s.spec.clone())).collect();
-    if let Some((name, bytes)) = runbook {
-        match bytes.and_then(|b| runbook::parse(&b).map_err(|e| e.to_string())) {
-            Ok(rb) => cockpit.runbook = Some(rb),
-            Err(e) => cockpit.runbook_error = Some(format!("{name}: {e}")),
+    cockpit.links = config.links.clone();
+    cockpit.gates = config.gates.clone();
+    let runbook_file = runbook.and_then(|path| match RunbookFile::load(path) {
+        Ok(f) => {
+            cockpit.runbook = Some(f.runbook().clone());
+            Some(f)
         }
-    }
+        Err(e) => {
+            cockpit.runbook_error = Some(e.to_string());
+            None
+        }
+    });
 
     let mut health = Vec::new();
     let mut scrape_targets = Vec::new();
@@ -67,6 +72,7 @@ pub fn setup(config: &Config, runbook: RunbookInput, demo: bool) -> Setup {
         timeout: config.timeout,
         weights_url: config.weights_url.clone(),
         fault_admin: None,
+        runbook_file,
         keymap,
         theme,
         notices,
@@ -74,20 +80,20 @@ pub fn setup(config: &Config, runbook: RunbookInput, demo: bool) -> Setup {
     }
 }
 
-/// `cutover.log` in the deployment's state dir (XDG state dir).
+/// `cutover.log` in the deployment's state dir.
 fn log_file(deployment: &str, demo: bool) -> Option<PathBuf> {
+    Some(state_dir(deployment, demo)?.join("cutover.log"))
+}
+
+/// The deployment's folder under the XDG state dir (`~/.local/state/cutover/<name>`).
+pub fn state_dir(deployment: &str, demo: bool) -> Option<PathBuf> {
     let dirs = directories::ProjectDirs::from("", "", "cutover")?;
     let base = dirs.state_dir().unwrap_or(dirs.data_local_dir()).to_path_buf();
     let folder = if demo { format!("{deployment}-demo") } else { deployment.to_string() };
-    Some(base.join(sanitize(&folder)).join("cutover.log"))
+    Some(base.join(sanitize(&folder)))
 }
 
 /// A deployment name made safe to use as one folder name.
 fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
-}
-
-/// Reads the configured runbook file.
-pub fn read_runbook(config: &Config) -> RunbookInput {
-    config.runbook.as_ref().map(|p| (p.display().to_string(), std::fs::read(p).map_err(|e| e.to_string())))
 }

@@ -1,5 +1,5 @@
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::DemoArgs;
@@ -40,17 +40,33 @@ pub fn demo(args: DemoArgs) -> ExitCode {
             }
         };
         let config = with_fleet(config, &fleet);
-        // A given config names its own runbook; the built-in one comes with the binary.
-        let runbook = match &args.config {
-            Some(_) => cockpit::read_runbook(&config),
-            None => Some(("config/runbooks/go-live.md".into(), Ok(config::GO_LIVE_RUNBOOK.to_vec()))),
+        // A given config names its own runbook; the built-in one is copied out once
+        // so ticks have a file to go to.
+        let (runbook, notice) = match &args.config {
+            Some(_) => (config.runbook.clone(), None),
+            None => demo_runbook(&config.deployment),
         };
-        let mut setup = cockpit::setup(&config, runbook, true);
+        let mut setup = cockpit::setup(&config, runbook.as_deref(), true);
+        setup.notices.extend(notice);
         setup.fault_admin = Some(fleet.info.admin.clone());
         let result = crate::app::run(setup).await;
         fleet.shutdown().await;
         super::finish("demo", result)
     })
+}
+
+/// The demo's runbook: a copy of the built-in go-live runbook in the demo's state
+/// dir, made on first use and kept (with its ticks) after that.
+fn demo_runbook(deployment: &str) -> (Option<PathBuf>, Option<String>) {
+    let dir = cockpit::state_dir(deployment, true).unwrap_or_else(|| std::env::temp_dir().join("cutover-demo"));
+    let path = dir.join("runbook.md");
+    if path.exists() {
+        return (Some(path), None);
+    }
+    match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, config::GO_LIVE_RUNBOOK)) {
+        Ok(()) => (Some(path), Some(format!("demo runbook copied to {}", dir.join("runbook.md").display()))),
+        Err(e) => (None, Some(format!("cannot copy the demo runbook to {}: {e}", path.display()))),
+    }
 }
 
 /// The demo watches its own fleet: every service's metrics and health, and the router's weights.

@@ -12,8 +12,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runbook = cockpit::read_runbook(&config);
-    let setup = cockpit::setup(&config, runbook, false);
+    let setup = cockpit::setup(&config, config.runbook.as_deref(), false);
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,

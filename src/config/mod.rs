@@ -10,6 +10,7 @@ pub use error::{ConfigError, line_col};
 use raw::RawConfig;
 use toml::Spanned;
 
+use crate::domain::automation::{Gate, Link, When};
 use crate::domain::env::{Env, EnvNames};
 use crate::domain::sli::SliKind;
 use crate::domain::slo::{Judge, Objective, SloSpec};
@@ -29,6 +30,9 @@ pub struct Config {
     pub env_names: EnvNames,
     /// The runbook file, resolved against the config file's folder.
     pub runbook: Option<PathBuf>,
+    /// Tasks that tick themselves, and tasks that gate traffic stages.
+    pub links: Vec<Link>,
+    pub gates: Vec<Gate>,
     pub interval: Duration,
     pub timeout: Duration,
     pub window: Duration,
@@ -120,6 +124,33 @@ impl Validator<'_> {
         }
     }
 
+    fn automation(&self, rb: Option<&raw::RawRunbook>) -> Result<(Vec<Link>, Vec<Gate>), ConfigError> {
+        let (mut links, mut gates) = (Vec::new(), Vec::new());
+        let Some(rb) = rb else { return Ok((links, gates)) };
+        for (i, l) in rb.link.iter().enumerate() {
+            let for_ms = match &l.for_ {
+                Some(f) => match parse_duration_ms(f.get_ref()) {
+                    Ok(ms) => Some(ms),
+                    Err(e) => return self.err(f.span(), format!("runbook.link[{i}].for"), e),
+                },
+                None => None,
+            };
+            match When::parse(l.on.get_ref(), for_ms) {
+                Ok(when) => links.push(Link { task: l.task.clone(), when }),
+                Err(e) => return self.err(l.on.span(), format!("runbook.link[{i}].on"), e),
+            }
+        }
+        for (i, g) in rb.gate.iter().enumerate() {
+            let stage = *g.stage.get_ref();
+            if !(0..=100).contains(&stage) {
+                let msg = format!("expected a percentage from 0 to 100, got {stage}");
+                return self.err(g.stage.span(), format!("runbook.gate[{i}].stage"), msg);
+            }
+            gates.push(Gate { stage: stage as u8, tasks: g.tasks.clone() });
+        }
+        Ok((links, gates))
+    }
+
     fn validate(&self, raw: RawConfig, base: Option<&Path>) -> Result<Config, ConfigError> {
         let deployment = match &raw.deployment.name {
             Some(n) if n.get_ref().trim().is_empty() => {
@@ -188,6 +219,7 @@ impl Validator<'_> {
             slos.push(SloConfig { spec, sli });
         }
 
+        let (links, gates) = self.automation(raw.runbook.as_ref())?;
         let weights_url =
             raw.router.weights_url.as_ref().map(|u| self.url(u, "router.weights_url".into())).transpose()?;
         let resolve = |p: &str| match base {
@@ -200,6 +232,8 @@ impl Validator<'_> {
             label: raw.deployment.environment.unwrap_or_else(|| "prod".into()),
             env_names,
             runbook: raw.runbook.as_ref().map(|r| resolve(r.path.get_ref())),
+            links,
+            gates,
             interval,
             timeout,
             window,
@@ -275,6 +309,22 @@ mod tests {
 
         let e = parse_str("[[slo]]\nname = \"x\"\nsli = \"vibes\"\nobjective = \"< 1\"\n").unwrap_err();
         assert!(e.message.contains("known: error_ratio"), "{e}");
+    }
+
+    #[test]
+    fn links_and_gates_are_read_and_checked() {
+        let text = "[runbook]\npath = \"r.md\"\n[[runbook.link]]\ntask = \"T1227\"\non = \"slo:all-ok\"\nfor = \"5m\"\n\
+                    [[runbook.link]]\ntask = \"T1217\"\non = \"stage:10\"\n[[runbook.gate]]\nstage = 10\ntasks = [\"T1212\"]\n";
+        let c = parse_str(text).unwrap();
+        assert_eq!(c.links[0], Link { task: "T1227".into(), when: When::AllSlosOk { for_ms: 300_000 } });
+        assert_eq!(c.links[1].when, When::Stage(10));
+        assert_eq!(c.gates, vec![Gate { stage: 10, tasks: vec!["T1212".into()] }]);
+        let e =
+            parse_str("[runbook]\npath = \"r.md\"\n[[runbook.link]]\ntask = \"T1\"\non = \"stage:x\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("runbook.link[0].on"));
+        assert_eq!(e.position.map(|p| p.0), Some(5));
+        let e = parse_str("[runbook]\npath = \"r.md\"\n[[runbook.gate]]\nstage = 120\ntasks = []\n").unwrap_err();
+        assert!(e.to_string().contains("runbook.gate[0].stage"), "{e}");
     }
 
     #[test]

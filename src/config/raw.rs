@@ -35,6 +35,26 @@ pub struct RawDeployment {
 #[serde(deny_unknown_fields)]
 pub struct RawRunbook {
     pub path: Spanned<String>,
+    #[serde(default)]
+    pub link: Vec<RawLink>,
+    #[serde(default)]
+    pub gate: Vec<RawGate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub task: String,
+    pub on: Spanned<String>,
+    #[serde(rename = "for")]
+    pub for_: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    pub stage: Spanned<i64>,
+    pub tasks: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

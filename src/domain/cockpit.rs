@@ -1,9 +1,12 @@
 //! The whole state of one cockpit, and the one function that changes it.
 
+use std::collections::BTreeSet;
+
+use super::automation::{Gate, Link, When, locked_phases};
 use super::env::{Env, EnvNames, Weights};
 use super::fault::{FaultPreset, FaultSpec};
 use super::health::{HealthCell, HealthObservation, HealthState};
-use super::runbook::Runbook;
+use super::runbook::{Runbook, Task};
 use super::slo::{Outcome, SloRow, SloState};
 use super::time::Ts;
 
@@ -19,6 +22,14 @@ pub struct Cockpit {
     pub runbook: Option<Runbook>,
     /// Why the runbook could not be shown, when it could not.
     pub runbook_error: Option<String>,
+    /// Tasks that tick themselves when something happens.
+    pub links: Vec<Link>,
+    /// Tasks that must be done before a traffic stage.
+    pub gates: Vec<Gate>,
+    /// IDs of tasks ticked by a link rather than by hand.
+    pub auto_ticked: BTreeSet<String>,
+    /// Since when every SLO has been ok in both environments.
+    pub all_ok_since: Option<Ts>,
     /// The split as the router last reported it.
     pub weights: Option<(Ts, Weights)>,
     pub weights_error: Option<String>,
@@ -44,11 +55,25 @@ pub enum Event {
     Weights(Result<Weights, String>),
     /// The operator chose an entry of the demo's fault menu.
     Fault(FaultPreset),
+    /// The runbook as now on disk, with a note on why it changed.
+    Runbook {
+        runbook: Runbook,
+        note: Option<String>,
+    },
+    /// Reading or writing the runbook failed.
+    RunbookFailed(String),
+    /// The operator ticks or unticks a task.
+    ToggleTask(Task),
 }
 
 /// What the cockpit asks the outside world to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// Write the task's checkbox to the runbook file.
+    WriteTask {
+        task: Task,
+        done: bool,
+    },
     PostFault(FaultSpec),
     ClearFaults,
     /// A line for the log pane and file.
@@ -72,6 +97,10 @@ impl Cockpit {
             health: Vec::new(),
             runbook: None,
             runbook_error: None,
+            links: Vec::new(),
+            gates: Vec::new(),
+            auto_ticked: BTreeSet::new(),
+            all_ok_since: None,
             weights: None,
             weights_error: None,
             demo: false,
@@ -84,7 +113,7 @@ impl Cockpit {
         self.now = now;
         let mut out = Vec::new();
         match event {
-            Event::Tick => {}
+            Event::Tick => self.check_all_ok(now, &mut out),
             Event::Sample { slo, env, outcome } => {
                 let Some(row) = self.slos.get_mut(slo) else {
                     out.push(Command::Log(Level::Error, format!("sample for unknown SLO #{slo} ignored")));
@@ -146,8 +175,89 @@ impl Cockpit {
                     None => Command::ClearFaults,
                 });
             }
+            Event::Runbook { runbook, note } => {
+                if let Some(n) = note {
+                    out.push(Command::Log(Level::Info, n));
+                }
+                self.runbook = Some(runbook);
+                self.runbook_error = None;
+            }
+            Event::RunbookFailed(e) => out.push(Command::Log(Level::Error, e)),
+            Event::ToggleTask(task) => self.toggle(task, &mut out),
         }
         out
+    }
+
+    fn toggle(&mut self, task: Task, out: &mut Vec<Command>) {
+        let Some(rb) = &self.runbook else { return };
+        let label = task.id.clone().unwrap_or_else(|| task.text.clone());
+        let phase = rb.phases.iter().position(|p| p.tasks().any(|t| t.line == task.line));
+        if let Some(i) = phase {
+            if !task.done && locked_phases(rb).get(i).copied().unwrap_or(false) {
+                out.push(Command::Log(
+                    Level::Warn,
+                    format!(
+                        "{label} ticked in \"{}\" before the phases it depends on are complete",
+                        rb.phases[i].title
+                    ),
+                ));
+            }
+        }
+        if task.done {
+            if let Some(id) = &task.id {
+                self.auto_ticked.remove(id);
+            }
+        }
+        let done = !task.done;
+        out.push(Command::WriteTask { task, done });
+    }
+
+    /// Something the cockpit did or saw that linked tasks may be waiting for.
+    pub fn happened(&mut self, what: &When) -> Vec<Command> {
+        let mut out = Vec::new();
+        let ids: Vec<String> = self.links.iter().filter(|l| l.when == *what).map(|l| l.task.clone()).collect();
+        for id in ids {
+            self.auto_tick(&id, what, &mut out);
+        }
+        out
+    }
+
+    fn auto_tick(&mut self, id: &str, what: &When, out: &mut Vec<Command>) {
+        let Some(rb) = &self.runbook else { return };
+        let Some(task) = super::runbook::find(rb, id) else {
+            out.push(Command::Log(Level::Warn, format!("linked task {id} is not in the runbook ({what})")));
+            return;
+        };
+        if task.done || self.auto_ticked.contains(id) {
+            return;
+        }
+        self.auto_ticked.insert(id.to_string());
+        out.push(Command::Log(Level::Info, format!("{id} ticked automatically: {what}")));
+        out.push(Command::WriteTask { task: task.clone(), done: true });
+    }
+
+    /// Whether every SLO is ok in both environments right now.
+    pub fn all_slos_ok(&self, now: Ts) -> bool {
+        !self.slos.is_empty()
+            && self.slos.iter().all(|row| Env::ALL.iter().all(|e| row.env_state(*e, now) == SloState::Ok))
+    }
+
+    fn check_all_ok(&mut self, now: Ts, out: &mut Vec<Command>) {
+        if !self.all_slos_ok(now) {
+            self.all_ok_since = None;
+            return;
+        }
+        let since = *self.all_ok_since.get_or_insert(now);
+        let held = now.0 - since.0;
+        let due: Vec<(String, When)> = self
+            .links
+            .iter()
+            .filter(|l| matches!(l.when, When::AllSlosOk { for_ms } if held >= for_ms))
+            .map(|l| (l.task.clone(), l.when.clone()))
+            .collect();
+        for (id, when) in due {
+            self.auto_tick(&id, &when, out);
+        }
     }
 
     fn slo_transition(&self, slo: usize, env: Env, state: SloState) -> Command {

@@ -9,7 +9,13 @@ use super::{Screen, styled};
 use crate::app::keymap::Action;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
-    let mut items = vec![(Action::Help, "help"), (Action::Up, "↓ move"), (Action::FocusNext, "focus")];
+    let mut items = vec![
+        (Action::Help, "help"),
+        (Action::Up, "↓ move"),
+        (Action::FocusNext, "focus"),
+        (Action::Tick, "tick"),
+        (Action::Find, "find"),
+    ];
     if s.cockpit.demo {
         items.push((Action::Faults, "faults"));
     }

@@ -68,9 +68,10 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         None => frame.render_widget(log_block, log_area),
     }
     footer::draw(frame, footer_area, s);
-    match s.view.overlay {
+    match &s.view.overlay {
         Some(Overlay::Help) => overlay::help(frame, area, s),
-        Some(Overlay::Faults { selected }) => overlay::faults(frame, area, s, selected),
+        Some(Overlay::Faults { selected }) => overlay::faults(frame, area, s, *selected),
+        Some(Overlay::Find { query }) => overlay::find(frame, left, s, query),
         None => {}
     }
 }

@@ -27,7 +27,7 @@ pub fn help(frame: &mut Frame, area: Rect, s: &Screen) {
             styled(b.desc.clone(), t.text),
         ]));
     }
-    let rect = centered(area, 60, lines.len() as u16 + 2);
+    let rect = centered(area, 72, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(panel(" help · esc closes ", t)), rect);
 }
@@ -43,4 +43,18 @@ pub fn faults(frame: &mut Frame, area: Rect, s: &Screen, selected: usize) {
     let rect = centered(area, 52, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(panel(" faults ", t)), rect);
+}
+
+/// The find prompt, at the foot of the runbook panel.
+pub fn find(frame: &mut Frame, runbook_area: Rect, s: &Screen, query: &str) {
+    let t = s.theme;
+    let rect = Rect {
+        x: runbook_area.x,
+        y: runbook_area.bottom().saturating_sub(3),
+        width: runbook_area.width,
+        height: 3.min(runbook_area.height),
+    };
+    let line = Line::from(vec![styled(" / ", t.accent), styled(query.to_string(), t.text), styled("▏", t.accent)]);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(line).block(panel(" find ID or text · enter jumps · esc ", t)), rect);
 }

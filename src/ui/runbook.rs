@@ -7,7 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Screen, bar, fit, panel, styled};
-use crate::app::view::Focus;
+use crate::app::view::{Focus, visible_tasks};
+use crate::domain::automation::locked_phases;
 use crate::domain::runbook::{Phase, Task};
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
@@ -20,7 +21,8 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
         return;
     };
     let (done, total) = rb.progress();
-    let title = format!(" RUNBOOK {done}/{total} ");
+    let filter = if s.view.open_only { "· open only " } else { "" };
+    let title = format!(" RUNBOOK {done}/{total} {filter}");
     let block = panel(&title, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -28,44 +30,88 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
         frame.render_widget(Paragraph::new("the runbook has no tasks").style(t.muted), inner);
         return;
     }
+    let gates = gate_lines(s);
     let phase_rows = (rb.phases.len() as u16).min(inner.height / 2);
-    let [phases_area, rule, tasks_area] =
-        Layout::vertical([Constraint::Length(phase_rows), Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let [phases_area, gate_area, rule, tasks_area] = Layout::vertical([
+        Constraint::Length(phase_rows),
+        Constraint::Length(gates.len() as u16),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(inner);
 
     let width = inner.width as usize;
     let selected = s.view.phase.min(rb.phases.len() - 1);
+    let locked = locked_phases(rb);
     let phase_lines: Vec<Line> = rb
         .phases
         .iter()
         .enumerate()
-        .map(|(i, p)| phase_line(p, i == selected, s.view.focus == Focus::Phases, width, s))
+        .map(|(i, p)| phase_line(p, i == selected, s.view.focus == Focus::Phases, locked[i], width, s))
         .collect();
     let first = scroll_start(selected, phase_lines.len(), phases_area.height as usize);
     frame.render_widget(Paragraph::new(phase_lines[first..].to_vec()), phases_area);
+    frame.render_widget(Paragraph::new(gates), gate_area);
 
     let phase = &rb.phases[selected];
     frame.render_widget(Paragraph::new(Line::styled("─".repeat(width), t.border)), rule);
 
+    let rows = visible_tasks(phase, s.view.open_only);
     let mut lines: Vec<Line> = Vec::new();
     let mut selected_line = 0;
-    let mut n = 0;
+    let mut row = 0;
     for section in &phase.sections {
+        let section_rows: Vec<_> =
+            rows.iter().filter(|(_, task)| section_holds(section.tasks.as_slice(), task)).collect();
+        if section_rows.is_empty() {
+            continue;
+        }
         if let Some(title) = &section.title {
             lines.push(Line::styled(fit(title, width), t.accent));
         }
-        for task in &section.tasks {
-            for (depth, task) in flatten(task, 0) {
-                let is_sel = n == s.view.task;
-                if is_sel {
-                    selected_line = lines.len();
-                }
-                lines.push(task_line(task, depth, is_sel && s.view.focus == Focus::Tasks, width, s));
-                n += 1;
+        for (depth, task) in section_rows {
+            let is_sel = row == s.view.task;
+            if is_sel {
+                selected_line = lines.len();
             }
+            lines.push(task_line(task, *depth, is_sel && s.view.focus == Focus::Tasks, width, s));
+            row += 1;
         }
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled(
+            if s.view.open_only { "every task of this phase is done" } else { "no tasks" },
+            t.muted,
+        ));
     }
     let first = scroll_start(selected_line, lines.len(), tasks_area.height as usize);
     frame.render_widget(Paragraph::new(lines[first..].to_vec()), tasks_area);
+}
+
+/// Whether `task` is one of `tasks` or below one of them.
+fn section_holds(tasks: &[Task], task: &Task) -> bool {
+    tasks.iter().any(|t| t.with_children().any(|c| std::ptr::eq(c, task)))
+}
+
+/// One line per traffic gate: which tasks still stand before that stage.
+fn gate_lines<'a>(s: &Screen) -> Vec<Line<'a>> {
+    let t = s.theme;
+    s.cockpit
+        .gates
+        .iter()
+        .map(|g| {
+            let open = g.open(s.cockpit.runbook.as_ref());
+            if open.is_empty() {
+                Line::from(vec![styled(format!("gate {}%: ", g.stage), t.muted), styled("✓ all done", t.ok)])
+            } else {
+                Line::from(vec![
+                    styled(format!("gate {}%: ", g.stage), t.muted),
+                    styled(format!("{}/{} open ", open.len(), g.tasks.len()), t.warn),
+                    styled(open.join(" "), t.muted),
+                ])
+            }
+        })
+        .collect()
 }
 
 /// The first line to show so that `selected` stays in view.
@@ -74,14 +120,6 @@ fn scroll_start(selected: usize, len: usize, height: usize) -> usize {
         return 0;
     }
     selected.saturating_sub(height - 1).min(len - height)
-}
-
-fn flatten(task: &Task, depth: usize) -> Vec<(usize, &Task)> {
-    let mut out = vec![(depth, task)];
-    for c in &task.children {
-        out.extend(flatten(c, depth + 1));
-    }
-    out
 }
 
 /// `Phase 10.1: Pre-Deployment Preparation` reads as `10.1 Pre-Deployment Preparation`.
@@ -93,16 +131,26 @@ pub fn short_title(title: &str) -> String {
     }
 }
 
-fn phase_line<'a>(p: &Phase, selected: bool, focused: bool, width: usize, s: &Screen) -> Line<'a> {
+fn phase_line<'a>(p: &Phase, selected: bool, focused: bool, locked: bool, width: usize, s: &Screen) -> Line<'a> {
     let t = s.theme;
     let (done, total) = p.progress();
     let counts = format!(" {:>7} ", format!("{done}/{total}"));
     let bar_w = if width >= 40 { 6 } else { 0 };
-    let marker = if selected { "▸ " } else { "  " };
+    let marker = match (selected, locked) {
+        (true, _) => "▸ ",
+        (false, true) => "⊘ ",
+        (false, false) => "  ",
+    };
     let title_w = width.saturating_sub(marker.chars().count() + counts.len() + bar_w);
     let title = fit(&short_title(&p.title), title_w);
     let complete = total > 0 && done == total;
-    let mut style: Style = if complete { t.ok } else { t.text };
+    let mut style: Style = if complete {
+        t.ok
+    } else if locked {
+        t.muted
+    } else {
+        t.text
+    };
     if selected && focused {
         style = style.patch(t.selected);
     }
@@ -120,7 +168,9 @@ fn task_line<'a>(task: &Task, depth: usize, selected: bool, width: usize, s: &Sc
     let check = if task.done { "[x] " } else { "[ ] " };
     let indent = "  ".repeat(depth);
     let id = task.id.as_deref().map(|i| format!("{i} ")).unwrap_or_default();
-    let text_w = width.saturating_sub(indent.len() + check.len() + id.chars().count());
+    let auto = task.done && task.id.as_ref().is_some_and(|i| s.cockpit.auto_ticked.contains(i));
+    let auto_mark = if auto { " auto" } else { "" };
+    let text_w = width.saturating_sub(indent.len() + check.len() + id.chars().count() + auto_mark.len());
     let mut base = if task.done { t.muted } else { t.text };
     if selected {
         base = base.patch(t.selected);
@@ -132,6 +182,9 @@ fn task_line<'a>(task: &Task, depth: usize, selected: bool, width: usize, s: &Sc
     ];
     let text = fit(&task.text, text_w);
     spans.push(styled(format!("{text:text_w$}"), base));
+    if auto {
+        spans.push(styled(auto_mark, t.accent));
+    }
     Line::from(spans)
 }
 
