@@ -338,6 +338,63 @@ mod tests {
     }
 
     #[test]
+    fn a_task_linked_to_all_slos_ok_ticks_itself_once_after_the_hold() {
+        let mut c = cockpit();
+        c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1 watch\n- [ ] T2 other\n").unwrap());
+        c.links = vec![Link { task: "T1".into(), when: When::AllSlosOk { for_ms: 2000 } }];
+        for env in Env::ALL {
+            c.update(Event::Sample { slo: 0, env, outcome: Outcome::Value(0.001) }, Ts(0));
+        }
+        assert!(c.update(Event::Tick, Ts(500)).is_empty());
+        // A breach breaks the streak.
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.02) }, Ts(900));
+        c.update(Event::Tick, Ts(1000));
+        assert_eq!(c.all_ok_since, None);
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.001) }, Ts(1100));
+        assert!(c.update(Event::Tick, Ts(1500)).is_empty());
+        for env in Env::ALL {
+            c.update(Event::Sample { slo: 0, env, outcome: Outcome::Value(0.001) }, Ts(3000));
+        }
+        assert!(c.update(Event::Tick, Ts(3400)).is_empty(), "held 1.9 s of 2 s");
+        let out = c.update(Event::Tick, Ts(3600));
+        assert!(
+            out.iter().any(|x| matches!(x, Command::WriteTask { task, done: true } if task.id.as_deref() == Some("T1"))),
+            "{out:?}"
+        );
+        assert!(c.auto_ticked.contains("T1"));
+        assert!(!out.iter().any(|x| matches!(x, Command::WriteTask { task, .. } if task.id.as_deref() == Some("T2"))));
+        assert!(c.update(Event::Tick, Ts(3700)).is_empty(), "asked once only");
+    }
+
+    #[test]
+    fn stage_links_fire_on_the_event_and_missing_tasks_are_reported() {
+        let mut c = cockpit();
+        c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1217 route 10%\n").unwrap());
+        c.links = vec![
+            Link { task: "T1217".into(), when: When::Stage(10) },
+            Link { task: "T9999".into(), when: When::Stage(10) },
+        ];
+        assert!(c.happened(&When::Stage(25)).is_empty());
+        let out = c.happened(&When::Stage(10));
+        assert!(out.iter().any(|x| matches!(x, Command::WriteTask { task, .. } if task.line == 2)), "{out:?}");
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m) if m.contains("T9999"))), "{out:?}");
+    }
+
+    #[test]
+    fn ticking_in_a_locked_phase_is_allowed_with_a_warning() {
+        let mut c = cockpit();
+        let rb = "## A\n- [ ] T1 a\n## B\n- [ ] T2 b\n## Dependencies\n```\nA (T1-T1) → B (T2-T2)\n```\n";
+        c.runbook = Some(crate::domain::runbook::parse(rb.as_bytes()).unwrap());
+        let t2 = c.runbook.as_ref().unwrap().find("T2").unwrap().clone();
+        let out = c.update(Event::ToggleTask(t2), Ts(0));
+        assert!(matches!(&out[0], Command::Log(Level::Warn, m) if m.contains("before the phases it depends on")), "{out:?}");
+        assert!(matches!(&out[1], Command::WriteTask { done: true, .. }));
+        let t1 = c.runbook.as_ref().unwrap().find("T1").unwrap().clone();
+        let out = c.update(Event::ToggleTask(t1), Ts(0));
+        assert!(matches!(&out[..], [Command::WriteTask { done: true, .. }]), "no warning in an open phase: {out:?}");
+    }
+
+    #[test]
     fn health_changes_are_logged() {
         let mut c = cockpit();
         let up =
