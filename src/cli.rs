@@ -24,6 +24,20 @@ pub enum Command {
     Check(ConfigArgs),
     /// Print the parsed model of a runbook (tasks.md).
     Runbook(RunbookArgs),
+    /// Poll every source once and print the SLOs and health (exit 0 all ok, 3 not all ok).
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// How long to wait for every source to answer (default: two poll intervals plus the timeout).
+    #[arg(long)]
+    pub wait: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -13,5 +13,6 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => cutover::commands::run(args),
         Command::Check(args) => cutover::commands::check(args),
         Command::Runbook(args) => cutover::commands::runbook(args),
+        Command::Status(args) => cutover::commands::status(args),
     }
 }

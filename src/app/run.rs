@@ -19,6 +19,7 @@ use super::terminal::TerminalGuard;
 use super::{App, Msg, logging};
 use crate::domain::cockpit::{Cockpit, Command, Event, Level};
 use crate::domain::runbook::Task;
+use crate::sources::plan::SourcePlan;
 use crate::sources::{self, Sink};
 use crate::store::runbook_file::RunbookFile;
 use crate::ui::{self, Screen, theme::Theme};
@@ -26,11 +27,7 @@ use crate::ui::{self, Screen, theme::Theme};
 /// What the loop is started with.
 pub struct Setup {
     pub cockpit: Cockpit,
-    pub scrape: Option<sources::scrape::ScrapeConfig>,
-    pub health: Vec<sources::health::HealthTarget>,
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub weights_url: Option<String>,
+    pub sources: SourcePlan,
     /// The demo fleet's admin base URL, where faults are posted.
     pub fault_admin: Option<String>,
     /// The runbook file ticks are written to, when there is one.
@@ -57,16 +54,7 @@ pub async fn run(setup: Setup) -> Result<()> {
             let _ = tx.send(Msg::Domain(e));
         })
     };
-    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-    if let Some(cfg) = setup.scrape {
-        tasks.push(sources::scrape::spawn(cfg, client.clone(), sink.clone()));
-    }
-    if !setup.health.is_empty() {
-        tasks.push(sources::health::spawn(setup.health, setup.interval, setup.timeout, client.clone(), sink.clone()));
-    }
-    if let Some(url) = setup.weights_url {
-        tasks.push(sources::router::spawn(url, setup.interval, setup.timeout, client.clone(), sink.clone()));
-    }
+    let mut tasks: Vec<JoinHandle<()>> = setup.sources.spawn(&client, &sink);
     let runbook_file = setup.runbook_file.map(|f| Arc::new(Mutex::new(f)));
     if let Some(file) = &runbook_file {
         tasks.push(spawn_runbook_watch(file.clone(), tx.clone()));

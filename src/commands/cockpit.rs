@@ -9,6 +9,7 @@ use crate::domain::cockpit::Cockpit;
 use crate::domain::health::HealthCell;
 use crate::domain::slo::SloRow;
 use crate::sources::health::HealthTarget;
+use crate::sources::plan::SourcePlan;
 use crate::sources::scrape::{ScrapeConfig, ScrapeTarget};
 use crate::store::runbook_file::RunbookFile;
 use crate::ui::theme::Theme;
@@ -66,11 +67,13 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
 
     Setup {
         cockpit,
-        scrape,
-        health,
-        interval: config.interval,
-        timeout: config.timeout,
-        weights_url: config.weights_url.clone(),
+        sources: SourcePlan {
+            scrape,
+            health,
+            interval: config.interval,
+            timeout: config.timeout,
+            weights_url: config.weights_url.clone(),
+        },
         fault_admin: None,
         runbook_file,
         keymap,

@@ -6,6 +6,7 @@ mod demo;
 mod fleet;
 mod run;
 mod runbook;
+mod status;
 
 use std::process::ExitCode;
 
@@ -14,6 +15,7 @@ pub use demo::demo;
 pub use fleet::fleet;
 pub use run::run;
 pub use runbook::runbook;
+pub use status::status;
 
 /// The runtime behind every long-running command: two workers are plenty for a cockpit.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {

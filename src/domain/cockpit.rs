@@ -358,7 +358,8 @@ mod tests {
         assert!(c.update(Event::Tick, Ts(3400)).is_empty(), "held 1.9 s of 2 s");
         let out = c.update(Event::Tick, Ts(3600));
         assert!(
-            out.iter().any(|x| matches!(x, Command::WriteTask { task, done: true } if task.id.as_deref() == Some("T1"))),
+            out.iter()
+                .any(|x| matches!(x, Command::WriteTask { task, done: true } if task.id.as_deref() == Some("T1"))),
             "{out:?}"
         );
         assert!(c.auto_ticked.contains("T1"));
@@ -387,7 +388,10 @@ mod tests {
         c.runbook = Some(crate::domain::runbook::parse(rb.as_bytes()).unwrap());
         let t2 = c.runbook.as_ref().unwrap().find("T2").unwrap().clone();
         let out = c.update(Event::ToggleTask(t2), Ts(0));
-        assert!(matches!(&out[0], Command::Log(Level::Warn, m) if m.contains("before the phases it depends on")), "{out:?}");
+        assert!(
+            matches!(&out[0], Command::Log(Level::Warn, m) if m.contains("before the phases it depends on")),
+            "{out:?}"
+        );
         assert!(matches!(&out[1], Command::WriteTask { done: true, .. }));
         let t1 = c.runbook.as_ref().unwrap().find("T1").unwrap().clone();
         let out = c.update(Event::ToggleTask(t1), Ts(0));

@@ -8,4 +8,5 @@ pub mod health;
 pub mod runbook;
 pub mod sli;
 pub mod slo;
+pub mod status;
 pub mod time;

@@ -1,0 +1,115 @@
+//! `cutover status`: one evaluation of every source, printed for scripts and chat-ops.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::unbounded_channel;
+
+use crate::cli::StatusArgs;
+use crate::commands::cockpit;
+use crate::config;
+use crate::domain::cockpit::Event;
+use crate::domain::slo::SloState;
+use crate::domain::status::StatusReport;
+use crate::domain::time::{format_age, parse_duration_ms};
+use crate::sources::{self, Sink};
+
+/// Exit code when the report was taken but something is not ok.
+const NOT_OK: u8 = 3;
+
+pub fn status(args: StatusArgs) -> ExitCode {
+    let config = match config::find_and_load(args.config.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let wait = match args.wait.as_deref().map(parse_duration_ms) {
+        None => config.interval * 2 + config.timeout + Duration::from_millis(500),
+        Some(Ok(ms)) if ms >= 0 => Duration::from_millis(ms as u64),
+        Some(Ok(_)) | Some(Err(_)) => {
+            eprintln!("cutover status: --wait {:?}: write it like 5s or 1m", args.wait.unwrap_or_default());
+            return ExitCode::FAILURE;
+        }
+    };
+    let setup = cockpit::setup(&config, config.runbook.as_deref(), false);
+    let runtime = match super::runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let report = runtime.block_on(async move {
+        let (tx, mut rx) = unbounded_channel::<Event>();
+        let sink: Sink = Arc::new(move |e| {
+            let _ = tx.send(e);
+        });
+        let tasks = setup.sources.spawn(&sources::client(), &sink);
+        let mut cockpit = setup.cockpit;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let now = sources::now();
+            if every_source_answered(&cockpit, now) {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(event)) => {
+                    cockpit.update(event, sources::now());
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        for t in tasks {
+            t.abort();
+        }
+        StatusReport::of(&cockpit, sources::now())
+    });
+    if args.json {
+        match serde_json::to_string(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("cutover status: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print_table(&report);
+    }
+    if report.all_ok() { ExitCode::SUCCESS } else { ExitCode::from(NOT_OK) }
+}
+
+/// Every SLO cell has a value or an error (the first scrape of a window only
+/// says "no data yet"), and every health check has answered.
+fn every_source_answered(c: &crate::domain::cockpit::Cockpit, now: crate::domain::time::Ts) -> bool {
+    let slos = c.slos.iter().all(|row| {
+        row.cells.iter().all(|cell| cell.value.is_some() || cell.consecutive_errors > 0)
+            || row.cells.iter().any(|cell| cell.current(&row.spec, now) == Err(SloState::Stale))
+    });
+    slos && c.health.iter().all(|h| h.last.is_some())
+}
+
+fn print_table(r: &StatusReport) {
+    println!("{}", r.deployment);
+    for s in &r.slos {
+        let value = s.value.map_or("–".to_string(), |v| format!("{v:.4}"));
+        let age = s.age_s.map_or("–".to_string(), format_age);
+        let err = s.error.as_deref().map(|e| format!("  {e}")).unwrap_or_default();
+        println!(
+            "  {:<16} {:<6} {:>12} {:<9} {:<8} {:>6}{err}",
+            s.name,
+            s.env,
+            value,
+            s.objective,
+            s.state.label(),
+            age
+        );
+    }
+    for h in &r.health {
+        let state = h.state.map_or("unknown", |s| s.label());
+        let detail = h.detail.as_deref().unwrap_or("");
+        println!("  {:<22} {:<6} {:<12} {detail}", h.service, h.env.key(), state);
+    }
+    if let Some(rb) = &r.runbook {
+        println!("  runbook {}/{} done", rb.done, rb.total);
+    }
+}

@@ -1,0 +1,188 @@
+//! A snapshot of the cockpit for `cutover status --json` and for the audit log:
+//! every number with its state and age, never a bare number.
+
+use serde::Serialize;
+
+use super::cockpit::Cockpit;
+use super::env::{Env, Weights};
+use super::health::HealthState;
+use super::slo::{Judge, SloState};
+use super::time::Ts;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusReport {
+    pub deployment: String,
+    /// When the snapshot was taken, seconds since the Unix epoch.
+    pub at: f64,
+    pub slos: Vec<SloStatus>,
+    pub health: Vec<HealthStatus>,
+    pub alerts: Vec<serde_json::Value>,
+    /// The split as the router last reported it.
+    pub weights: Option<Weights>,
+    pub runbook: Option<RunbookStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SloStatus {
+    pub name: String,
+    /// `blue`, `green`, or `all` for the sum a system-wide SLO is judged on.
+    pub env: String,
+    /// Base units: a ratio, seconds, or per second. `null` unless there is a current value.
+    pub value: Option<f64>,
+    pub objective: String,
+    pub state: SloState,
+    /// Seconds since the source last answered.
+    pub age_s: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthStatus {
+    pub service: String,
+    pub env: Env,
+    /// `null` until the first probe has answered.
+    pub state: Option<HealthState>,
+    pub latency_ms: Option<u64>,
+    pub code: Option<u16>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunbookStatus {
+    pub done: usize,
+    pub total: usize,
+}
+
+impl StatusReport {
+    pub fn of(c: &Cockpit, now: Ts) -> StatusReport {
+        let mut slos = Vec::new();
+        for row in &c.slos {
+            let objective = row.spec.objective.to_string();
+            for env in Env::ALL {
+                let cell = row.cell(env);
+                let state = row.env_state(env, now);
+                slos.push(SloStatus {
+                    name: row.spec.name.clone(),
+                    env: env.key().into(),
+                    value: cell.current(&row.spec, now).ok(),
+                    objective: objective.clone(),
+                    state,
+                    age_s: cell.age(now).map(round3),
+                    error: match cell.current(&row.spec, now) {
+                        Err(SloState::Error) | Err(SloState::Stale) => cell.last_error.as_ref().map(|(_, e)| e.clone()),
+                        _ => None,
+                    },
+                });
+            }
+            if row.spec.judge == Judge::Sum {
+                let age = Env::ALL
+                    .iter()
+                    .filter_map(|e| row.cell(*e).age(now))
+                    .fold(None, |m: Option<f64>, a| Some(m.map_or(a, |m| m.max(a))));
+                slos.push(SloStatus {
+                    name: row.spec.name.clone(),
+                    env: "all".into(),
+                    value: row.sum(now).ok(),
+                    objective,
+                    state: row.sum_state(now),
+                    age_s: age.map(round3),
+                    error: None,
+                });
+            }
+        }
+        let health = c
+            .health
+            .iter()
+            .map(|h| {
+                let last = h.last.as_ref().map(|(_, o)| o);
+                HealthStatus {
+                    service: h.service.clone(),
+                    env: h.env,
+                    state: last.map(|o| o.state),
+                    latency_ms: last.and_then(|o| o.latency_ms),
+                    code: last.and_then(|o| o.code),
+                    detail: last.map(|o| o.detail.clone()),
+                }
+            })
+            .collect();
+        StatusReport {
+            deployment: c.deployment.clone(),
+            at: now.as_secs_f64(),
+            slos,
+            health,
+            alerts: Vec::new(),
+            weights: c.weights.map(|(_, w)| w),
+            runbook: c.runbook.as_ref().map(|rb| {
+                let (done, total) = rb.progress();
+                RunbookStatus { done, total }
+            }),
+        }
+    }
+
+    /// Every SLO ok and every health check up.
+    pub fn all_ok(&self) -> bool {
+        self.slos.iter().all(|s| s.state == SloState::Ok)
+            && self.health.iter().all(|h| h.state == Some(HealthState::Up))
+    }
+
+    /// Whether every SLO and health check has been heard from (an answer of any kind).
+    pub fn complete(&self) -> bool {
+        self.slos.iter().all(|s| s.age_s.is_some() || s.error.is_some())
+            && self.health.iter().all(|h| h.state.is_some())
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cockpit::Event;
+    use crate::domain::health::{HealthCell, HealthObservation};
+    use crate::domain::slo::{Outcome, SloRow, SloSpec};
+
+    #[test]
+    fn the_report_carries_states_ages_and_errors() {
+        let mut c = Cockpit::new("go-live", "prod");
+        c.slos.push(SloRow::new(SloSpec {
+            name: "error rate".into(),
+            objective: "< 1%".parse().unwrap(),
+            judge: Judge::PerEnv,
+            interval_ms: 1000,
+        }));
+        c.slos.push(SloRow::new(SloSpec {
+            name: "throughput".into(),
+            objective: ">= 200/s".parse().unwrap(),
+            judge: Judge::Sum,
+            interval_ms: 1000,
+        }));
+        c.health.push(HealthCell::new("api-gateway", Env::Blue));
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.004) }, Ts(1000));
+        c.update(Event::Sample { slo: 0, env: Env::Green, outcome: Outcome::Error("HTTP 503".into()) }, Ts(1000));
+        c.update(Event::Sample { slo: 1, env: Env::Blue, outcome: Outcome::Value(30.0) }, Ts(1000));
+        c.update(Event::Sample { slo: 1, env: Env::Green, outcome: Outcome::Value(190.0) }, Ts(1000));
+        let r = StatusReport::of(&c, Ts(1500));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["slos"][0]["env"], "blue");
+        assert_eq!(json["slos"][0]["value"], 0.004);
+        assert_eq!(json["slos"][0]["state"], "ok");
+        assert_eq!(json["slos"][0]["age_s"], 0.5);
+        assert_eq!(json["slos"][1]["state"], "error");
+        assert_eq!(json["slos"][1]["value"], serde_json::Value::Null, "an error is not a number");
+        assert_eq!(json["slos"][1]["error"], "HTTP 503");
+        assert_eq!(json["slos"][4]["env"], "all");
+        assert_eq!(json["slos"][4]["value"], 220.0);
+        assert_eq!(json["slos"][4]["state"], "ok");
+        assert_eq!(json["health"][0]["state"], serde_json::Value::Null);
+        assert!(!r.complete(), "the health check has not answered");
+        assert!(!r.all_ok());
+        let obs =
+            HealthObservation { state: HealthState::Up, latency_ms: Some(3), code: Some(200), detail: "pass".into() };
+        c.update(Event::Health { target: 0, obs }, Ts(1600));
+        let r = StatusReport::of(&c, Ts(1700));
+        assert!(r.complete());
+        assert_eq!(serde_json::to_value(&r).unwrap()["health"][0]["state"], "up");
+    }
+}

@@ -1,0 +1,104 @@
+//! `cutover status` against the simulated fleet: the JSON shape, and honest
+//! states when a source cannot be reached.
+
+#[path = "common/fleet_proc.rs"]
+#[allow(dead_code)]
+mod fleet_proc;
+
+use std::process::Command;
+
+use fleet_proc::FleetProc;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+
+/// A config watching every service of the fleet with the go-live's five SLOs.
+fn config_for(fleet: &FleetProc, extra_target: Option<&str>) -> std::path::PathBuf {
+    let mut text = String::from(
+        "[deployment]\nname = \"status-test\"\n[signals]\ninterval = \"500ms\"\ntimeout = \"500ms\"\nwindow = \"5s\"\n",
+    );
+    text.push_str(&format!("[router]\nweights_url = \"{}/weights\"\n", fleet.info.admin));
+    for (name, sli, obj, judge) in [
+        ("error rate", "error_ratio", "< 1%", "per_env"),
+        ("p95 latency", "p95_latency", "<= 2.0s", "per_env"),
+        ("availability", "availability", ">= 99.9%", "per_env"),
+        ("event latency", "event_latency_p95", "<= 500ms", "per_env"),
+        ("throughput", "throughput", ">= 1/s", "sum"),
+    ] {
+        text.push_str(&format!(
+            "[[slo]]\nname = \"{name}\"\nsli = \"{sli}\"\nobjective = \"{obj}\"\njudge = \"{judge}\"\n"
+        ));
+    }
+    for s in &fleet.info.services {
+        text.push_str(&format!(
+            "[[target]]\nenv = \"{}\"\nservice = \"{}\"\nmetrics = \"{}\"\nhealth = \"{}\"\n",
+            s.env, s.service, s.metrics, s.health
+        ));
+    }
+    if let Some(url) = extra_target {
+        text.push_str(&format!(
+            "[[target]]\nenv = \"blue\"\nservice = \"ghost\"\nmetrics = \"{url}/metrics\"\nhealth = \"{url}/health\"\n"
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("cutover-status-{}-{}", std::process::id(), extra_target.is_some()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cutover.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn status(config: &std::path::Path) -> (i32, Value, String) {
+    let out = Command::new(BIN).args(["status", "--json", "--wait", "20s", "--config"]).arg(config).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    (out.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn status_json_against_the_fleet_has_every_slo_and_health_check() {
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "50", "--smoke-rps", "10"]);
+    let (code, json, err) = status(&config_for(&fleet, None));
+    let slos = json["slos"].as_array().unwrap();
+    assert_eq!(slos.len(), 11, "5 SLOs × 2 environments + the summed throughput: {json}");
+    for s in slos {
+        for key in ["name", "env", "value", "objective", "state", "age_s", "error"] {
+            assert!(s.get(key).is_some(), "{key} missing in {s}");
+        }
+    }
+    let find = |name: &str, env: &str| slos.iter().find(|s| s["name"] == name && s["env"] == env).unwrap().clone();
+    let blue_err = find("error rate", "blue");
+    assert_eq!(blue_err["state"], "ok", "{json}");
+    assert!(blue_err["value"].as_f64().unwrap() < 0.01);
+    assert_eq!(blue_err["objective"], "< 1%");
+    let green_p95 = find("p95 latency", "green");
+    let p95 = green_p95["value"].as_f64().unwrap();
+    assert!(p95 > 0.05 && p95 < 2.0, "a plausible P95 in seconds: {p95}");
+    assert!(find("throughput", "all")["value"].as_f64().unwrap() > 10.0);
+    let health = json["health"].as_array().unwrap();
+    assert_eq!(health.len(), 12);
+    assert!(health.iter().all(|h| h["state"] == "up" && h["code"] == 200), "{json}");
+    assert_eq!(json["weights"], serde_json::json!({"blue": 0, "green": 100}));
+    assert_eq!(code, 0, "all ok exits 0; stderr: {err}");
+}
+
+#[test]
+fn an_unreachable_target_is_an_error_not_a_number_and_exits_3() {
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "50", "--smoke-rps", "10"]);
+    // A port nothing listens on: bind one, note it, drop it.
+    let ghost = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let (code, json, _) = status(&config_for(&fleet, Some(&ghost)));
+    assert_eq!(code, 3, "{json}");
+    let blue_err =
+        json["slos"].as_array().unwrap().iter().find(|s| s["name"] == "error rate" && s["env"] == "blue").unwrap();
+    assert_eq!(blue_err["state"], "error", "{json}");
+    assert_eq!(blue_err["value"], Value::Null);
+    assert!(blue_err["error"].as_str().unwrap().contains(&ghost), "the error names the target: {blue_err}");
+    let green_err =
+        json["slos"].as_array().unwrap().iter().find(|s| s["name"] == "error rate" && s["env"] == "green").unwrap();
+    assert_eq!(green_err["state"], "ok", "green is unaffected: {json}");
+    let ghost_health = json["health"].as_array().unwrap().iter().find(|h| h["service"] == "ghost").unwrap();
+    assert_eq!(ghost_health["state"], "unreachable");
+}
