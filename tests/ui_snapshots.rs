@@ -210,3 +210,25 @@ fn open_only_lists_only_open_tasks() {
     assert!(!screen.contains("T1137"), "T1137 is done and hidden:\n{screen}");
     assert!(screen.contains("[ ] T1138"), "{screen}");
 }
+
+#[test]
+fn slo_detail_shows_how_recent_values_and_the_last_error() {
+    let mut c = cockpit();
+    c.slos[0].how = [
+        "error_ratio derived from 6 /metrics endpoints over the last 20s".into(),
+        "error_ratio derived from 6 /metrics endpoints over the last 20s".into(),
+    ];
+    c.update(
+        Event::Sample {
+            slo: 0,
+            env: Env::Green,
+            outcome: Outcome::Error("GET http://10.0.0.7/metrics: connection refused".into()),
+        },
+        Ts(NOW.0 + 500),
+    );
+    let view = ViewState { focus: Focus::Slos, overlay: Some(Overlay::SloDetail { slo: 0 }), ..Default::default() };
+    let buf = render(&c, &view, 120, 40);
+    insta::assert_snapshot!(text(&buf));
+    let screen = text(&buf);
+    assert!(screen.contains("green: error last error 0.0s ago (1 in a row): GET http://10.0.0.7/metrics"), "{screen}");
+}

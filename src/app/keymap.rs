@@ -24,6 +24,7 @@ pub enum Action {
     Find,
     NextOpen,
     OpenOnly,
+    Detail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,6 +207,7 @@ mod tests {
             Action::Find,
             Action::NextOpen,
             Action::OpenOnly,
+            Action::Detail,
         ] {
             assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
         }

@@ -15,7 +15,7 @@ use crate::domain::fault::FaultPreset;
 use crate::domain::time::Ts;
 use crate::ui::theme::Theme;
 use keymap::{Action, Keymap};
-use view::{Overlay, ViewState};
+use view::{Focus, Overlay, ViewState};
 
 /// Everything the loop receives.
 #[derive(Debug)]
@@ -68,7 +68,9 @@ impl App {
             }
             _ => {}
         }
-        if self.view.overlay == Some(Overlay::Help) && matches!(action, Some(Action::Close | Action::Help)) {
+        if matches!(self.view.overlay, Some(Overlay::Help | Overlay::SloDetail { .. }))
+            && matches!(action, Some(Action::Close | Action::Help | Action::Detail))
+        {
             self.view.overlay = None;
             return Vec::new();
         }
@@ -77,10 +79,15 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => self.view.overlay = Some(Overlay::Help),
             Action::Close => self.view.overlay = None,
-            Action::Down => self.view.move_by(1, self.cockpit.runbook.as_ref()),
-            Action::Up => self.view.move_by(-1, self.cockpit.runbook.as_ref()),
-            Action::PageDown => self.view.move_by(10, self.cockpit.runbook.as_ref()),
-            Action::PageUp => self.view.move_by(-10, self.cockpit.runbook.as_ref()),
+            Action::Down => self.view.move_by(1, self.cockpit.runbook.as_ref(), self.cockpit.slos.len()),
+            Action::Up => self.view.move_by(-1, self.cockpit.runbook.as_ref(), self.cockpit.slos.len()),
+            Action::PageDown => self.view.move_by(10, self.cockpit.runbook.as_ref(), self.cockpit.slos.len()),
+            Action::PageUp => self.view.move_by(-10, self.cockpit.runbook.as_ref(), self.cockpit.slos.len()),
+            Action::Detail => {
+                if self.view.focus == Focus::Slos && self.view.slo < self.cockpit.slos.len() {
+                    self.view.overlay = Some(Overlay::SloDetail { slo: self.view.slo });
+                }
+            }
             Action::FocusNext => self.view.toggle_focus(),
             Action::Tick => {
                 let Some(task) = self.view.selected_task(self.cockpit.runbook.as_ref()) else {
@@ -285,6 +292,30 @@ mod tests {
         a.view.phase = 1;
         a.view.clamp_to(a.cockpit.runbook.as_ref());
         assert_eq!(a.view.selected_task(a.cockpit.runbook.as_ref()), None, "phase B has no open task");
+    }
+
+    #[test]
+    fn enter_on_an_slo_opens_its_detail_and_esc_closes_it() {
+        let mut a = app();
+        for name in ["error rate", "p95 latency"] {
+            a.cockpit.slos.push(crate::domain::slo::SloRow::new(crate::domain::slo::SloSpec {
+                name: name.into(),
+                objective: "< 1".parse().unwrap(),
+                judge: crate::domain::slo::Judge::PerEnv,
+                interval_ms: 1000,
+            }));
+        }
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(a.view.overlay, None, "enter does nothing outside the SLO panel");
+        key(&mut a, KeyCode::Tab);
+        key(&mut a, KeyCode::Tab);
+        assert_eq!(a.view.focus, Focus::Slos);
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(a.view.overlay, Some(Overlay::SloDetail { slo: 1 }), "clamped to the last row");
+        key(&mut a, KeyCode::Esc);
+        assert_eq!(a.view.overlay, None);
     }
 
     #[test]

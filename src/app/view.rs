@@ -7,6 +7,7 @@ pub enum Focus {
     #[default]
     Phases,
     Tasks,
+    Slos,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,10 @@ pub enum Overlay {
     Find {
         query: String,
     },
+    /// Everything known about one SLO.
+    SloDetail {
+        slo: usize,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +35,8 @@ pub struct ViewState {
     pub task: usize,
     /// Show only tasks that are not done.
     pub open_only: bool,
+    /// Selected SLO row.
+    pub slo: usize,
     pub overlay: Option<Overlay>,
 }
 
@@ -55,7 +62,11 @@ pub fn visible_tasks(phase: &Phase, open_only: bool) -> Vec<(usize, &Task)> {
 
 impl ViewState {
     /// Moves the selection by `delta` within the focused list, clamped to its ends.
-    pub fn move_by(&mut self, delta: isize, runbook: Option<&Runbook>) {
+    pub fn move_by(&mut self, delta: isize, runbook: Option<&Runbook>, slos: usize) {
+        if self.focus == Focus::Slos {
+            self.slo = clamp(self.slo as isize + delta, slos);
+            return;
+        }
         let Some(rb) = runbook else { return };
         if rb.phases.is_empty() {
             return;
@@ -72,13 +83,15 @@ impl ViewState {
                 let count = visible_tasks(&rb.phases[self.phase.min(rb.phases.len() - 1)], self.open_only).len();
                 self.task = clamp(self.task as isize + delta, count);
             }
+            Focus::Slos => {}
         }
     }
 
     pub fn toggle_focus(&mut self) {
         self.focus = match self.focus {
             Focus::Phases => Focus::Tasks,
-            Focus::Tasks => Focus::Phases,
+            Focus::Tasks => Focus::Slos,
+            Focus::Slos => Focus::Phases,
         };
     }
 
@@ -108,7 +121,7 @@ impl ViewState {
         }
         let here = match self.focus {
             Focus::Tasks => rows.iter().position(|(p, i, _)| *p == self.phase && *i == self.task),
-            Focus::Phases => None,
+            Focus::Phases | Focus::Slos => None,
         };
         // From the phase list, search from the top of the selected phase.
         let start = match here {

@@ -6,8 +6,10 @@ use crate::app::Setup;
 use crate::app::keymap::Keymap;
 use crate::config::Config;
 use crate::domain::cockpit::Cockpit;
+use crate::domain::env::Env;
 use crate::domain::health::HealthCell;
 use crate::domain::slo::SloRow;
+use crate::domain::time::format_age;
 use crate::sources::health::HealthTarget;
 use crate::sources::plan::SourcePlan;
 use crate::sources::scrape::{ScrapeConfig, ScrapeTarget};
@@ -21,7 +23,22 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
     let mut cockpit = Cockpit::new(&config.deployment, &config.label);
     cockpit.env_names = config.env_names.clone();
     cockpit.demo = demo;
-    cockpit.slos = config.slos.iter().map(|s| SloRow::new(s.spec.clone())).collect();
+    cockpit.slos = config
+        .slos
+        .iter()
+        .map(|s| {
+            let mut row = SloRow::new(s.spec.clone());
+            row.how = Env::ALL.map(|env| {
+                let n = config.targets.iter().filter(|t| t.env == env && t.metrics.is_some()).count();
+                format!(
+                    "{} derived from {n} /metrics endpoints over the last {}",
+                    s.sli.key(),
+                    format_age(config.window.as_secs_f64())
+                )
+            });
+            row
+        })
+        .collect();
     cockpit.links = config.links.clone();
     cockpit.gates = config.gates.clone();
     let runbook_file = runbook.and_then(|path| match RunbookFile::load(path) {

@@ -318,11 +318,13 @@ impl SloCell {
 pub struct SloRow {
     pub spec: SloSpec,
     pub cells: [SloCell; 2],
+    /// How each environment's number is made (a resolved query, a derivation), for the detail view.
+    pub how: [String; 2],
 }
 
 impl SloRow {
     pub fn new(spec: SloSpec) -> Self {
-        SloRow { spec, cells: Default::default() }
+        SloRow { spec, cells: Default::default(), how: Default::default() }
     }
 
     pub fn cell(&self, env: Env) -> &SloCell {

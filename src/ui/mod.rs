@@ -72,6 +72,7 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         Some(Overlay::Help) => overlay::help(frame, area, s),
         Some(Overlay::Faults { selected }) => overlay::faults(frame, area, s, *selected),
         Some(Overlay::Find { query }) => overlay::find(frame, left, s, query),
+        Some(Overlay::SloDetail { slo }) => overlay::slo_detail(frame, area, s, *slo),
         None => {}
     }
 }

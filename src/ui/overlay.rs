@@ -6,7 +6,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::{Screen, panel, styled};
+use crate::domain::env::Env;
 use crate::domain::fault::FaultPreset;
+use crate::domain::slo::Judge;
+use crate::domain::time::format_age;
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
@@ -57,4 +60,76 @@ pub fn find(frame: &mut Frame, runbook_area: Rect, s: &Screen, query: &str) {
     let line = Line::from(vec![styled(" / ", t.accent), styled(query.to_string(), t.text), styled("▏", t.accent)]);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(line).block(panel(" find ID or text · enter jumps · esc ", t)), rect);
+}
+
+/// One SLO in full: how each number is made, the recent values with their ages,
+/// the last error. Ages, not clock times, so the view needs no clock.
+pub fn slo_detail(frame: &mut Frame, area: Rect, s: &Screen, slo: usize) {
+    let t = s.theme;
+    let Some(row) = s.cockpit.slos.get(slo) else { return };
+    let now = s.cockpit.now;
+    let judged = match row.spec.judge {
+        Judge::PerEnv => "each environment on its own",
+        Judge::Sum => "on the sum over both environments",
+    };
+    let mut lines = vec![Line::from(vec![
+        styled(format!(" objective {} ", row.spec.objective), t.accent),
+        styled(format!("judged {judged}"), t.muted),
+    ])];
+    for env in Env::ALL {
+        let how = &row.how[env.index()];
+        let how = if how.is_empty() { "(source not described)" } else { how.as_str() };
+        lines.push(Line::from(vec![
+            styled(format!(" {:<6}", s.cockpit.env_names.name(env)), if env == Env::Blue { t.blue } else { t.green }),
+            styled(how.to_string(), t.text),
+        ]));
+    }
+    lines.push(Line::from(""));
+    let col = (area.width.min(100) as usize).saturating_sub(4) / 2;
+    lines.push(Line::from(vec![
+        styled(format!(" {:<col$}", format!("{} · last values", s.cockpit.env_names.name(Env::Blue))), t.blue),
+        styled(format!("{} · last values", s.cockpit.env_names.name(Env::Green)), t.green),
+    ]));
+    let recent = |env: Env| -> Vec<String> {
+        row.cell(env)
+            .history
+            .iter()
+            .rev()
+            .take(10)
+            .map(|(at, v)| {
+                format!("{:>8} ago  {}", format_age(now.secs_since(*at)), row.spec.objective.format_value(*v))
+            })
+            .collect()
+    };
+    let (b, g) = (recent(Env::Blue), recent(Env::Green));
+    for i in 0..b.len().max(g.len()).max(1) {
+        let left = b.get(i).cloned().unwrap_or_else(|| if i == 0 { "no values yet".into() } else { String::new() });
+        let right = g.get(i).cloned().unwrap_or_else(|| if i == 0 { "no values yet".into() } else { String::new() });
+        lines.push(Line::from(vec![styled(format!(" {left:<col$}"), t.text), styled(right, t.text)]));
+    }
+    lines.push(Line::from(""));
+    for env in Env::ALL {
+        let cell = row.cell(env);
+        let name = s.cockpit.env_names.name(env);
+        let state = row.env_state(env, now);
+        let mut spans = vec![styled(format!(" {name}: {} ", state.label()), t.accent)];
+        match &cell.last_error {
+            Some((at, e)) => {
+                let streak = if cell.consecutive_errors > 0 {
+                    format!(" ({} in a row)", cell.consecutive_errors)
+                } else {
+                    " (answered fine since)".into()
+                };
+                spans.push(styled(format!("last error {} ago{streak}: ", format_age(now.secs_since(*at))), t.warn));
+                spans.push(styled(e.clone(), t.text));
+            }
+            None => spans.push(styled("no errors", t.muted)),
+        }
+        lines.push(Line::from(spans));
+    }
+    let height = lines.len() as u16 + 2;
+    let rect = centered(area, 100, height);
+    frame.render_widget(Clear, rect);
+    let title = format!(" {} · esc closes ", row.spec.name);
+    frame.render_widget(Paragraph::new(lines).block(panel(&title, t)), rect);
 }

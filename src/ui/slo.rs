@@ -65,8 +65,10 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     if s.cockpit.slos.is_empty() {
         lines.push(Line::styled("no SLOs configured", t.muted));
     }
-    for row in &s.cockpit.slos {
-        let mut spans = vec![styled(pad(&fit(&row.spec.name, w.name - 1), w.name), t.text)];
+    let focused = s.view.focus == crate::app::view::Focus::Slos;
+    for (i, row) in s.cockpit.slos.iter().enumerate() {
+        let name_style = if focused && i == s.view.slo { t.selected } else { t.text };
+        let mut spans = vec![styled(pad(&fit(&row.spec.name, w.name - 1), w.name), name_style)];
         for env in Env::ALL {
             let cell = row.cell(env);
             let (text, style) = value_text(row, env, now, t);
