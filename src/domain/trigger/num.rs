@@ -30,7 +30,9 @@ fn from_num<E: serde::de::Error>(n: Num) -> Result<f64, E> {
             "NaN" => Ok(f64::NAN),
             "+Inf" | "Inf" => Ok(f64::INFINITY),
             "-Inf" => Ok(f64::NEG_INFINITY),
-            other => Err(E::custom(format!("{other:?} is not a number; expected a number, \"+Inf\", \"-Inf\" or \"NaN\""))),
+            other => {
+                Err(E::custom(format!("{other:?} is not a number; expected a number, \"+Inf\", \"-Inf\" or \"NaN\"")))
+            }
         },
     }
 }

@@ -245,12 +245,8 @@ const MIN: i64 = 60_000;
 pub fn go_live_defaults(slo_index_of: impl Fn(&str) -> Option<usize>) -> Vec<TriggerSpec> {
     let err = slo_index_of(ERROR_RATE_SLO);
     let p95 = slo_index_of(P95_SLO);
-    let error_rate = |slo: usize, pct: f64| Condition::Threshold {
-        slo,
-        env: Env::Blue,
-        cmp: Direction::Above,
-        value: pct / 100.0,
-    };
+    let error_rate =
+        |slo: usize, pct: f64| Condition::Threshold { slo, env: Env::Blue, cmp: Direction::Above, value: pct / 100.0 };
     let mut out = Vec::new();
     if let Some(slo) = err {
         out.push(TriggerSpec::new("error rate > 5%", Tier::Immediate, error_rate(slo, 5.0), 10 * MIN));
@@ -306,16 +302,10 @@ mod tests {
                 ("stakeholder decision", Tier::Planned, 0),
             ]
         );
-        assert_eq!(
-            d[0].condition,
-            Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.05 }
-        );
+        assert_eq!(d[0].condition, Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.05 });
         assert_eq!(d[1].condition, Condition::Outage { env: Env::Blue });
         assert!(d[2].is_manual() && d[3].is_manual() && d[6].is_manual() && d[7].is_manual());
-        assert_eq!(
-            d[4].condition,
-            Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.02 }
-        );
+        assert_eq!(d[4].condition, Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.02 });
         assert_eq!(
             d[5].condition,
             Condition::Relative {
@@ -344,7 +334,13 @@ mod tests {
         let mut t = TriggerSpec::new(
             "lat",
             Tier::Planned,
-            Condition::Relative { slo: 2, env: Env::Blue, cmp: Direction::Above, factor: 0.0, reference: Reference::Baseline },
+            Condition::Relative {
+                slo: 2,
+                env: Env::Blue,
+                cmp: Direction::Above,
+                factor: 0.0,
+                reference: Reference::Baseline,
+            },
             1000,
         );
         assert!(t.validate(2).unwrap_err().contains("only 2 SLOs"));

@@ -27,10 +27,18 @@ pub enum Sample {
         breach: bool,
     },
     /// Health checks of one environment, all observed and fresh: `down` of `total` are down or unreachable.
-    Health { down: u32, total: u32 },
-    NoData { why: String },
+    Health {
+        down: u32,
+        total: u32,
+    },
+    NoData {
+        why: String,
+    },
     /// An error, or a stale reading (`stale`), which counts as an error.
-    Error { why: String, stale: bool },
+    Error {
+        why: String,
+        stale: bool,
+    },
 }
 
 impl Sample {
@@ -203,19 +211,46 @@ impl ClearCause {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TriggerEvent {
     /// A breach streak began. `while_firing`: the trigger was firing (cleared, unacknowledged) and breaches again.
-    Pending { at: Ts, while_firing: bool },
+    Pending {
+        at: Ts,
+        while_firing: bool,
+    },
     /// The breach held for the trigger's duration. Ring the bell once.
-    Fired { at: Ts, after_ms: i64 },
+    Fired {
+        at: Ts,
+        after_ms: i64,
+    },
     /// A firing trigger's condition stopped holding. `inactive`: it was acknowledged, so it is now
     /// inactive; otherwise it stays firing (cleared) until acknowledged.
-    Cleared { at: Ts, firing_since: Ts, cause: ClearCause, inactive: bool },
+    Cleared {
+        at: Ts,
+        firing_since: Ts,
+        cause: ClearCause,
+        inactive: bool,
+    },
     /// A pending streak ended before the trigger fired.
-    Reset { at: Ts, after_ms: i64, cause: ClearCause },
-    Acknowledged { at: Ts, by: String, still_breaching: bool },
+    Reset {
+        at: Ts,
+        after_ms: i64,
+        cause: ClearCause,
+    },
+    Acknowledged {
+        at: Ts,
+        by: String,
+        still_breaching: bool,
+    },
     /// A manual trigger was raised: it fires at once. Ring the bell.
-    Raised { at: Ts, by: String, reason: String },
+    Raised {
+        at: Ts,
+        by: String,
+        reason: String,
+    },
     /// A manual trigger was lowered: it is inactive again.
-    Lowered { at: Ts, by: String, reason: String },
+    Lowered {
+        at: Ts,
+        by: String,
+        reason: String,
+    },
 }
 
 impl TriggerEvent {
@@ -415,8 +450,13 @@ impl TriggerState {
     fn breach(&mut self, spec: &TriggerSpec, now: Ts, events: &mut Vec<TriggerEvent>) {
         let started = match &mut self.streak {
             None => {
-                self.streak =
-                    Some(Streak { since: now, elapsed_ms: 0, last_breach_at: now, held_since: None, stage_offset_ms: 0 });
+                self.streak = Some(Streak {
+                    since: now,
+                    elapsed_ms: 0,
+                    last_breach_at: now,
+                    held_since: None,
+                    stage_offset_ms: 0,
+                });
                 self.history.breaches += 1;
                 true
             }
@@ -521,7 +561,8 @@ impl TriggerState {
         let note = ManualNote { at: now, by: by.to_string(), reason: reason.to_string() };
         self.expire_just_fired(now);
         self.raised = Some(note);
-        self.streak = Some(Streak { since: now, elapsed_ms: 0, last_breach_at: now, held_since: None, stage_offset_ms: 0 });
+        self.streak =
+            Some(Streak { since: now, elapsed_ms: 0, last_breach_at: now, held_since: None, stage_offset_ms: 0 });
         self.history.breaches += 1;
         self.history.fired += 1;
         self.history.last_fired_at = Some(now);

@@ -146,7 +146,9 @@ fn acknowledging_a_breaching_trigger_keeps_it_firing_until_it_clears() {
     assert!(!st.just_fired(), "acknowledged: no automatic rollback");
     assert_eq!(st.phase(), Phase::Firing { since: Ts(0), cleared_at: None, acknowledged: true });
     assert_eq!(st.progress(&spec, Ts(1000)).status_text(), "firing · acked");
-    assert!(matches!(st.acknowledge(&spec, Ts(1500), "eve"), Err(TriggerError::AlreadyAcknowledged { by, .. }) if by == "bob"));
+    assert!(
+        matches!(st.acknowledge(&spec, Ts(1500), "eve"), Err(TriggerError::AlreadyAcknowledged { by, .. }) if by == "bob")
+    );
     st.apply(&spec, Sample::reading(0.07, Direction::Above, 0.05), Ts(2000));
     assert!(st.phase().is_firing());
     let ev = st.apply(&spec, Sample::reading(0.01, Direction::Above, 0.05), Ts(3000));
@@ -411,7 +413,10 @@ fn event_lines_for_the_log() {
         "immediate trigger \"error rate > 5%\" FIRED after 10m in breach"
     );
     let c = TriggerEvent::Cleared { at: Ts(0), firing_since: Ts(0), cause: ClearCause::NoData, inactive: false };
-    assert_eq!(c.text(&spec), "immediate trigger \"error rate > 5%\" cleared (no data (policy: reset)); still firing until acknowledged");
+    assert_eq!(
+        c.text(&spec),
+        "immediate trigger \"error rate > 5%\" cleared (no data (policy: reset)); still firing until acknowledged"
+    );
     assert!(!c.rings_bell());
 }
 

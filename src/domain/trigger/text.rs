@@ -10,7 +10,11 @@ use crate::domain::time::Ts;
 /// `0:00` means "due at the next evaluation".
 pub fn format_countdown(ms: i64) -> String {
     let s = (ms.max(0) + 999) / 1000;
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }
 
 /// A duration as written in a trigger: `10m`, `6m12s`, `45s`, `1h`, `1h30m`, `500ms`. Rounds down.
@@ -42,11 +46,7 @@ fn compact(unit: Unit, v: f64) -> String {
     let text = unit.format(v);
     let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(text.len());
     let (num, suffix) = text.split_at(end);
-    if num.contains('.') {
-        format!("{}{suffix}", num.trim_end_matches('0').trim_end_matches('.'))
-    } else {
-        text
-    }
+    if num.contains('.') { format!("{}{suffix}", num.trim_end_matches('0').trim_end_matches('.')) } else { text }
 }
 
 /// What the texts need besides the trigger: names, units, and the time zone for times of day.
@@ -105,10 +105,18 @@ impl Progress {
             }
             Phase::Firing { cleared_at: Some(_), .. } => "cleared · ack".into(),
             Phase::Firing { acknowledged: true, .. } => {
-                if self.manual { "raised · acked".into() } else { "firing · acked".into() }
+                if self.manual {
+                    "raised · acked".into()
+                } else {
+                    "firing · acked".into()
+                }
             }
             Phase::Firing { .. } => {
-                if self.manual { "RAISED".into() } else { "FIRING".into() }
+                if self.manual {
+                    "RAISED".into()
+                } else {
+                    "FIRING".into()
+                }
             }
         }
     }
@@ -287,7 +295,12 @@ fn sample_long(sample: &Sample, spec: &TriggerSpec, labels: &Labels) -> String {
                         Reference::OtherEnv => labels.env(env.other()).to_string(),
                         Reference::Baseline => "baseline".to_string(),
                     };
-                    format!("{} {sym} {factor}× {of} {} ({})", unit.format(*value), unit.format(*r), unit.format(*limit))
+                    format!(
+                        "{} {sym} {factor}× {of} {} ({})",
+                        unit.format(*value),
+                        unit.format(*r),
+                        unit.format(*limit)
+                    )
                 }
                 _ => format!("{} {sym} {}", unit.format(*value), compact(unit, *limit)),
             }
