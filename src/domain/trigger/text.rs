@@ -75,8 +75,8 @@ impl Labels<'_> {
     }
 }
 
-/// A trigger's progress for the panel.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A trigger's progress for the panel (and `status --json`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Progress {
     pub phase: Phase,
     pub manual: bool,
