@@ -10,3 +10,4 @@ pub mod sli;
 pub mod slo;
 pub mod status;
 pub mod time;
+pub mod trigger;
