@@ -25,6 +25,8 @@ pub enum Action {
     NextOpen,
     OpenOnly,
     Detail,
+    Acknowledge,
+    RaiseManual,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,6 +210,8 @@ mod tests {
             Action::NextOpen,
             Action::OpenOnly,
             Action::Detail,
+            Action::Acknowledge,
+            Action::RaiseManual,
         ] {
             assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
         }

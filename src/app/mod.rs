@@ -62,13 +62,17 @@ impl App {
         let action = self.keymap.action(&key);
         match &self.view.overlay {
             Some(Overlay::Faults { selected }) => return self.fault_menu_key(key, action, *selected, now),
+            Some(Overlay::Reason { trigger, raise, text }) => {
+                let (trigger, raise, text) = (*trigger, *raise, text.clone());
+                return self.reason_key(key, trigger, raise, text, now);
+            }
             Some(Overlay::Find { query }) => {
                 let query = query.clone();
                 return self.find_key(key, query);
             }
             _ => {}
         }
-        if matches!(self.view.overlay, Some(Overlay::Help | Overlay::SloDetail { .. }))
+        if matches!(self.view.overlay, Some(Overlay::Help | Overlay::SloDetail { .. } | Overlay::TriggerDetail { .. }))
             && matches!(action, Some(Action::Close | Action::Help | Action::Detail))
         {
             self.view.overlay = None;
@@ -79,14 +83,35 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Help => self.view.overlay = Some(Overlay::Help),
             Action::Close => self.view.overlay = None,
-            Action::Down => self.view.move_by(1, self.cockpit.runbook.as_ref(), self.cockpit.slos.len()),
-            Action::Up => self.view.move_by(-1, self.cockpit.runbook.as_ref(), self.cockpit.slos.len()),
-            Action::PageDown => self.view.move_by(10, self.cockpit.runbook.as_ref(), self.cockpit.slos.len()),
-            Action::PageUp => self.view.move_by(-10, self.cockpit.runbook.as_ref(), self.cockpit.slos.len()),
-            Action::Detail => {
-                if self.view.focus == Focus::Slos && self.view.slo < self.cockpit.slos.len() {
-                    self.view.overlay = Some(Overlay::SloDetail { slo: self.view.slo });
+            Action::Down => self.view.move_by(1, self.cockpit.runbook.as_ref(), self.rows()),
+            Action::Up => self.view.move_by(-1, self.cockpit.runbook.as_ref(), self.rows()),
+            Action::PageDown => self.view.move_by(10, self.cockpit.runbook.as_ref(), self.rows()),
+            Action::PageUp => self.view.move_by(-10, self.cockpit.runbook.as_ref(), self.rows()),
+            Action::Detail => match self.view.focus {
+                Focus::Slos if self.view.slo < self.cockpit.slos.len() => {
+                    self.view.overlay = Some(Overlay::SloDetail { slo: self.view.slo })
                 }
+                Focus::Triggers if self.view.trigger < self.cockpit.triggers.len() => {
+                    self.view.overlay = Some(Overlay::TriggerDetail { trigger: self.view.trigger })
+                }
+                _ => {}
+            },
+            Action::Acknowledge => {
+                let Some(i) = self.selected_trigger() else {
+                    return vec![Command::Log(Level::Info, "select a trigger to acknowledge: tab to the triggers".into())];
+                };
+                return self.cockpit.update(Event::AckTrigger(i), now);
+            }
+            Action::RaiseManual => {
+                let Some(i) = self.selected_trigger() else {
+                    return vec![Command::Log(Level::Info, "select a manual trigger: tab to the triggers".into())];
+                };
+                if !self.cockpit.triggers.specs[i].is_manual() {
+                    let name = &self.cockpit.triggers.specs[i].name;
+                    return vec![Command::Log(Level::Info, format!("{name:?} is not a manual trigger; it fires by itself"))];
+                }
+                let raise = !self.cockpit.triggers.states[i].phase().is_firing();
+                self.view.overlay = Some(Overlay::Reason { trigger: i, raise, text: String::new() });
             }
             Action::FocusNext => self.view.toggle_focus(),
             Action::Tick => {
@@ -118,6 +143,45 @@ impl App {
                     return vec![Command::Log(Level::Warn, "faults can only be injected into the demo fleet".into())];
                 }
             }
+        }
+        Vec::new()
+    }
+
+    fn rows(&self) -> (usize, usize) {
+        (self.cockpit.slos.len(), self.cockpit.triggers.len())
+    }
+
+    fn selected_trigger(&self) -> Option<usize> {
+        (self.view.focus == Focus::Triggers && self.view.trigger < self.cockpit.triggers.len()).then_some(self.view.trigger)
+    }
+
+    /// Typing the reason for raising or lowering a manual trigger: Enter with an
+    /// empty reason is refused, Esc gives up.
+    fn reason_key(&mut self, key: KeyEvent, trigger: usize, raise: bool, mut text: String, now: Ts) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc => self.view.overlay = None,
+            KeyCode::Enter if text.trim().is_empty() => {
+                return vec![Command::Log(Level::Warn, "a reason is needed".into())];
+            }
+            KeyCode::Enter => {
+                self.view.overlay = None;
+                let reason = text.trim().to_string();
+                let event = if raise {
+                    Event::RaiseTrigger { trigger, reason }
+                } else {
+                    Event::LowerTrigger { trigger, reason }
+                };
+                return self.cockpit.update(event, now);
+            }
+            KeyCode::Backspace => {
+                text.pop();
+                self.view.overlay = Some(Overlay::Reason { trigger, raise, text });
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => {
+                text.push(c);
+                self.view.overlay = Some(Overlay::Reason { trigger, raise, text });
+            }
+            _ => {}
         }
         Vec::new()
     }

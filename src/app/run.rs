@@ -145,6 +145,14 @@ impl Executor {
             Command::Log(Level::Warn, m) => tracing::warn!("{m}"),
             Command::Log(Level::Error, m) => tracing::error!("{m}"),
             Command::WriteTask { task, done } => self.write_task(task, done),
+            Command::Bell => {
+                use std::io::Write;
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+            }
+            Command::Rollback { reason } => {
+                tracing::error!("rollback requested ({reason}): no traffic actuator is configured, route traffic to green by hand")
+            }
             Command::PostFault(spec) => {
                 let Some(admin) = &self.fault_admin else {
                     tracing::warn!("no fleet to inject a fault into");

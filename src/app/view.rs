@@ -8,6 +8,7 @@ pub enum Focus {
     Phases,
     Tasks,
     Slos,
+    Triggers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,16 @@ pub enum Overlay {
     SloDetail {
         slo: usize,
     },
+    /// Why a trigger is where it is.
+    TriggerDetail {
+        trigger: usize,
+    },
+    /// Asking for the reason to raise or lower a manual trigger.
+    Reason {
+        trigger: usize,
+        raise: bool,
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +48,8 @@ pub struct ViewState {
     pub open_only: bool,
     /// Selected SLO row.
     pub slo: usize,
+    /// Selected trigger row.
+    pub trigger: usize,
     pub overlay: Option<Overlay>,
 }
 
@@ -62,10 +75,12 @@ pub fn visible_tasks(phase: &Phase, open_only: bool) -> Vec<(usize, &Task)> {
 
 impl ViewState {
     /// Moves the selection by `delta` within the focused list, clamped to its ends.
-    pub fn move_by(&mut self, delta: isize, runbook: Option<&Runbook>, slos: usize) {
-        if self.focus == Focus::Slos {
-            self.slo = clamp(self.slo as isize + delta, slos);
-            return;
+    /// `rows` are the lengths of the SLO and trigger lists.
+    pub fn move_by(&mut self, delta: isize, runbook: Option<&Runbook>, rows: (usize, usize)) {
+        match self.focus {
+            Focus::Slos => return self.slo = clamp(self.slo as isize + delta, rows.0),
+            Focus::Triggers => return self.trigger = clamp(self.trigger as isize + delta, rows.1),
+            _ => {}
         }
         let Some(rb) = runbook else { return };
         if rb.phases.is_empty() {
@@ -83,7 +98,7 @@ impl ViewState {
                 let count = visible_tasks(&rb.phases[self.phase.min(rb.phases.len() - 1)], self.open_only).len();
                 self.task = clamp(self.task as isize + delta, count);
             }
-            Focus::Slos => {}
+            Focus::Slos | Focus::Triggers => {}
         }
     }
 
@@ -91,7 +106,8 @@ impl ViewState {
         self.focus = match self.focus {
             Focus::Phases => Focus::Tasks,
             Focus::Tasks => Focus::Slos,
-            Focus::Slos => Focus::Phases,
+            Focus::Slos => Focus::Triggers,
+            Focus::Triggers => Focus::Phases,
         };
     }
 
@@ -121,7 +137,7 @@ impl ViewState {
         }
         let here = match self.focus {
             Focus::Tasks => rows.iter().position(|(p, i, _)| *p == self.phase && *i == self.task),
-            Focus::Phases | Focus::Slos => None,
+            Focus::Phases | Focus::Slos | Focus::Triggers => None,
         };
         // From the phase list, search from the top of the selected phase.
         let start = match here {

@@ -39,6 +39,12 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
             row
         })
         .collect();
+    cockpit.triggers = crate::domain::trigger::Triggers::new(config.triggers.clone());
+    cockpit.auto_rollback = config.auto_rollback;
+    cockpit.health_stale_ms = Some(3 * config.interval.as_millis() as i64 + config.timeout.as_millis() as i64);
+    cockpit.operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    cockpit.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
+    notices.extend(config.warnings.iter().cloned());
     cockpit.links = config.links.clone();
     cockpit.gates = config.gates.clone();
     let runbook_file = runbook.and_then(|path| match RunbookFile::load(path) {

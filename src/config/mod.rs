@@ -2,6 +2,7 @@
 
 mod error;
 mod raw;
+mod triggers;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::domain::env::{Env, EnvNames};
 use crate::domain::sli::SliKind;
 use crate::domain::slo::{Judge, Objective, SloSpec};
 use crate::domain::time::parse_duration_ms;
+use crate::domain::trigger::TriggerSpec;
 
 /// The demo's config, built in so `cutover demo` works from any directory.
 pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
@@ -39,6 +41,10 @@ pub struct Config {
     pub targets: Vec<Target>,
     pub slos: Vec<SloConfig>,
     pub weights_url: Option<String>,
+    pub triggers: Vec<TriggerSpec>,
+    pub auto_rollback: bool,
+    /// Things worth saying that do not stop the config from working.
+    pub warnings: Vec<String>,
     pub theme: Option<String>,
     pub keymap: Option<PathBuf>,
 }
@@ -95,13 +101,13 @@ pub fn parse(text: &str, file: &Path, base: Option<&Path>) -> Result<Config, Con
     Validator { text, file }.validate(raw, base)
 }
 
-struct Validator<'a> {
+pub(crate) struct Validator<'a> {
     text: &'a str,
     file: &'a Path,
 }
 
 impl Validator<'_> {
-    fn err<T>(&self, span: std::ops::Range<usize>, key: String, message: String) -> Result<T, ConfigError> {
+    pub(crate) fn err<T>(&self, span: std::ops::Range<usize>, key: String, message: String) -> Result<T, ConfigError> {
         Err(ConfigError::at(self.file, self.text, Some(span), Some(key), message))
     }
 
@@ -220,6 +226,7 @@ impl Validator<'_> {
         }
 
         let (links, gates) = self.automation(raw.runbook.as_ref())?;
+        let triggers = self.triggers(&raw.triggers, &raw.trigger, &slos)?;
         let weights_url =
             raw.router.weights_url.as_ref().map(|u| self.url(u, "router.weights_url".into())).transpose()?;
         let resolve = |p: &str| match base {
@@ -240,6 +247,9 @@ impl Validator<'_> {
             targets,
             slos,
             weights_url,
+            triggers: triggers.specs,
+            auto_rollback: triggers.auto_rollback,
+            warnings: triggers.warnings,
             theme: raw.ui.theme,
             keymap: raw.ui.keymap.as_deref().map(resolve),
         })
@@ -249,6 +259,7 @@ impl Validator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::trigger::{Condition, Direction, Policy, Reference};
 
     fn parse_str(text: &str) -> Result<Config, ConfigError> {
         parse(text, Path::new("t.toml"), Some(Path::new("/etc/cutover")))
@@ -325,6 +336,58 @@ mod tests {
         assert_eq!(e.position.map(|p| p.0), Some(5));
         let e = parse_str("[runbook]\npath = \"r.md\"\n[[runbook.gate]]\nstage = 120\ntasks = []\n").unwrap_err();
         assert!(e.to_string().contains("runbook.gate[0].stage"), "{e}");
+    }
+
+    #[test]
+    fn triggers_default_to_the_go_live_plan_and_can_be_written() {
+        let c = parse(DEMO_CONFIG, Path::new("demo.toml"), None).unwrap();
+        assert!(c.triggers.iter().any(|t| t.name.contains("error rate > 5%")), "{:?}", c.triggers);
+        let slos = "[[slo]]\nname = \"error rate\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\n\
+                    [[slo]]\nname = \"p95 latency\"\nsli = \"p95_latency\"\nobjective = \"<= 2s\"\n";
+        let c = parse_str(slos).unwrap();
+        assert_eq!(c.triggers.len(), 8, "the plan's eight");
+        assert!(c.warnings.is_empty());
+        assert!(!c.auto_rollback);
+        let c = parse_str("").unwrap();
+        assert!(c.warnings[0].contains("\"error rate\""), "{:?}", c.warnings);
+
+        let text = format!(
+            "{slos}[triggers]\ndefaults = false\nauto_rollback = true\n\
+             [[trigger]]\nname = \"fast errors\"\ntier = \"immediate\"\nslo = \"error rate\"\ncondition = \"> 5%\"\nfor = \"30s\"\nno_data = \"reset\"\n\
+             [[trigger]]\nname = \"slow\"\ntier = \"planned\"\nslo = \"p95 latency\"\ncondition = \"> 1.5x baseline\"\nfor = \"1m\"\n\
+             [[trigger]]\nname = \"down\"\ntier = \"immediate\"\ncondition = \"outage\"\nenv = \"green\"\n\
+             [[trigger]]\nname = \"ops call\"\ntier = \"planned\"\ncondition = \"manual\"\n"
+        );
+        let c = parse_str(&text).unwrap();
+        assert!(c.auto_rollback);
+        assert_eq!(c.triggers.len(), 4);
+        assert_eq!(
+            c.triggers[0].condition,
+            Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.05 }
+        );
+        assert_eq!((c.triggers[0].for_ms, c.triggers[0].no_data), (30_000, Policy::Reset));
+        assert!(matches!(c.triggers[1].condition, Condition::Relative { slo: 1, factor, reference: Reference::Baseline, .. } if factor == 1.5));
+        assert_eq!(c.triggers[2].condition, Condition::Outage { env: Env::Green });
+        assert_eq!(c.triggers[2].for_ms, 60_000, "an outage defaults to one minute");
+        assert!(c.triggers[3].is_manual());
+    }
+
+    #[test]
+    fn bad_triggers_say_what_and_where() {
+        let slos = "[[slo]]\nname = \"error rate\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\n";
+        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"soon\"\ncondition = \"manual\"\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("trigger[0].tier"));
+        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"errors\"\ncondition = \"> 5%\"\n")).unwrap_err();
+        assert!(e.to_string().contains("no SLO named \"errors\"; known: \"error rate\""), "{e}");
+        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\ncondition = \"> 5%\"\n")).unwrap_err();
+        assert!(e.to_string().contains("needs `slo"), "{e}");
+        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"lots\"\n")).unwrap_err();
+        assert!(e.to_string().contains("\"> 1.5x green\""), "{e}");
+        assert_eq!(e.position.map(|p| p.0), Some(9));
+        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"> 2s\"\n")).unwrap_err();
+        assert!(e.to_string().contains("other units"), "{e}");
+        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\ncondition = \"manual\"\non_error = \"panic\"\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("trigger[0].on_error"));
     }
 
     #[test]

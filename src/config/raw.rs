@@ -19,6 +19,10 @@ pub struct RawConfig {
     #[serde(default)]
     pub router: RawRouter,
     #[serde(default)]
+    pub triggers: RawTriggers,
+    #[serde(default)]
+    pub trigger: Vec<RawTrigger>,
+    #[serde(default)]
     pub ui: RawUi,
 }
 
@@ -94,4 +98,26 @@ pub struct RawRouter {
 pub struct RawUi {
     pub theme: Option<String>,
     pub keymap: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTriggers {
+    /// The go-live plan's triggers (default true).
+    pub defaults: Option<bool>,
+    pub auto_rollback: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrigger {
+    pub name: Spanned<String>,
+    pub tier: Spanned<String>,
+    pub condition: Spanned<String>,
+    pub slo: Option<Spanned<String>>,
+    pub env: Option<Spanned<String>>,
+    #[serde(rename = "for")]
+    pub for_: Option<Spanned<String>>,
+    pub no_data: Option<Spanned<String>>,
+    pub on_error: Option<Spanned<String>>,
 }

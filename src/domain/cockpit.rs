@@ -9,6 +9,7 @@ use super::health::{HealthCell, HealthObservation, HealthState};
 use super::runbook::{Runbook, Task};
 use super::slo::{Outcome, SloRow, SloState};
 use super::time::Ts;
+use super::trigger::{Input, Labels, TriggerEvent, Triggers};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cockpit {
@@ -35,6 +36,17 @@ pub struct Cockpit {
     pub weights_error: Option<String>,
     /// Running against the embedded fleet: the fault menu is offered.
     pub demo: bool,
+    pub triggers: Triggers,
+    /// Start a rollback by itself when an immediate trigger fires.
+    pub auto_rollback: bool,
+    /// A rollback was asked for (by a trigger or an operator); not asked twice.
+    pub rollback_requested: bool,
+    /// Health observations older than this count as stale for outage triggers.
+    pub health_stale_ms: Option<i64>,
+    /// Who operates this cockpit (`$USER`), for trigger acknowledgements.
+    pub operator: String,
+    /// Local time's offset from UTC, for clock times in trigger reasons.
+    pub utc_offset_secs: i32,
     pub now: Ts,
 }
 
@@ -64,6 +76,11 @@ pub enum Event {
     RunbookFailed(String),
     /// The operator ticks or unticks a task.
     ToggleTask(Task),
+    /// The operator acknowledges a firing trigger.
+    AckTrigger(usize),
+    /// The operator raises (or lowers) a manual trigger, with a reason.
+    RaiseTrigger { trigger: usize, reason: String },
+    LowerTrigger { trigger: usize, reason: String },
 }
 
 /// What the cockpit asks the outside world to do.
@@ -78,6 +95,10 @@ pub enum Command {
     ClearFaults,
     /// A line for the log pane and file.
     Log(Level, String),
+    /// Ring the terminal bell (a trigger fired).
+    Bell,
+    /// Route all traffic back to green.
+    Rollback { reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +125,12 @@ impl Cockpit {
             weights: None,
             weights_error: None,
             demo: false,
+            triggers: Triggers::default(),
+            auto_rollback: false,
+            rollback_requested: false,
+            health_stale_ms: None,
+            operator: "operator".into(),
+            utc_offset_secs: 0,
             now: Ts(0),
         }
     }
@@ -184,8 +211,74 @@ impl Cockpit {
             }
             Event::RunbookFailed(e) => out.push(Command::Log(Level::Error, e)),
             Event::ToggleTask(task) => self.toggle(task, &mut out),
+            Event::AckTrigger(i) => {
+                let by = self.operator.clone();
+                let done = self.triggers.acknowledge(i, now, &by);
+                self.trigger_outcome(i, done, &mut out);
+            }
+            Event::RaiseTrigger { trigger, reason } => {
+                let by = self.operator.clone();
+                let done = self.triggers.raise(trigger, now, &by, &reason);
+                self.trigger_outcome(trigger, done, &mut out);
+            }
+            Event::LowerTrigger { trigger, reason } => {
+                let by = self.operator.clone();
+                let done = self.triggers.lower(trigger, now, &by, &reason);
+                self.trigger_outcome(trigger, done, &mut out);
+            }
         }
+        self.evaluate_triggers(now, &mut out);
         out
+    }
+
+    pub fn labels(&self) -> Labels<'_> {
+        Labels { env_names: &self.env_names, slos: &self.slos, utc_offset_secs: self.utc_offset_secs }
+    }
+
+    /// Re-evaluates every trigger against the current readings.
+    fn evaluate_triggers(&mut self, now: Ts, out: &mut Vec<Command>) {
+        if self.triggers.is_empty() {
+            return;
+        }
+        let input =
+            Input { slos: &self.slos, health: &self.health, health_stale_ms: self.health_stale_ms, env_names: &self.env_names };
+        let events = self.triggers.evaluate_all(&input, now);
+        for (i, e) in events {
+            self.trigger_event(i, &e, out);
+        }
+        if let Some(i) = self.triggers.auto_rollback(self.auto_rollback) {
+            if !self.rollback_requested {
+                self.rollback_requested = true;
+                let reason = format!("automatic rollback: {}", self.triggers.specs[i].name);
+                out.push(Command::Log(Level::Error, reason.clone()));
+                out.push(Command::Rollback { reason });
+            }
+        }
+    }
+
+    fn trigger_outcome(
+        &mut self,
+        i: usize,
+        done: Result<Vec<TriggerEvent>, super::trigger::TriggerError>,
+        out: &mut Vec<Command>,
+    ) {
+        match done {
+            Ok(events) => events.iter().for_each(|e| self.trigger_event(i, e, out)),
+            Err(e) => out.push(Command::Log(Level::Warn, e.to_string())),
+        }
+    }
+
+    fn trigger_event(&self, i: usize, e: &TriggerEvent, out: &mut Vec<Command>) {
+        let Some(spec) = self.triggers.specs.get(i) else { return };
+        let level = match e {
+            TriggerEvent::Fired { .. } | TriggerEvent::Raised { .. } => Level::Error,
+            TriggerEvent::Pending { .. } => Level::Warn,
+            _ => Level::Info,
+        };
+        out.push(Command::Log(level, e.text(spec)));
+        if e.rings_bell() {
+            out.push(Command::Bell);
+        }
     }
 
     fn toggle(&mut self, task: Task, out: &mut Vec<Command>) {

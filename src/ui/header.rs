@@ -11,6 +11,11 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let c = s.cockpit;
     let t = s.theme;
     let h = t.header;
+    if let Some(banner) = banner(s) {
+        let line = Line::from(banner);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let mut spans: Vec<Span> = vec![styled(format!(" cutover · {} · {} ", c.deployment, c.label), h)];
     spans.push(styled("── ", h));
     match (c.weights, &c.weights_error) {
@@ -34,4 +39,28 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     spans.push(styled("─".repeat(pad), h));
     spans.push(styled(clock, h));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(h), area);
+}
+
+/// A firing immediate trigger takes over the header: ROLLBACK NOW, in crit,
+/// reversed. A firing planned trigger: PLAN ROLLBACK, in warn. Acknowledged
+/// triggers no longer shout.
+fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
+    use crate::domain::trigger::{Phase, Tier};
+    let c = s.cockpit;
+    let loud = |tier: Tier| -> Vec<String> {
+        (0..c.triggers.len())
+            .filter(|i| c.triggers.specs[*i].tier == tier)
+            .filter(|i| matches!(c.triggers.states[*i].phase(), Phase::Firing { acknowledged: false, cleared_at: None, .. }))
+            .map(|i| c.triggers.specs[i].name.clone())
+            .collect()
+    };
+    let (word, names, style) = match (loud(Tier::Immediate), loud(Tier::Planned)) {
+        (i, _) if !i.is_empty() => ("ROLLBACK NOW", i, s.theme.crit),
+        (_, p) if !p.is_empty() => ("PLAN ROLLBACK", p, s.theme.warn),
+        _ => return None,
+    };
+    let style = style.add_modifier(ratatui::style::Modifier::REVERSED);
+    let auto = if c.auto_rollback { " · auto-rollback on" } else { "" };
+    let text = format!(" {word} · {} · {} · {}{auto} · tab to triggers, A acknowledges ", names.join(", "), c.deployment, s.clock);
+    Some(vec![styled(format!("{text:<w$}", w = 400), style)])
 }

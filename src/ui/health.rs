@@ -37,6 +37,16 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
             services.push(&c.service);
         }
     }
+    if (inner.height as usize) < services.len() + 1 {
+        frame.render_widget(Paragraph::new(summary(cells, s)), inner);
+        return;
+    }
+    let mut services: Vec<&str> = Vec::new();
+    for c in cells {
+        if !services.contains(&c.service.as_str()) {
+            services.push(&c.service);
+        }
+    }
     let name_w = 20usize.min(inner.width as usize / 3);
     let col_w = (inner.width as usize).saturating_sub(name_w) / 2;
     let mut lines = vec![Line::from(vec![
@@ -94,4 +104,28 @@ fn describe(c: &HealthCell, t: &Theme) -> (String, Style) {
         _ => {}
     }
     (text, state_style(o.state, t))
+}
+
+/// When there is no room for the table: what is not up, or that all is.
+fn summary<'a>(cells: &[HealthCell], s: &Screen) -> Vec<Line<'a>> {
+    let t = s.theme;
+    let bad: Vec<(String, Style)> = cells
+        .iter()
+        .filter(|c| !matches!(&c.last, Some((_, o)) if o.state == HealthState::Up))
+        .map(|c| {
+            let (text, style) = describe(c, t);
+            (format!("{} {} {text}", s.cockpit.env_names.name(c.env), c.service), style)
+        })
+        .collect();
+    if bad.is_empty() {
+        return vec![Line::styled(format!("all {} checks up", cells.len()), t.ok)];
+    }
+    let mut spans = Vec::new();
+    for (i, (text, style)) in bad.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(styled(" · ", t.muted));
+        }
+        spans.push(styled(text, style));
+    }
+    vec![Line::from(spans)]
 }

@@ -7,6 +7,7 @@ mod overlay;
 mod runbook;
 mod slo;
 pub mod theme;
+mod triggers;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -55,12 +56,19 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
     header::draw(frame, header_area, s);
     let [left, right] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(main);
     runbook::draw(frame, left, s);
-    let slo_height = (s.cockpit.slos.len() as u16 + 3).max(5);
-    let health_height = (s.cockpit.health.len().div_ceil(2) as u16 + 3).max(5);
-    let [slo_area, health_area, _] =
-        Layout::vertical([Constraint::Length(slo_height), Constraint::Length(health_height), Constraint::Min(0)])
-            .areas(right);
+    // SLOs first; triggers next; health takes what is left (at least its summary line).
+    let slo_height = (s.cockpit.slos.len() as u16 + 3).max(5).min(right.height.saturating_sub(6));
+    let rest = right.height.saturating_sub(slo_height);
+    let trigger_height = triggers::height(s).min(rest.saturating_sub(3));
+    let health_height = rest - trigger_height;
+    let [slo_area, trigger_area, health_area] = Layout::vertical([
+        Constraint::Length(slo_height),
+        Constraint::Length(trigger_height),
+        Constraint::Length(health_height),
+    ])
+    .areas(right);
     slo::draw(frame, slo_area, s);
+    triggers::draw(frame, trigger_area, s);
     health::draw(frame, health_area, s);
     let log_block = panel(" log ", s.theme);
     match s.log {
@@ -73,6 +81,8 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         Some(Overlay::Faults { selected }) => overlay::faults(frame, area, s, *selected),
         Some(Overlay::Find { query }) => overlay::find(frame, left, s, query),
         Some(Overlay::SloDetail { slo }) => overlay::slo_detail(frame, area, s, *slo),
+        Some(Overlay::TriggerDetail { trigger }) => overlay::trigger_detail(frame, area, s, *trigger),
+        Some(Overlay::Reason { trigger, raise, text }) => overlay::reason(frame, area, s, *trigger, *raise, text),
         None => {}
     }
 }

@@ -133,3 +133,56 @@ pub fn slo_detail(frame: &mut Frame, area: Rect, s: &Screen, slo: usize) {
     let title = format!(" {} · esc closes ", row.spec.name);
     frame.render_widget(Paragraph::new(lines).block(panel(&title, t)), rect);
 }
+
+/// Why a trigger is where it is: the derivation, its history this stage, the
+/// readings it saw with the policy that applied.
+pub fn trigger_detail(frame: &mut Frame, area: Rect, s: &Screen, i: usize) {
+    let t = s.theme;
+    let c = s.cockpit;
+    let (Some(spec), Some(state)) = (c.triggers.specs.get(i), c.triggers.states.get(i)) else { return };
+    let labels = c.labels();
+    let now = c.now;
+    let width = area.width.min(110) as usize - 4;
+    let mut lines = vec![
+        Line::from(vec![
+            styled(format!(" {} · ", spec.tier.label()), t.accent),
+            styled(state.progress(spec, now).status_text(), super::triggers::phase_style(state.phase(), spec.tier, t)),
+        ]),
+        Line::styled(format!(" {}", super::fit(&state.reason(spec, &labels, now), width)), t.text),
+    ];
+    if !spec.is_manual() {
+        lines.push(Line::styled(format!(" {}", state.history_text(now)), t.muted));
+        lines.push(Line::styled(format!(" {}", spec.policies_label()), t.muted));
+        lines.push(Line::from(""));
+        lines.push(Line::styled(" recent readings", t.accent));
+        let recent: Vec<_> = state.recent.iter().rev().take(12).collect();
+        if recent.is_empty() {
+            lines.push(Line::styled(" none yet", t.muted));
+        }
+        for seen in recent {
+            lines.push(Line::styled(format!(" {}", super::fit(&seen.text(spec, &labels), width)), t.text));
+        }
+    }
+    let keys = if spec.is_manual() { "! raises or lowers · esc closes" } else { "A acknowledges · esc closes" };
+    lines.push(Line::from(""));
+    lines.push(Line::styled(format!(" {keys}"), t.muted));
+    let rect = centered(area, 110, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let title = format!(" {} ", spec.name);
+    frame.render_widget(Paragraph::new(lines).block(panel(&title, t)), rect);
+}
+
+/// The prompt for the reason to raise or lower a manual trigger.
+pub fn reason(frame: &mut Frame, area: Rect, s: &Screen, i: usize, raise: bool, text: &str) {
+    let t = s.theme;
+    let Some(spec) = s.cockpit.triggers.specs.get(i) else { return };
+    let verb = if raise { "raise" } else { "lower" };
+    let lines = vec![
+        Line::styled(format!(" {verb} {:?} ({}) — why?", spec.name, spec.tier.label()), t.text),
+        Line::from(vec![styled(" > ", t.accent), styled(text.to_string(), t.text), styled("▏", t.accent)]),
+        Line::styled(" enter confirms · esc cancels · the reason goes to the log", t.muted),
+    ];
+    let rect = centered(area, 80, 5);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(panel(" reason ", t)), rect);
+}

@@ -1,0 +1,91 @@
+//! The triggers panel: every rollback trigger by tier, with a bar of how close
+//! it is to firing, a countdown, its breach count and the last reading.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::theme::Theme;
+use super::{Screen, bar, fit, panel, styled};
+use crate::app::view::Focus;
+use crate::domain::trigger::{Phase, Tier, format_span};
+
+/// Rows the panel wants: a heading per tier in use, a line per trigger, borders.
+pub fn height(s: &Screen) -> u16 {
+    let specs = &s.cockpit.triggers.specs;
+    if specs.is_empty() {
+        return 3;
+    }
+    let tiers = [Tier::Immediate, Tier::Planned].iter().filter(|t| specs.iter().any(|s| s.tier == **t)).count();
+    (specs.len() + tiers + 2) as u16
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
+    let t = s.theme;
+    let c = s.cockpit;
+    let title = if c.auto_rollback { " TRIGGERS · auto-rollback on " } else { " TRIGGERS " };
+    let block = panel(title, t);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if c.triggers.is_empty() {
+        frame.render_widget(Paragraph::new(Line::styled("no rollback triggers configured", t.muted)), inner);
+        return;
+    }
+    let width = inner.width as usize;
+    let now = c.now;
+    let labels = c.labels();
+    let focused = s.view.focus == Focus::Triggers;
+    let (name_w, bar_w, status_w, count_w) = (30.min(width / 3), 8, 15, 4);
+    let value_w = width.saturating_sub(name_w + bar_w + status_w + count_w + 3);
+    let mut lines = Vec::new();
+    let mut selected_line = 0;
+    for tier in [Tier::Immediate, Tier::Planned] {
+        let rows: Vec<usize> = (0..c.triggers.len()).filter(|i| c.triggers.specs[*i].tier == tier).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        lines.push(Line::styled(tier.label().to_uppercase(), t.muted));
+        for i in rows {
+            let spec = &c.triggers.specs[i];
+            let state = &c.triggers.states[i];
+            let progress = state.progress(spec, now);
+            let style = phase_style(progress.phase, spec.tier, t);
+            let selected = focused && i == s.view.trigger;
+            if selected {
+                selected_line = lines.len();
+            }
+            let name = if spec.is_manual() { spec.name.clone() } else { format!("{} {}", spec.name, for_label(spec.for_ms)) };
+            let name_style = if selected { t.selected } else { t.text };
+            let bar_text = if spec.is_manual() { " ".repeat(bar_w) } else { bar(progress.fraction, bar_w) };
+            let count = if progress.breaches > 0 { format!("{}×", progress.breaches) } else { String::new() };
+            lines.push(Line::from(vec![
+                styled(format!("{:<name_w$} ", fit(&name, name_w)), name_style),
+                styled(bar_text, style),
+                styled(format!(" {:<status_w$}", fit(&progress.status_text(), status_w)), style),
+                styled(format!("{count:>count_w$} "), t.muted),
+                styled(fit(&state.value_text(spec, &labels), value_w), t.muted),
+            ]));
+        }
+    }
+    let height = inner.height as usize;
+    let first = if lines.len() > height && selected_line >= height { selected_line + 1 - height } else { 0 };
+    frame.render_widget(Paragraph::new(lines[first.min(lines.len())..].to_vec()), inner);
+}
+
+fn for_label(ms: i64) -> String {
+    if ms > 0 { format!("for {}", format_span(ms)) } else { String::new() }
+}
+
+/// Firing immediate triggers in crit, planned ones in warn; pending in warn; acknowledged or
+/// cleared ones quieter.
+pub fn phase_style(phase: Phase, tier: Tier, t: &Theme) -> Style {
+    match phase {
+        Phase::Inactive => t.ok,
+        Phase::Pending { .. } => t.warn,
+        Phase::Firing { cleared_at: Some(_), .. } | Phase::Firing { acknowledged: true, .. } => t.warn,
+        Phase::Firing { .. } if tier == Tier::Immediate => t.crit,
+        Phase::Firing { .. } => t.warn,
+    }
+}
