@@ -2,6 +2,7 @@
 
 pub mod cockpit;
 pub mod env;
+pub mod exposition;
 pub mod fault;
 pub mod health;
 pub mod runbook;
