@@ -282,7 +282,7 @@ fn garbage_lines_are_reported_and_the_good_ones_read() {
             (7, LineKind::Sample, Some("good_total"), "expected ',' or '}' after the value of label x"),
             (8, LineKind::Sample, Some("good_total"), "unexpected '7' at column 23 after the timestamp"),
             (9, LineKind::Sample, Some("good_total"), "timestamp \"1.5\" is not an integer"),
-            (10, LineKind::Sample, Some("good_total"), "label x: invalid escape \\t at column 17"),
+            (10, LineKind::Sample, Some("good_total"), "label x: invalid escape \\t at column 16"),
             (11, LineKind::Unknown, None, "expected a metric name or '#'"),
             (12, LineKind::Type, Some("broken"), "unknown metric type \"stateset\""),
         ],
