@@ -9,7 +9,7 @@ use crate::domain::cockpit::Cockpit;
 use crate::domain::health::HealthCell;
 use crate::domain::runbook;
 use crate::domain::slo::SloRow;
-use crate::sources::health::HealthTarget;
+use crate::sources::health::{HealthCheck, HealthTarget};
 use crate::sources::scrape::{ScrapeConfig, ScrapeTarget};
 use crate::ui::theme::Theme;
 
@@ -34,7 +34,7 @@ pub fn setup(config: &Config, runbook: RunbookInput, demo: bool) -> Setup {
     for t in &config.targets {
         if let Some(url) = &t.health {
             cockpit.health.push(HealthCell::new(&t.service, t.env));
-            health.push(HealthTarget { url: url.clone() });
+            health.push(HealthTarget { check: HealthCheck::http(url.clone()), failure_threshold: 1 });
         }
         if let Some(url) = &t.metrics {
             scrape_targets.push(ScrapeTarget { env: t.env, url: url.clone() });
