@@ -30,11 +30,14 @@ fn fixture(name: &str) -> Vec<u8> {
 /// values compare by their `{:?}` text, so `NaN` equals `NaN` and `-0.0` is not `0.0`.
 type Want<'a> = (usize, &'a str, &'a [(&'a str, &'a str)], f64, Option<i64>, &'a str, MetricKind);
 
-fn key(s: &Sample) -> (usize, String, Vec<(String, String)>, String, Option<i64>, String, MetricKind) {
+/// A sample in comparable form (the value as its `{:?}` text).
+type Key = (usize, String, Vec<(String, String)>, String, Option<i64>, String, MetricKind);
+
+fn key(s: &Sample) -> Key {
     (s.line, s.name.clone(), s.labels.clone(), format!("{:?}", s.value), s.timestamp_ms, s.family.clone(), s.kind)
 }
 
-fn want_key(w: &Want) -> (usize, String, Vec<(String, String)>, String, Option<i64>, String, MetricKind) {
+fn want_key(w: &Want) -> Key {
     let labels = w.2.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     (w.0, w.1.to_string(), labels, format!("{:?}", w.3), w.4, w.5.to_string(), w.6)
 }
@@ -175,7 +178,10 @@ fn created_series_belong_to_their_family() {
         ],
     );
     let suffixes: Vec<&str> = e.samples.iter().map(Sample::suffix).collect();
-    assert_eq!(suffixes, ["_total", "_created", "", "_created", "_bucket", "_bucket", "_sum", "_count", "_created", ""]);
+    assert_eq!(
+        suffixes,
+        ["_total", "_created", "", "_created", "_bucket", "_bucket", "_sum", "_count", "_created", ""]
+    );
 }
 
 #[test]
@@ -351,10 +357,7 @@ fn invalid_utf8_is_reported_per_line() {
     let e = parse(&fixture("non-utf8.txt"));
     assert_samples(
         &e,
-        &[
-            (3, "enc", &[("v", "ok")], 1.0, None, "enc", Gauge),
-            (5, "enc", &[("v", "ok2")], 3.0, None, "enc", Gauge),
-        ],
+        &[(3, "enc", &[("v", "ok")], 1.0, None, "enc", Gauge), (5, "enc", &[("v", "ok2")], 3.0, None, "enc", Gauge)],
     );
     assert_unreadable(
         &e,
@@ -390,10 +393,8 @@ const INVALID: [&str; 5] =
 fn every_fixture_is_classified() {
     let mut listed: Vec<&str> = VALID.iter().chain(&INVALID).copied().chain(["crlf.txt"]).collect();
     listed.sort_unstable();
-    let mut files: Vec<String> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     files.sort_unstable();
     assert_eq!(files, listed);
     for f in VALID {

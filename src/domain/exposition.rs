@@ -354,7 +354,9 @@ impl Parser {
                 };
                 match (kind, suffix) {
                     (MetricKind::Histogram, "") => {
-                        return Err(err(format!("histogram {family} has no plain series (expected _bucket, _sum, _count)")));
+                        return Err(err(format!(
+                            "histogram {family} has no plain series (expected _bucket, _sum, _count)"
+                        )));
                     }
                     (MetricKind::Histogram, "_bucket") => bound("le")?,
                     (MetricKind::Summary, "") => bound("quantile")?,
@@ -629,7 +631,10 @@ fn read_label_value(c: &mut Cursor) -> Result<String, String> {
                 Some('"') => out.push('"'),
                 Some('n') => out.push('\n'),
                 Some(other) => {
-                    return Err(format!("invalid escape \\{other} at column {} (only \\\\, \\\" and \\n)", c.column() - 2));
+                    return Err(format!(
+                        "invalid escape \\{other} at column {} (only \\\\, \\\" and \\n)",
+                        c.column() - 2
+                    ));
                 }
                 None => return Err("the value is never closed (ends in '\\')".into()),
             },

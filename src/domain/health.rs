@@ -476,7 +476,10 @@ mod tests {
         assert_eq!((s, d.as_str()), (Degraded, "warn: db:latency"));
         let body = r#"{"status":"fail","checks":{"db:connections":[{"componentId":"a","status":"pass"},
             {"componentId":"b","status":"fail","output":"too many clients"}],"cache":[{"status":"pass"}]}}"#;
-        assert_eq!(auto(200, "application/health+json", body), (Down, "fail: db:connections (too many clients)".into()));
+        assert_eq!(
+            auto(200, "application/health+json", body),
+            (Down, "fail: db:connections (too many clients)".into())
+        );
         assert_eq!(
             classify(503, r#"{"status":"fail"}"#),
             (Down, "HTTP 503 (expected 2xx): fail".into()),
@@ -578,7 +581,10 @@ mod tests {
     fn a_body_not_of_the_forced_format_is_down() {
         let e = Expect::Success;
         let (s, d) = read_answer(200, Some("text/html"), "<html>sign in</html>", &e, BodyFormat::HealthJson);
-        assert_eq!((s, d.as_str()), (Down, "HTTP 200, but the body is not JSON, expected application/health+json: <html>sign in</html>"));
+        assert_eq!(
+            (s, d.as_str()),
+            (Down, "HTTP 200, but the body is not JSON, expected application/health+json: <html>sign in</html>")
+        );
         let (s, d) = read_answer(200, None, r#"{"up":true}"#, &e, BodyFormat::Spring);
         assert_eq!((s, d.as_str()), (Down, "HTTP 200, but the Spring actuator body has no \"status\""));
         let (s, d) = read_answer(200, None, r#"{"status":"green"}"#, &e, BodyFormat::HealthJson);
@@ -618,7 +624,10 @@ mod tests {
     #[test]
     fn with_nothing_established_failures_show_as_they_are_with_the_count() {
         let mut t = FailureThreshold::new(2);
-        assert_eq!(shown(&mut t, Unreachable, "connection refused"), (Unreachable, "1/2 failures: connection refused".into()));
+        assert_eq!(
+            shown(&mut t, Unreachable, "connection refused"),
+            (Unreachable, "1/2 failures: connection refused".into())
+        );
         assert_eq!(shown(&mut t, Down, "HTTP 500"), (Down, "HTTP 500".into()));
         // Once down is established, a blip of up-then-down holds the up.
         assert_eq!(shown(&mut t, Up, "ok"), (Up, "ok".into()));

@@ -268,7 +268,10 @@ mod tests {
 
     #[test]
     fn checks_from_urls() {
-        assert_eq!(HealthCheck::from_url("tcp://db.internal:5432"), Ok(HealthCheck::Tcp { addr: "db.internal:5432".into() }));
+        assert_eq!(
+            HealthCheck::from_url("tcp://db.internal:5432"),
+            Ok(HealthCheck::Tcp { addr: "db.internal:5432".into() })
+        );
         assert_eq!(HealthCheck::from_url("tcp://[::1]:6379/"), Ok(HealthCheck::Tcp { addr: "[::1]:6379".into() }));
         assert_eq!(HealthCheck::from_url("http://h/health"), Ok(HealthCheck::http("http://h/health")));
         for bad in ["tcp://host", "tcp://:80", "tcp://h:0", "tcp://h:99999", "tcp://h:1/x", "ftp://h/", "nope"] {

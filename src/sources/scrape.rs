@@ -310,7 +310,11 @@ pub fn parse_snapshot(body: impl AsRef<[u8]>, at: Ts) -> Result<Parsed, String> 
         }
         let n = lost.len();
         let lines = if n == 1 { "1 unreadable line".to_string() } else { format!("{n} unreadable lines") };
-        return Err(format!("{lines} of {} (sums would be short): {}", families.join(", "), describe_unreadable(&lost)));
+        return Err(format!(
+            "{lines} of {} (sums would be short): {}",
+            families.join(", "),
+            describe_unreadable(&lost)
+        ));
     }
 
     let mut requests: Option<Requests> = None;
