@@ -61,7 +61,9 @@ fn demo_shows_live_numbers_turns_red_on_a_fault_and_restores_the_terminal() {
         breach && red
     });
     eprintln!("error rate red after {took:?}");
-    assert!(t.screen(false).contains("demo fault"), "the fault is logged:\n{}", t.screen(false));
+    let log = t.path("state/cutover/go-live-demo/cutover.log");
+    let logged = wait_file(&log, Duration::from_secs(10));
+    assert!(logged.contains("demo fault: error spike"), "the fault is logged in {}:\n{logged}", log.display());
 
     // Clearing the fault brings it back.
     t.key("F");

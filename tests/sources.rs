@@ -1,24 +1,23 @@
-//! The scrape source and the health poller against small axum servers started here,
-//! on 127.0.0.1 with ports chosen at run time.
+//! The scrape source against small axum servers started here, on 127.0.0.1 with ports
+//! chosen at run time (the health poller is in `tests/health.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use cutover::domain::cockpit::Event;
 use cutover::domain::env::Env;
-use cutover::domain::health::{HealthObservation, HealthState};
 use cutover::domain::sli::SliKind;
 use cutover::domain::slo::Outcome;
 use cutover::sources::scrape::{ScrapeConfig, ScrapeTarget};
-use cutover::sources::{Sink, health, scrape};
+use cutover::sources::{Sink, scrape};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
@@ -376,103 +375,31 @@ async fn scrape_errors_name_the_failing_target() {
     assert_stops(handle, rx).await;
 }
 
-/// A health endpoint answering with a fixed status, content type and body.
-fn answer(status: u16, content_type: &'static str, body: &'static str) -> axum::routing::MethodRouter {
-    get(move || async move { (StatusCode::from_u16(status).unwrap(), [(header::CONTENT_TYPE, content_type)], body) })
-}
-
-const HEALTH_JSON: &str = "application/health+json";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_reads_every_kind_of_answer() {
-    let followed = Arc::new(AtomicUsize::new(0));
-    let f = followed.clone();
-    let app = Router::new()
-        .route("/pass", answer(200, HEALTH_JSON, r#"{"status":"pass"}"#))
-        .route(
-            "/warn",
-            answer(200, HEALTH_JSON, r#"{"status":"warn","checks":{"db:responseTime":[{"status":"warn"}]}}"#),
-        )
-        .route("/fail", answer(503, HEALTH_JSON, r#"{"status":"fail"}"#))
-        .route("/spring-up", answer(200, "application/vnd.spring-boot.actuator.v3+json", r#"{"status":"UP"}"#))
-        .route(
-            "/spring-down",
-            answer(503, "application/json", r#"{"status":"DOWN","components":{"db":{"status":"DOWN"}}}"#),
-        )
-        .route("/plain", answer(200, "text/plain", "ok"))
-        .route(
-            "/redirect",
-            get(|| async { (StatusCode::FOUND, [(HeaderName::from_static("location"), "/login")], "") }),
-        )
-        .route(
-            "/login",
-            get(move || {
-                f.fetch_add(1, Ordering::SeqCst);
-                async { "sign in" }
-            }),
-        )
-        .route(
-            "/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                "too late"
-            }),
-        );
-    let srv = Server::start(app).await;
-    let closed_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let paths = ["/pass", "/warn", "/fail", "/spring-up", "/spring-down", "/plain", "/redirect", "/slow"];
-    let mut targets: Vec<health::HealthTarget> =
-        paths.iter().map(|p| health::HealthTarget { url: srv.url(p) }).collect();
-    targets.push(health::HealthTarget { url: format!("http://127.0.0.1:{closed_port}/health") });
-    let n = targets.len();
-
+async fn an_unreadable_line_of_a_needed_family_is_an_error_naming_it() {
+    let counts = Counts { ok: 100, errors_500: 1, errors_503: None, duration: [1, 2, 3, 4, 4], events: None };
+    let good = exposition("api-gateway", "blue", counts);
+    let (m, srv) = Metrics::serve(good.clone()).await;
+    let url = srv.url("/metrics");
+    let mut cfg = config(vec![ScrapeTarget { env: Env::Blue, url: url.clone() }]);
+    cfg.slos = vec![(ERROR_RATIO, SliKind::ErrorRatio)];
     let (sink, mut rx) = channel_sink();
-    let timeout_ = Duration::from_millis(300);
-    let handle = health::spawn(targets, Duration::from_millis(200), timeout_, cutover::sources::client(), sink);
+    let handle = scrape::spawn(cfg, cutover::sources::client(), sink);
+    let mut latest = Latest::default();
+    latest.until(&mut rx, "the first round", |l, _, _| l.0.len() == 1).await;
 
-    let mut seen: HashMap<usize, HealthObservation> = HashMap::new();
-    let end = Instant::now() + DEADLINE;
-    while seen.len() < n {
-        match tokio::time::timeout_at(end, rx.recv()).await {
-            Ok(Some(Event::Health { target, obs })) => {
-                seen.entry(target).or_insert(obs);
-            }
-            Ok(_) => panic!("unexpected event or closed channel"),
-            Err(_) => panic!("timed out; seen {seen:#?}"),
-        }
-    }
-    let check = |i: usize, state: HealthState, code: Option<u16>, detail: &str| {
-        let o = &seen[&i];
-        assert_eq!((o.state, o.code), (state, code), "{}: {o:?}", paths.get(i).unwrap_or(&"closed port"));
-        assert!(o.detail.contains(detail), "{}: {o:?}", paths.get(i).unwrap_or(&"closed port"));
-    };
-    check(0, HealthState::Up, Some(200), "pass");
-    check(1, HealthState::Degraded, Some(200), "warn: db:responseTime");
-    check(2, HealthState::Down, Some(503), "fail");
-    check(3, HealthState::Up, Some(200), "UP");
-    check(4, HealthState::Down, Some(503), "DOWN: db");
-    check(5, HealthState::Up, Some(200), "HTTP 200 ok");
-    check(6, HealthState::Down, Some(302), "HTTP 302 redirect to /login (not followed)");
-    check(7, HealthState::Unreachable, None, "timeout after 300ms");
-    check(8, HealthState::Unreachable, None, "connection refused");
-    for i in 0..7 {
-        assert!(seen[&i].latency_ms.is_some(), "answers carry a latency: {:?}", seen[&i]);
-    }
-    assert!(seen[&7].latency_ms.is_none() && seen[&8].latency_ms.is_none());
-    assert_eq!(followed.load(Ordering::SeqCst), 0, "the redirect was followed");
+    // A 5xx series the old parser would have dropped without a word (a `}` in a label value
+    // breaking the line is the same kind of loss): the error rate must not quietly improve.
+    let broken = format!("{good}http_requests_total{{code=\"503\",path=\"/a\" 7\n");
+    let line = broken.lines().count();
+    m.set(200, broken);
+    latest.until(&mut rx, "an error", |l, _, _| l.error(ERROR_RATIO, Env::Blue).is_some()).await;
+    let e = latest.error(ERROR_RATIO, Env::Blue).unwrap();
+    let want = format!("{url}: 1 unreadable line of http_requests_total (sums would be short): line {line}: ");
+    assert!(e.starts_with(&want), "{e}");
 
-    // Polling goes on: every target reports again.
-    let mut again = vec![false; n];
-    let end = Instant::now() + DEADLINE;
-    while again.iter().any(|a| !a) {
-        match tokio::time::timeout_at(end, rx.recv()).await {
-            Ok(Some(Event::Health { target, .. })) => again[target] = true,
-            other => panic!("no second round: {other:?} {again:?}"),
-        }
-    }
-
+    // Unreadable lines of other metrics do not stop the SLO (they are logged).
+    m.set(200, format!("{good}go_goroutines{{ 12\n"));
+    latest.until(&mut rx, "no data again", |l, _, _| l.get(ERROR_RATIO, Env::Blue) == Some(&Outcome::NoData)).await;
     assert_stops(handle, rx).await;
 }

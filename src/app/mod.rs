@@ -98,7 +98,10 @@ impl App {
             },
             Action::Acknowledge => {
                 let Some(i) = self.selected_trigger() else {
-                    return vec![Command::Log(Level::Info, "select a trigger to acknowledge: tab to the triggers".into())];
+                    return vec![Command::Log(
+                        Level::Info,
+                        "select a trigger to acknowledge: tab to the triggers".into(),
+                    )];
                 };
                 return self.cockpit.update(Event::AckTrigger(i), now);
             }
@@ -108,7 +111,10 @@ impl App {
                 };
                 if !self.cockpit.triggers.specs[i].is_manual() {
                     let name = &self.cockpit.triggers.specs[i].name;
-                    return vec![Command::Log(Level::Info, format!("{name:?} is not a manual trigger; it fires by itself"))];
+                    return vec![Command::Log(
+                        Level::Info,
+                        format!("{name:?} is not a manual trigger; it fires by itself"),
+                    )];
                 }
                 let raise = !self.cockpit.triggers.states[i].phase().is_firing();
                 self.view.overlay = Some(Overlay::Reason { trigger: i, raise, text: String::new() });
@@ -152,7 +158,8 @@ impl App {
     }
 
     fn selected_trigger(&self) -> Option<usize> {
-        (self.view.focus == Focus::Triggers && self.view.trigger < self.cockpit.triggers.len()).then_some(self.view.trigger)
+        (self.view.focus == Focus::Triggers && self.view.trigger < self.cockpit.triggers.len())
+            .then_some(self.view.trigger)
     }
 
     /// Typing the reason for raising or lowering a manual trigger: Enter with an

@@ -151,7 +151,9 @@ impl Executor {
                 let _ = out.write_all(b"\x07").and_then(|_| out.flush());
             }
             Command::Rollback { reason } => {
-                tracing::error!("rollback requested ({reason}): no traffic actuator is configured, route traffic to green by hand")
+                tracing::error!(
+                    "rollback requested ({reason}): no traffic actuator is configured, route traffic to green by hand"
+                )
             }
             Command::PostFault(spec) => {
                 let Some(admin) = &self.fault_admin else {

@@ -10,7 +10,7 @@ use crate::domain::env::Env;
 use crate::domain::health::HealthCell;
 use crate::domain::slo::SloRow;
 use crate::domain::time::format_age;
-use crate::sources::health::HealthTarget;
+use crate::sources::health::{HealthCheck, HealthTarget};
 use crate::sources::plan::SourcePlan;
 use crate::sources::scrape::{ScrapeConfig, ScrapeTarget};
 use crate::store::runbook_file::RunbookFile;
@@ -61,9 +61,9 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
     let mut health = Vec::new();
     let mut scrape_targets = Vec::new();
     for t in &config.targets {
-        if let Some(url) = &t.health {
+        if let Some(h) = &t.health {
             cockpit.health.push(HealthCell::new(&t.service, t.env));
-            health.push(HealthTarget { url: url.clone() });
+            health.push(health_target(h));
         }
         if let Some(url) = &t.metrics {
             scrape_targets.push(ScrapeTarget { env: t.env, url: url.clone() });
@@ -122,4 +122,17 @@ pub fn state_dir(deployment: &str, demo: bool) -> Option<PathBuf> {
 /// A deployment name made safe to use as one folder name.
 fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
+}
+
+fn health_target(h: &crate::config::HealthSpec) -> HealthTarget {
+    let check = match h.url.strip_prefix("tcp://") {
+        Some(addr) => HealthCheck::Tcp { addr: addr.trim_end_matches('/').to_string() },
+        None => HealthCheck::Http {
+            url: h.url.clone(),
+            expect: h.expect.clone(),
+            format: h.format,
+            follow_redirects: h.follow_redirects,
+        },
+    };
+    HealthTarget { check, failure_threshold: h.failure_threshold }
 }

@@ -79,7 +79,7 @@ fn with_fleet(mut config: Config, fleet: &Fleet) -> Config {
             env: s.env,
             service: s.service.clone(),
             metrics: Some(s.metrics.clone()),
-            health: Some(s.health.clone()),
+            health: Some(crate::config::HealthSpec::new(s.health.clone())),
         })
         .collect();
     config.weights_url = Some(format!("{}/weights", fleet.info.admin));

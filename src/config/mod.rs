@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use crate::domain::automation::{Gate, Link, When};
 use crate::domain::env::{Env, EnvNames};
+use crate::domain::health::{BodyFormat, Expect};
 use crate::domain::sli::SliKind;
 use crate::domain::slo::{Judge, Objective, SloSpec};
 use crate::domain::time::parse_duration_ms;
@@ -54,7 +55,31 @@ pub struct Target {
     pub env: Env,
     pub service: String,
     pub metrics: Option<String>,
-    pub health: Option<String>,
+    pub health: Option<HealthSpec>,
+}
+
+/// How one service's health is checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSpec {
+    /// `http(s)://…` or `tcp://host:port`.
+    pub url: String,
+    pub expect: Expect,
+    pub format: BodyFormat,
+    pub follow_redirects: bool,
+    /// Consecutive failures before the service counts as down.
+    pub failure_threshold: u32,
+}
+
+impl HealthSpec {
+    pub fn new(url: impl Into<String>) -> Self {
+        HealthSpec {
+            url: url.into(),
+            expect: Expect::Success,
+            format: BodyFormat::Auto,
+            follow_redirects: false,
+            failure_threshold: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +155,48 @@ impl Validator<'_> {
         }
     }
 
+    fn health(&self, t: &raw::RawTarget, url: &Spanned<String>, i: usize) -> Result<HealthSpec, ConfigError> {
+        let key = |k: &str| format!("target[{i}].{k}");
+        let u = url.get_ref();
+        let valid = match u.strip_prefix("tcp://") {
+            Some(addr) => addr
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)),
+            None => self.url(url, key("health")).is_ok(),
+        };
+        if !valid {
+            let msg = format!("{u:?}: expected http://…, https://… or tcp://host:port");
+            return self.err(url.span(), key("health"), msg);
+        }
+        let mut spec = HealthSpec::new(u.clone());
+        if let Some(e) = &t.health_expect {
+            let text = match e.get_ref() {
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Array(a) => a.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","),
+                other => other.to_string(),
+            };
+            spec.expect = match text.parse() {
+                Ok(x) => x,
+                Err(msg) => return self.err(e.span(), key("health_expect"), msg),
+            };
+        }
+        if let Some(f) = &t.health_format {
+            spec.format = match f.get_ref().parse() {
+                Ok(x) => x,
+                Err(msg) => return self.err(f.span(), key("health_format"), msg),
+            };
+        }
+        spec.follow_redirects = t.health_follow_redirects.unwrap_or(false);
+        if let Some(n) = &t.health_failure_threshold {
+            match u32::try_from(*n.get_ref()) {
+                Ok(v) if v >= 1 => spec.failure_threshold = v,
+                _ => return self.err(n.span(), key("health_failure_threshold"), "must be 1 or more".into()),
+            }
+        }
+        Ok(spec)
+    }
+
     fn automation(&self, rb: Option<&raw::RawRunbook>) -> Result<(Vec<Link>, Vec<Gate>), ConfigError> {
         let (mut links, mut gates) = (Vec::new(), Vec::new());
         let Some(rb) = rb else { return Ok((links, gates)) };
@@ -195,7 +262,7 @@ impl Validator<'_> {
                 return self.err(t.env.span(), format!("target[{i}]"), "needs `metrics` or `health` (or both)".into());
             }
             let metrics = t.metrics.as_ref().map(|m| self.url(m, key("metrics"))).transpose()?;
-            let health = t.health.as_ref().map(|h| self.url(h, key("health"))).transpose()?;
+            let health = t.health.as_ref().map(|h| self.health(t, h, i)).transpose()?;
             targets.push(Target { env, service: t.service.clone(), metrics, health });
         }
 
@@ -366,7 +433,9 @@ mod tests {
             Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.05 }
         );
         assert_eq!((c.triggers[0].for_ms, c.triggers[0].no_data), (30_000, Policy::Reset));
-        assert!(matches!(c.triggers[1].condition, Condition::Relative { slo: 1, factor, reference: Reference::Baseline, .. } if factor == 1.5));
+        assert!(
+            matches!(c.triggers[1].condition, Condition::Relative { slo: 1, factor, reference: Reference::Baseline, .. } if factor == 1.5)
+        );
         assert_eq!(c.triggers[2].condition, Condition::Outage { env: Env::Green });
         assert_eq!(c.triggers[2].for_ms, 60_000, "an outage defaults to one minute");
         assert!(c.triggers[3].is_manual());
@@ -375,19 +444,55 @@ mod tests {
     #[test]
     fn bad_triggers_say_what_and_where() {
         let slos = "[[slo]]\nname = \"error rate\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\n";
-        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"soon\"\ncondition = \"manual\"\n")).unwrap_err();
+        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"soon\"\ncondition = \"manual\"\n"))
+            .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("trigger[0].tier"));
-        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"errors\"\ncondition = \"> 5%\"\n")).unwrap_err();
+        let e = parse_str(&format!(
+            "{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"errors\"\ncondition = \"> 5%\"\n"
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("no SLO named \"errors\"; known: \"error rate\""), "{e}");
-        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\ncondition = \"> 5%\"\n")).unwrap_err();
+        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\ncondition = \"> 5%\"\n"))
+            .unwrap_err();
         assert!(e.to_string().contains("needs `slo"), "{e}");
-        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"lots\"\n")).unwrap_err();
+        let e = parse_str(&format!(
+            "{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"lots\"\n"
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("\"> 1.5x green\""), "{e}");
         assert_eq!(e.position.map(|p| p.0), Some(9));
-        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"> 2s\"\n")).unwrap_err();
+        let e = parse_str(&format!(
+            "{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"> 2s\"\n"
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("other units"), "{e}");
-        let e = parse_str(&format!("{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\ncondition = \"manual\"\non_error = \"panic\"\n")).unwrap_err();
+        let e = parse_str(&format!(
+            "{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\ncondition = \"manual\"\non_error = \"panic\"\n"
+        ))
+        .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("trigger[0].on_error"));
+    }
+
+    #[test]
+    fn health_checks_of_every_kind() {
+        let text = "[[target]]\nenv = \"blue\"\nservice = \"db\"\nhealth = \"tcp://10.0.0.5:5432\"\nhealth_failure_threshold = 3\n\
+                    [[target]]\nenv = \"blue\"\nservice = \"k8s\"\nhealth = \"https://k/readyz\"\nhealth_format = \"readyz\"\nhealth_expect = [200, 204]\nhealth_follow_redirects = true\n";
+        let c = parse_str(text).unwrap();
+        let db = c.targets[0].health.as_ref().unwrap();
+        assert_eq!((db.url.as_str(), db.failure_threshold), ("tcp://10.0.0.5:5432", 3));
+        let k = c.targets[1].health.as_ref().unwrap();
+        assert_eq!(k.format, BodyFormat::Readyz);
+        assert_eq!(k.expect, Expect::Codes(vec![200, 204]));
+        assert!(k.follow_redirects);
+        let e = parse_str("[[target]]\nenv = \"blue\"\nservice = \"db\"\nhealth = \"tcp://nohost\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("target[0].health"), "{e}");
+        let e = parse_str("[[target]]\nenv = \"blue\"\nservice = \"x\"\nhealth = \"http://h\"\nhealth_expect = 999\n")
+            .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("target[0].health_expect"), "{e}");
+        let e =
+            parse_str("[[target]]\nenv = \"blue\"\nservice = \"x\"\nhealth = \"http://h\"\nhealth_format = \"xml\"\n")
+                .unwrap_err();
+        assert!(e.message.contains("known:"), "{e}");
     }
 
     #[test]

@@ -76,6 +76,11 @@ pub struct RawTarget {
     pub service: String,
     pub metrics: Option<Spanned<String>>,
     pub health: Option<Spanned<String>>,
+    /// `"2xx"` (default), `200`, or `"200,204"`.
+    pub health_expect: Option<Spanned<toml::Value>>,
+    pub health_format: Option<Spanned<String>>,
+    pub health_follow_redirects: Option<bool>,
+    pub health_failure_threshold: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

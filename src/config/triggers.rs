@@ -55,7 +55,9 @@ impl Validator<'_> {
                 Some(e) => match e.get_ref().as_str() {
                     "blue" => Env::Blue,
                     "green" => Env::Green,
-                    other => return self.err(e.span(), key("env"), format!("expected \"blue\" or \"green\", got {other:?}")),
+                    other => {
+                        return self.err(e.span(), key("env"), format!("expected \"blue\" or \"green\", got {other:?}"));
+                    }
                 },
             };
             let slo = || -> Result<usize, ConfigError> {
@@ -65,7 +67,11 @@ impl Validator<'_> {
                 index_of(name.get_ref()).map_or_else(
                     || {
                         let known: Vec<_> = slos.iter().map(|s| format!("{:?}", s.spec.name)).collect();
-                        self.err(name.span(), key("slo"), format!("no SLO named {:?}; known: {}", name.get_ref(), known.join(", ")))
+                        self.err(
+                            name.span(),
+                            key("slo"),
+                            format!("no SLO named {:?}; known: {}", name.get_ref(), known.join(", ")),
+                        )
                     },
                     Ok,
                 )
@@ -123,7 +129,13 @@ impl Validator<'_> {
                 let o: Objective = lhs.trim().parse().map_err(|e: crate::domain::slo::ObjectiveError| {
                     ConfigError::at(self.file, self.text, Some(text.span()), Some(key.into()), e.to_string())
                 })?;
-                return Ok(Condition::Relative { slo: slo()?, env, cmp: direction(o.cmp), factor: o.threshold, reference });
+                return Ok(Condition::Relative {
+                    slo: slo()?,
+                    env,
+                    cmp: direction(o.cmp),
+                    factor: o.threshold,
+                    reference,
+                });
             }
         }
         let o: Objective = match t.parse() {

@@ -79,8 +79,14 @@ pub enum Event {
     /// The operator acknowledges a firing trigger.
     AckTrigger(usize),
     /// The operator raises (or lowers) a manual trigger, with a reason.
-    RaiseTrigger { trigger: usize, reason: String },
-    LowerTrigger { trigger: usize, reason: String },
+    RaiseTrigger {
+        trigger: usize,
+        reason: String,
+    },
+    LowerTrigger {
+        trigger: usize,
+        reason: String,
+    },
 }
 
 /// What the cockpit asks the outside world to do.
@@ -98,7 +104,9 @@ pub enum Command {
     /// Ring the terminal bell (a trigger fired).
     Bell,
     /// Route all traffic back to green.
-    Rollback { reason: String },
+    Rollback {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,8 +248,12 @@ impl Cockpit {
         if self.triggers.is_empty() {
             return;
         }
-        let input =
-            Input { slos: &self.slos, health: &self.health, health_stale_ms: self.health_stale_ms, env_names: &self.env_names };
+        let input = Input {
+            slos: &self.slos,
+            health: &self.health,
+            health_stale_ms: self.health_stale_ms,
+            env_names: &self.env_names,
+        };
         let events = self.triggers.evaluate_all(&input, now);
         for (i, e) in events {
             self.trigger_event(i, &e, out);

@@ -3,6 +3,7 @@
 pub mod automation;
 pub mod cockpit;
 pub mod env;
+pub mod exposition;
 pub mod fault;
 pub mod health;
 pub mod runbook;

@@ -4,16 +4,21 @@
 //! Metric families read (summed over all label sets of a target):
 //! `http_requests_total{code}` (5xx = code starting with `5`), `http_request_duration_seconds`
 //! (histogram), `events_published_total`, `event_delivery_latency_seconds` (histogram).
+//!
+//! Bodies are read by [`crate::domain::exposition`]. A line that cannot be read and is (or
+//! may be) a sample of one of these families makes the target's round an error naming the
+//! line: an SLO never silently loses requests. Other unreadable lines leave the snapshot
+//! whole and are logged (as a warning, again only when they change).
 
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use prometheus_parse::{Sample, Scrape, Value};
 use tokio::time::MissedTickBehavior;
 
-use super::{Sink, describe_error, now, read_body};
+use super::{Sink, describe_error, now};
 use crate::domain::cockpit::Event;
 use crate::domain::env::Env;
+use crate::domain::exposition::{self, LineKind, MetricKind, Sample, Unreadable};
 use crate::domain::sli::{self, Family, Histogram, Requests, SliKind, SliWindow, TargetSnapshot};
 use crate::domain::slo::Outcome;
 use crate::domain::time::Ts;
@@ -63,14 +68,31 @@ async fn run(cfg: ScrapeConfig, client: reqwest::Client, sink: Sink) {
     let mut window = SliWindow::new(window_ms);
     let mut tick = tokio::time::interval(cfg.interval.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Per target, the unreadable lines last logged: logged again only when they change.
+    let mut warned: Vec<String> = vec![String::new(); cfg.targets.len()];
     loop {
         tick.tick().await;
         let results = join_all(cfg.targets.iter().map(|t| fetch(&client, &t.url, cfg.timeout))).await;
         let mut failures: Vec<Option<String>> = Vec::with_capacity(results.len());
         for (i, result) in results.into_iter().enumerate() {
             match result {
-                Ok(snap) => {
-                    window.push(i, snap);
+                Ok(parsed) => {
+                    let url = &cfg.targets[i].url;
+                    let refs: Vec<&Unreadable> = parsed.warnings.iter().collect();
+                    let now_warned = describe_unreadable(&refs);
+                    if now_warned != warned[i] {
+                        if refs.is_empty() {
+                            tracing::info!(target: "scrape", "{url}: every line reads again");
+                        } else {
+                            tracing::warn!(
+                                target: "scrape",
+                                "{url}: {} unreadable lines (none of them used by an SLO): {now_warned}",
+                                refs.len()
+                            );
+                        }
+                        warned[i] = now_warned;
+                    }
+                    window.push(i, parsed.snapshot);
                     failures.push(None);
                 }
                 Err(e) => {
@@ -94,7 +116,7 @@ async fn run(cfg: ScrapeConfig, client: reqwest::Client, sink: Sink) {
 }
 
 /// GET one target and read its snapshot; errors name the URL.
-async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Result<TargetSnapshot, String> {
+async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Result<Parsed, String> {
     let resp = client
         .get(url)
         .timeout(timeout)
@@ -106,11 +128,26 @@ async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Result
         return Err(format!("HTTP {} from {url}", status.as_u16()));
     }
     let (body, truncated) =
-        read_body(resp, MAX_BODY_BYTES).await.map_err(|e| format!("GET {url}: {}", describe_error(&e, timeout)))?;
+        read_bytes(resp, MAX_BODY_BYTES).await.map_err(|e| format!("GET {url}: {}", describe_error(&e, timeout)))?;
     if truncated {
         return Err(format!("{url}: body larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)));
     }
     parse_snapshot(&body, now()).map_err(|e| format!("{url}: {e}"))
+}
+
+/// Reads at most `limit` bytes of a body, as bytes: invalid UTF-8 is the parser's to report,
+/// not to be replaced on the way. Returns whether more was there.
+async fn read_bytes(mut resp: reqwest::Response, limit: usize) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = limit - buf.len();
+        if chunk.len() > room {
+            buf.extend_from_slice(&chunk[..room]);
+            return Ok((buf, true));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((buf, false))
 }
 
 /// What one environment's SLI is this round.
@@ -164,7 +201,7 @@ impl HistAcc {
             // `_count`/`_sum` alone give no quantiles: the family counts as absent.
             return Ok(None);
         }
-        // prometheus-parse hands buckets over in hash order.
+        // Bodies may list buckets in any order.
         self.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
         let Some(&(_, total)) = self.buckets.last().filter(|b| b.0 == f64::INFINITY) else {
             return Err(format!("{name} has no le=\"+Inf\" bucket"));
@@ -177,99 +214,148 @@ impl HistAcc {
     }
 }
 
-fn scalar(v: &Value) -> Option<f64> {
-    match *v {
-        Value::Counter(x) | Value::Gauge(x) | Value::Untyped(x) => Some(x),
-        Value::Histogram(_) | Value::Summary(_) => None,
-    }
+/// `name{a="1",b="2"}` for messages, label values escaped as in the exposition.
+fn series(s: &Sample) -> String {
+    let labels: Vec<String> = s
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+        .collect();
+    format!("{}{{{}}} (line {})", s.name, labels.join(","), s.line)
 }
 
-fn finite(s: &Sample, x: f64) -> Result<f64, String> {
-    if x.is_finite() { Ok(x) } else { Err(format!("{}{{{}}} is {x}, not a count", s.metric, s.labels)) }
+fn finite(s: &Sample) -> Result<f64, String> {
+    if s.value.is_finite() { Ok(s.value) } else { Err(format!("{} is {}, not a count", series(s), s.value)) }
 }
 
 fn parse_le(s: &Sample) -> Result<Option<f64>, String> {
-    let Some(le) = s.labels.get("le") else { return Ok(None) };
-    let v = if le.eq_ignore_ascii_case("nan") { f64::NAN } else { le.parse::<f64>().unwrap_or(f64::NAN) };
-    if v.is_nan() {
-        return Err(format!("{}{{{}}} has an unreadable le={le:?}", s.metric, s.labels));
+    let Some(le) = s.label("le") else { return Ok(None) };
+    match exposition::parse_float(le) {
+        Some(v) if !v.is_nan() => Ok(Some(v)),
+        _ => Err(format!("{} has an unreadable le={le:?}", series(s))),
     }
-    Ok(Some(v))
 }
 
-/// Reads one `/metrics` body (Prometheus text exposition) into a snapshot taken at `at`.
+/// The histogram families the SLIs read.
+const HISTOGRAMS: [Family; 2] = [Family::Duration, Family::EventLatency];
+
+/// Whether a sample name belongs to a family the SLIs read.
+fn of_family(name: &str, family: Family) -> bool {
+    let base = family.metric();
+    match family {
+        Family::Requests | Family::Events => name == base,
+        Family::Duration | Family::EventLatency => {
+            name == base || name.strip_prefix(base).is_some_and(|s| matches!(s, "_bucket" | "_count" | "_sum"))
+        }
+    }
+}
+
+/// The family an unreadable line may have held a sample of. A line whose metric name
+/// could not even be read counts as one when its text mentions the family's name.
+fn touches(u: &Unreadable, body: &[u8]) -> Option<Family> {
+    match (u.what, &u.name) {
+        (LineKind::Help | LineKind::Type, _) => None,
+        (LineKind::Sample | LineKind::Unknown, Some(name)) => Family::ALL.into_iter().find(|f| of_family(name, *f)),
+        (LineKind::Sample | LineKind::Unknown, None) => {
+            let line = body.split(|&b| b == b'\n').nth(u.line.saturating_sub(1)).unwrap_or_default();
+            Family::ALL.into_iter().find(|f| line.windows(f.metric().len()).any(|w| w == f.metric().as_bytes()))
+        }
+    }
+}
+
+/// A list of unreadable lines for a message: the first three, and how many more.
+pub fn describe_unreadable(lines: &[&Unreadable]) -> String {
+    let mut parts: Vec<String> = lines.iter().take(3).map(|u| u.to_string()).collect();
+    if lines.len() > 3 {
+        parts.push(format!("and {} more", lines.len() - 3));
+    }
+    parts.join("; ")
+}
+
+/// What one `/metrics` body gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub snapshot: TargetSnapshot,
+    /// Lines that could not be read and hold nothing the SLIs use (other metrics, `HELP` and
+    /// `TYPE` lines): the snapshot is whole, but the operator should hear of them.
+    pub warnings: Vec<Unreadable>,
+}
+
+/// Reads one `/metrics` body (Prometheus text exposition, see [`exposition`]) into a
+/// snapshot taken at `at`.
 ///
-/// Families are summed over all their label sets. A family the body does not have is
-/// `None` in the snapshot; a body with none of the four families is an error, as are a
-/// non-finite counter or bucket, a histogram without a `+Inf` bucket, and a summary where
-/// a histogram is expected. Histograms are read both with and without `# TYPE` lines
-/// (prometheus-parse types `_bucket` only when declared, and `_sum`/`_count` never).
-pub fn parse_snapshot(body: &str, at: Ts) -> Result<TargetSnapshot, String> {
-    if body.trim().is_empty() {
+/// Families are summed over all their label sets (by sample name, so bodies without
+/// `# TYPE` lines read the same; sample timestamps are ignored). A family the body does
+/// not have is `None` in the snapshot. Errors:
+/// - any unreadable line that is, or may be, a sample of one of the four families (a
+///   sum with a series missing would quietly undercount): the error lists the lines;
+/// - a body with none of the four families, a non-finite counter or bucket, a histogram
+///   without a `+Inf` bucket, a summary where a histogram is expected.
+///
+/// Other unreadable lines come back as [`Parsed::warnings`].
+pub fn parse_snapshot(body: impl AsRef<[u8]>, at: Ts) -> Result<Parsed, String> {
+    let body = body.as_ref();
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Err("empty body, expected Prometheus text exposition".into());
     }
-    let time = chrono::DateTime::from_timestamp_millis(at.0).unwrap_or_default();
-    let scrape =
-        Scrape::parse_at(body.lines().map(|l| Ok(l.to_owned())), time).map_err(|e| format!("unreadable body: {e}"))?;
+    let expo = exposition::parse(body);
+    let (lost, warnings): (Vec<&Unreadable>, Vec<&Unreadable>) =
+        expo.unreadable.iter().partition(|u| touches(u, body).is_some());
+    if !lost.is_empty() {
+        let mut families: Vec<&str> = Vec::new();
+        for f in lost.iter().filter_map(|u| touches(u, body)) {
+            if !families.contains(&f.metric()) {
+                families.push(f.metric());
+            }
+        }
+        let n = lost.len();
+        let lines = if n == 1 { "1 unreadable line".to_string() } else { format!("{n} unreadable lines") };
+        return Err(format!(
+            "{lines} of {} (sums would be short): {}",
+            families.join(", "),
+            describe_unreadable(&lost)
+        ));
+    }
 
     let mut requests: Option<Requests> = None;
     let mut events: Option<f64> = None;
     let mut hists = [HistAcc::default(), HistAcc::default()];
-    let hist_names = [Family::Duration.metric(), Family::EventLatency.metric()];
     let mut other = 0usize;
 
-    for s in &scrape.samples {
-        let name = s.metric.as_str();
-        if name == Family::Requests.metric() {
-            let Some(x) = scalar(&s.value) else { continue };
-            let x = finite(s, x)?;
+    for s in &expo.samples {
+        let name = s.name.as_str();
+        if of_family(name, Family::Requests) {
+            let x = finite(s)?;
             let r = requests.get_or_insert_with(Requests::default);
             r.all += x;
-            if s.labels.get("code").is_some_and(|c| c.starts_with('5')) {
+            if s.label("code").is_some_and(|c| c.starts_with('5')) {
                 r.server_errors += x;
             }
             continue;
         }
-        if name == Family::Events.metric() {
-            let Some(x) = scalar(&s.value) else { continue };
-            *events.get_or_insert(0.0) += finite(s, x)?;
+        if of_family(name, Family::Events) {
+            *events.get_or_insert(0.0) += finite(s)?;
             continue;
         }
-        let Some((h, base)) = hist_names.iter().enumerate().find_map(|(h, base)| {
-            let family = name == *base
-                || name.strip_prefix(*base).is_some_and(|suffix| matches!(suffix, "_bucket" | "_count" | "_sum"));
-            family.then_some((h, *base))
-        }) else {
+        let Some(h) = HISTOGRAMS.iter().position(|f| of_family(name, *f)) else {
             other += 1;
             continue;
         };
+        let base = HISTOGRAMS[h].metric();
+        if s.kind == MetricKind::Summary {
+            return Err(format!("{base} is a summary, expected a histogram (quantiles cannot be summed)"));
+        }
         let acc = &mut hists[h];
-        match &s.value {
-            Value::Histogram(counts) => {
-                for c in counts {
-                    if c.less_than.is_nan() {
-                        return Err(format!("{base}{{{}}} has a NaN le", s.labels));
-                    }
-                    acc.add_bucket(c.less_than, finite(s, c.count)?);
+        match &name[base.len()..] {
+            "_bucket" => {
+                if let Some(le) = parse_le(s)? {
+                    acc.add_bucket(le, finite(s)?);
                 }
             }
-            Value::Summary(_) => {
-                return Err(format!("{base} is a summary, expected a histogram (quantiles cannot be summed)"));
-            }
-            v => {
-                let Some(x) = scalar(v) else { continue };
-                match &name[base.len()..] {
-                    "_bucket" => {
-                        if let Some(le) = parse_le(s)? {
-                            acc.add_bucket(le, finite(s, x)?);
-                        }
-                    }
-                    "_count" => *acc.count.get_or_insert(0.0) += x,
-                    // Sums may be NaN (nothing observed yet in some clients): kept as is.
-                    "_sum" => *acc.sum.get_or_insert(0.0) += x,
-                    _ => {}
-                }
-            }
+            "_count" => *acc.count.get_or_insert(0.0) += s.value,
+            // Sums may be NaN (nothing observed yet in some clients): kept as is.
+            "_sum" => *acc.sum.get_or_insert(0.0) += s.value,
+            _ => {}
         }
     }
 
@@ -277,23 +363,25 @@ pub fn parse_snapshot(body: &str, at: Ts) -> Result<TargetSnapshot, String> {
     let snap = TargetSnapshot {
         at,
         requests,
-        duration: duration.finish(hist_names[0])?,
+        duration: duration.finish(HISTOGRAMS[0].metric())?,
         events,
-        event_latency: event_latency.finish(hist_names[1])?,
+        event_latency: event_latency.finish(HISTOGRAMS[1].metric())?,
     };
     if Family::ALL.iter().all(|f| !snap.has(*f)) {
         let names: Vec<&str> = Family::ALL.iter().map(|f| f.metric()).collect();
-        let trimmed = body.trim_start();
-        let hint = if trimmed.starts_with('<') {
+        let trimmed = body.trim_ascii_start();
+        let hint = if trimmed.starts_with(b"<") {
             " (the body looks like HTML: a wrong URL or a login page?)".to_string()
         } else if other > 0 {
             format!(" ({other} samples of other metrics)")
+        } else if !warnings.is_empty() {
+            format!(" (no samples, {} unreadable lines: {})", warnings.len(), describe_unreadable(&warnings))
         } else {
             " (no samples at all: is this a Prometheus /metrics endpoint?)".to_string()
         };
         return Err(format!("none of {} found{hint}", names.join(", ")));
     }
-    Ok(snap)
+    Ok(Parsed { snapshot: snap, warnings: warnings.into_iter().cloned().collect() })
 }
 
 #[cfg(test)]
@@ -310,7 +398,7 @@ mod tests {
 
     #[test]
     fn reads_a_typed_exposition_summed_over_label_sets() {
-        let s = parse_snapshot(fixture!("api-gateway.txt"), Ts(42)).unwrap();
+        let s = parse_snapshot(fixture!("api-gateway.txt"), Ts(42)).unwrap().snapshot;
         assert_eq!(s.at, Ts(42));
         // 1234 + 16 + 7 + 3 requests, of which 500 and 503: 10.
         assert_eq!(s.requests, Some(Requests { all: 1260.0, server_errors: 10.0 }));
@@ -331,7 +419,7 @@ mod tests {
 
     #[test]
     fn reads_an_exposition_without_type_lines_and_sorts_buckets() {
-        let s = parse_snapshot(fixture!("untyped.txt"), Ts(0)).unwrap();
+        let s = parse_snapshot(fixture!("untyped.txt"), Ts(0)).unwrap().snapshot;
         assert_eq!(s.requests, Some(Requests { all: 100.0, server_errors: 2.0 }));
         assert_eq!(s.duration, None, "the family is not there: absent, not zero");
         assert_eq!(s.events, Some(51.0));
@@ -342,7 +430,7 @@ mod tests {
 
     #[test]
     fn missing_families_are_absent_not_zero() {
-        let s = parse_snapshot(fixture!("requests-only.txt"), Ts(0)).unwrap();
+        let s = parse_snapshot(fixture!("requests-only.txt"), Ts(0)).unwrap().snapshot;
         assert_eq!(s.requests, Some(Requests { all: 11.0, server_errors: 1.0 }));
         assert!(s.duration.is_none() && s.events.is_none() && s.event_latency.is_none());
     }
@@ -370,6 +458,58 @@ mod tests {
         assert!(e.contains("event_delivery_latency_seconds is a summary"), "{e}");
         let e = parse_snapshot(fixture!("nan-counter.txt"), Ts(0)).unwrap_err();
         assert!(e.contains("http_requests_total") && e.contains("NaN"), "{e}");
+    }
+
+    #[test]
+    fn unreadable_lines_of_the_slo_families_are_errors() {
+        let ok = "# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} 10\n";
+        // A sample of the family we sum: the error names the line.
+        let body = format!("{ok}http_requests_total{{code=\"500\" 3\n");
+        let e = parse_snapshot(&body, Ts(0)).unwrap_err();
+        assert!(e.starts_with("1 unreadable line of http_requests_total (sums would be short): line 3: "), "{e}");
+        // A bucket with a bad value.
+        let body = format!("{ok}http_request_duration_seconds_bucket{{le=\"1\"}} one\n");
+        let e = parse_snapshot(&body, Ts(0)).unwrap_err();
+        assert!(e.contains("of http_request_duration_seconds") && e.contains("line 3: value \"one\""), "{e}");
+        // A line whose name cannot be read but that mentions the family.
+        let body = format!("{ok}-events_published_total 4\n");
+        let e = parse_snapshot(&body, Ts(0)).unwrap_err();
+        assert!(e.contains("of events_published_total"), "{e}");
+        // Invalid UTF-8 in a label value, a duplicate series, a cut-off last line.
+        let mut body = ok.as_bytes().to_vec();
+        body.extend_from_slice(b"http_requests_total{path=\"/\xff\"} 1\n");
+        let e = parse_snapshot(&body, Ts(0)).unwrap_err();
+        assert!(e.contains("line 3: not UTF-8"), "{e}");
+        let e = parse_snapshot(format!("{ok}http_requests_total{{code=\"200\"}} 10\n"), Ts(0)).unwrap_err();
+        assert!(e.contains("line 3: the same series as line 2"), "{e}");
+        let e = parse_snapshot(format!("{ok}http_requests_total{{code=\"503\"}} 1"), Ts(0)).unwrap_err();
+        assert!(e.contains("line 3: the last line has no line feed"), "{e}");
+    }
+
+    #[test]
+    fn other_unreadable_lines_are_warnings() {
+        let body = "# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} 10\n\
+                    go_goroutines{ 7\n# TYPE go_info stateset\nnot a metric\n";
+        let p = parse_snapshot(body, Ts(0)).unwrap();
+        assert_eq!(p.snapshot.requests, Some(Requests { all: 10.0, server_errors: 0.0 }));
+        let lines: Vec<usize> = p.warnings.iter().map(|u| u.line).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        // Nothing of ours and only unreadable lines: the reason says so.
+        let e = parse_snapshot("foo{ 1\n", Ts(0)).unwrap_err();
+        assert!(e.contains("no samples, 1 unreadable lines: line 1: "), "{e}");
+    }
+
+    #[test]
+    fn buckets_in_any_order_are_sorted() {
+        let body = "# TYPE http_request_duration_seconds histogram\n\
+                    http_request_duration_seconds_bucket{le=\"+Inf\"} 9\n\
+                    http_request_duration_seconds_bucket{le=\"0.5\"} 7\n\
+                    http_request_duration_seconds_bucket{le=\"0.1\"} 2\n\
+                    http_request_duration_seconds_count 9\n";
+        let d = parse_snapshot(body, Ts(0)).unwrap().snapshot.duration.unwrap();
+        assert_eq!(d.buckets, [(0.1, 2.0), (0.5, 7.0), (INF, 9.0)]);
+        assert_eq!(d.count, 9.0);
+        assert!(d.sum.is_nan(), "no _sum line");
     }
 
     fn targets() -> Vec<ScrapeTarget> {

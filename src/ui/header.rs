@@ -50,7 +50,9 @@ fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
     let loud = |tier: Tier| -> Vec<String> {
         (0..c.triggers.len())
             .filter(|i| c.triggers.specs[*i].tier == tier)
-            .filter(|i| matches!(c.triggers.states[*i].phase(), Phase::Firing { acknowledged: false, cleared_at: None, .. }))
+            .filter(|i| {
+                matches!(c.triggers.states[*i].phase(), Phase::Firing { acknowledged: false, cleared_at: None, .. })
+            })
             .map(|i| c.triggers.specs[i].name.clone())
             .collect()
     };
@@ -61,6 +63,11 @@ fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
     };
     let style = style.add_modifier(ratatui::style::Modifier::REVERSED);
     let auto = if c.auto_rollback { " · auto-rollback on" } else { "" };
-    let text = format!(" {word} · {} · {} · {}{auto} · tab to triggers, A acknowledges ", names.join(", "), c.deployment, s.clock);
+    let text = format!(
+        " {word} · {} · {} · {}{auto} · tab to triggers, A acknowledges ",
+        names.join(", "),
+        c.deployment,
+        s.clock
+    );
     Some(vec![styled(format!("{text:<w$}", w = 400), style)])
 }

@@ -56,7 +56,8 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
             if selected {
                 selected_line = lines.len();
             }
-            let name = if spec.is_manual() { spec.name.clone() } else { format!("{} {}", spec.name, for_label(spec.for_ms)) };
+            let name =
+                if spec.is_manual() { spec.name.clone() } else { format!("{} {}", spec.name, for_label(spec.for_ms)) };
             let name_style = if selected { t.selected } else { t.text };
             let bar_text = if spec.is_manual() { " ".repeat(bar_w) } else { bar(progress.fraction, bar_w) };
             let count = if progress.breaches > 0 { format!("{}×", progress.breaches) } else { String::new() };
