@@ -25,7 +25,11 @@ pub fn height(s: &Screen) -> u16 {
 pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let t = s.theme;
     let c = s.cockpit;
-    let title = if c.auto_rollback { " TRIGGERS · auto-rollback on " } else { " TRIGGERS " };
+    let title = match (c.auto_rollback, c.demo) {
+        (true, _) => " TRIGGERS · auto-rollback on ",
+        (false, true) => " TRIGGERS · demo: durations shortened ",
+        (false, false) => " TRIGGERS ",
+    };
     let block = panel(title, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
