@@ -1,5 +1,6 @@
 //! The whole state of one cockpit, and the one function that changes it.
 
+use super::alert::Alert;
 use super::env::{Env, EnvNames, Weights};
 use super::fault::{FaultPreset, FaultSpec};
 use super::health::{HealthCell, HealthObservation, HealthState};
@@ -22,6 +23,8 @@ pub struct Cockpit {
     /// The split as the router last reported it.
     pub weights: Option<(Ts, Weights)>,
     pub weights_error: Option<String>,
+    /// Prometheus's active alerts (already filtered) as last read, or why they could not be read.
+    pub alerts: Option<(Ts, Result<Vec<Alert>, String>)>,
     /// Running against the embedded fleet: the fault menu is offered.
     pub demo: bool,
     pub now: Ts,
@@ -42,6 +45,8 @@ pub enum Event {
         obs: HealthObservation,
     },
     Weights(Result<Weights, String>),
+    /// Prometheus's active alerts that match the configured labels, or why they could not be read.
+    Alerts(Result<Vec<Alert>, String>),
     /// The operator chose an entry of the demo's fault menu.
     Fault(FaultPreset),
 }
@@ -74,6 +79,7 @@ impl Cockpit {
             runbook_error: None,
             weights: None,
             weights_error: None,
+            alerts: None,
             demo: false,
             now: Ts(0),
         }
@@ -135,6 +141,7 @@ impl Cockpit {
                 }
                 self.weights_error = Some(e);
             }
+            Event::Alerts(alerts) => self.alerts = Some((now, alerts)),
             Event::Fault(preset) => {
                 if !self.demo {
                     out.push(Command::Log(Level::Warn, "faults can only be injected into the demo fleet".into()));
@@ -225,6 +232,15 @@ mod tests {
         assert!(out.iter().any(|c| matches!(c, Command::PostFault(f) if f.error_ratio > 0.05)));
         let out = c.update(Event::Fault(FaultPreset::Clear), Ts(0));
         assert!(out.contains(&Command::ClearFaults));
+    }
+
+    #[test]
+    fn alerts_are_kept_with_their_time() {
+        let mut c = cockpit();
+        assert!(c.update(Event::Alerts(Err("connection refused".into())), Ts(5)).is_empty());
+        assert_eq!(c.alerts, Some((Ts(5), Err("connection refused".into()))));
+        assert!(c.update(Event::Alerts(Ok(Vec::new())), Ts(7)).is_empty());
+        assert_eq!(c.alerts, Some((Ts(7), Ok(Vec::new()))));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The pure core: no tokio, no ratatui, no reqwest, no file system. Time comes in as a value.
 
+pub mod alert;
 pub mod cockpit;
 pub mod env;
 pub mod fault;

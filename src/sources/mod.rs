@@ -8,6 +8,7 @@ use crate::domain::cockpit::Event;
 use crate::domain::time::Ts;
 
 pub mod health;
+pub mod prometheus;
 pub mod router;
 pub mod scrape;
 
