@@ -105,11 +105,8 @@ impl PromServer {
             std::fs::write(&p, w).expect("write web.yml");
             p
         });
-        let scheme = if opts.web_config.as_deref().is_some_and(|w| w.contains("tls_server_config")) {
-            "https"
-        } else {
-            "http"
-        };
+        let scheme =
+            if opts.web_config.as_deref().is_some_and(|w| w.contains("tls_server_config")) { "https" } else { "http" };
         let probe = reqwest::Client::builder()
             .no_proxy()
             .danger_accept_invalid_certs(true)
@@ -133,7 +130,8 @@ impl PromServer {
             let child = cmd.spawn().unwrap_or_else(|e| {
                 panic!("cannot start `{}` ({e}); install it with `apt-get install -y prometheus`", binary())
             });
-            let mut server = PromServer { child: Some(child), dir: dir.clone(), url: format!("{scheme}://127.0.0.1:{port}") };
+            let mut server =
+                PromServer { child: Some(child), dir: dir.clone(), url: format!("{scheme}://127.0.0.1:{port}") };
             let deadline = Instant::now() + READY_DEADLINE;
             loop {
                 if let Some(status) = server.child.as_mut().unwrap().try_wait().unwrap() {
@@ -200,9 +198,8 @@ impl Drop for PromServer {
 pub async fn wait_for_result(url: &str, query: &str, deadline: Duration) -> serde_json::Value {
     let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap();
     let end = Instant::now() + deadline;
-    let mut last = String::new();
     loop {
-        match client.get(format!("{url}/api/v1/query")).query(&[("query", query)]).send().await {
+        let last = match client.get(format!("{url}/api/v1/query")).query(&[("query", query)]).send().await {
             Ok(r) => {
                 let body = r.text().await.unwrap_or_default();
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
@@ -215,10 +212,10 @@ pub async fn wait_for_result(url: &str, query: &str, deadline: Duration) -> serd
                         return result.clone();
                     }
                 }
-                last = body;
+                body
             }
-            Err(e) => last = e.to_string(),
-        }
+            Err(e) => e.to_string(),
+        };
         if Instant::now() > end {
             panic!("`{query}` returned nothing within {deadline:?} from {url}; last answer: {last}");
         }

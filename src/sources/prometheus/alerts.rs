@@ -6,8 +6,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::api::{self, PromError, decode_alerts};
 use super::PromConfig;
+use super::api::{self, PromError, decode_alerts};
 use crate::domain::alert::{self, Alert};
 use crate::domain::cockpit::Event;
 use crate::sources::Sink;

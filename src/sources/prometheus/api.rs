@@ -161,12 +161,17 @@ pub(super) async fn call(
     let timeout = cfg.request_timeout();
     let req = if post { client.post(url).form(params) } else { client.get(url).query(params) };
     let req = cfg.authorize(req.timeout(timeout).headers(cfg.header_map()?))?;
-    let resp =
-        req.send().await.map_err(|e| PromError::Transport { method, url: shown.clone(), reason: describe_error(&e, timeout) })?;
+    let resp = req.send().await.map_err(|e| PromError::Transport {
+        method,
+        url: shown.clone(),
+        reason: describe_error(&e, timeout),
+    })?;
     let status = resp.status().as_u16();
-    let (body, truncated) = read_body(resp, MAX_BODY_BYTES)
-        .await
-        .map_err(|e| PromError::Transport { method, url: shown.clone(), reason: describe_error(&e, timeout) })?;
+    let (body, truncated) = read_body(resp, MAX_BODY_BYTES).await.map_err(|e| PromError::Transport {
+        method,
+        url: shown.clone(),
+        reason: describe_error(&e, timeout),
+    })?;
     decode_envelope(status, &body, truncated, &shown)
 }
 
@@ -233,9 +238,9 @@ pub fn decode_instant(json: &Json) -> Result<InstantResult, PromError> {
              wrap the range selector in a function such as rate(…[1m])"
                 .into(),
         )),
-        RawData::String(_) => Err(PromError::Result(
-            "the query returned a string; an instant-vector or scalar query is expected".into(),
-        )),
+        RawData::String(_) => {
+            Err(PromError::Result("the query returned a string; an instant-vector or scalar query is expected".into()))
+        }
     }
 }
 
@@ -415,8 +420,10 @@ mod tests {
         assert!(e.to_string().contains("returned a string; an instant-vector or scalar query is expected"), "{e}");
         let e = instant(r#"{"status":"success","data":{"resultType":"banana","result":[]}}"#).unwrap_err();
         assert!(e.to_string().starts_with("unexpected query result from Prometheus"), "{e}");
-        let e = instant(r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"histogram":[1,{}]}]}}"#)
-            .unwrap_err();
+        let e = instant(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"histogram":[1,{}]}]}}"#,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("no float value"), "{e}");
     }
 
@@ -443,7 +450,10 @@ mod tests {
         assert_eq!(reduce_instant(&r, Some(Reduce::Max)), Ok(Some(4.0)));
         assert_eq!(reduce_instant(&r, Some(Reduce::Min)), Ok(Some(1.0)));
         let e = reduce_instant(&r, None).unwrap_err().to_string();
-        assert!(e.starts_with(r#"expected 1 series, got 3: {service="a"}, {service="b"}, {service="c"}; aggregate"#), "{e}");
+        assert!(
+            e.starts_with(r#"expected 1 series, got 3: {service="a"}, {service="b"}, {service="c"}; aggregate"#),
+            "{e}"
+        );
         let many = vector(&[("a", 1.0), ("b", 1.0), ("c", 1.0), ("d", 1.0), ("e", 1.0)]);
         let e = reduce_instant(&many, None).unwrap_err().to_string();
         assert!(e.contains(r#"{service="c"} and 2 more;"#), "{e}");
@@ -462,10 +472,7 @@ mod tests {
             {"metric":{"s":"b"},"values":[[12,"5"],[14,"NaN"]]}]});
         let series = decode_matrix(&body).unwrap();
         assert_eq!(series[1].points[0], (Ts(12_000), 5.0));
-        assert_eq!(
-            reduce_range(&series, Some(Reduce::Sum)).unwrap()[..2],
-            [(Ts(10_000), 1.0), (Ts(12_000), 7.0)]
-        );
+        assert_eq!(reduce_range(&series, Some(Reduce::Sum)).unwrap()[..2], [(Ts(10_000), 1.0), (Ts(12_000), 7.0)]);
         assert!(reduce_range(&series, None).unwrap_err().to_string().starts_with("expected 1 series, got 2"));
         assert_eq!(reduce_range(&series[..1], None).unwrap(), [(Ts(10_000), 1.0), (Ts(12_000), 2.0)]);
         assert!(reduce_range(&[], None).unwrap().is_empty());
@@ -486,7 +493,10 @@ mod tests {
         assert_eq!(a[0].active_at.as_deref(), Some("2026-11-26T16:33:50.57622353Z"));
         assert_eq!(a[0].value.as_deref(), Some("1e+00"));
         assert_eq!(a[0].labels["team"], "payments");
-        assert_eq!((a[1].state, a[1].summary.as_deref(), a[1].value.as_deref()), (AlertState::Pending, Some("p95 high"), None));
+        assert_eq!(
+            (a[1].state, a[1].summary.as_deref(), a[1].value.as_deref()),
+            (AlertState::Pending, Some("p95 high"), None)
+        );
         let e = decode_alerts(&json!({"alerts":[{"labels":{},"state":"weird"}]})).unwrap_err();
         assert!(e.to_string().contains("unknown alert state \"weird\""), "{e}");
     }

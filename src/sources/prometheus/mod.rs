@@ -6,7 +6,7 @@
 //!   happened in the window, the same as the direct-scrape source's "no data"), `Error` with
 //!   Prometheus's own `errorType: error` text or the transport failure. Never zero for nothing.
 //! - [`query_once`] and [`query_range`] / [`backfill`] for one-shot use.
-//! - [`spawn_alerts`] / [`alerts_once`] read `/api/v1/alerts` (see [`alerts`]).
+//! - [`spawn_alerts`] / [`alerts_once`] read `/api/v1/alerts`, filtered by label.
 //! - [`template::resolve`] substitutes per-environment variables such as `{env}` into queries.
 //! - [`GO_LIVE_QUERIES`]: the five go-live SLIs in PromQL over the fleet's metric names.
 //!
@@ -31,8 +31,8 @@ use tokio::time::MissedTickBehavior;
 
 pub use alerts::{alerts_once, spawn_alerts};
 pub use api::{
-    Answer, InstantResult, LONG_QUERY_BYTES, MAX_BODY_BYTES, PromError, Sample, Series, decode_alerts,
-    decode_envelope, decode_instant, decode_matrix, format_labels, reduce_instant, reduce_range,
+    Answer, InstantResult, LONG_QUERY_BYTES, MAX_BODY_BYTES, PromError, Sample, Series, decode_alerts, decode_envelope,
+    decode_instant, decode_matrix, format_labels, reduce_instant, reduce_range,
 };
 pub use template::resolve;
 
@@ -149,7 +149,13 @@ impl fmt::Debug for PromConfig {
 impl PromConfig {
     /// A config for `url` with a 1 s timeout and nothing else.
     pub fn new(url: impl Into<String>) -> Self {
-        PromConfig { url: url.into(), timeout: Duration::from_secs(1), auth: Auth::None, headers: Vec::new(), ca_file: None }
+        PromConfig {
+            url: url.into(),
+            timeout: Duration::from_secs(1),
+            auth: Auth::None,
+            headers: Vec::new(),
+            ca_file: None,
+        }
     }
 
     /// Checks what can be checked without a request: the URL, the headers, the secrets (they
@@ -387,7 +393,13 @@ pub async fn backfill(
 /// per query: a slow query delays only its own next round) and its outcome goes to the sink as
 /// `Event::Sample`. Warnings are logged (target `prometheus`) when they change. Aborting the
 /// handle stops everything: the queries run inside this one task.
-pub fn spawn(cfg: PromConfig, slos: Vec<PromSlo>, interval: Duration, client: reqwest::Client, sink: Sink) -> JoinHandle<()> {
+pub fn spawn(
+    cfg: PromConfig,
+    slos: Vec<PromSlo>,
+    interval: Duration,
+    client: reqwest::Client,
+    sink: Sink,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let loops = slos.iter().map(|s| poll_one(&cfg, &client, s, interval, &sink));
         join_all(loops).await;
