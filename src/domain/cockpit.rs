@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use super::alert::Alert;
 use super::automation::{Gate, Link, When, locked_phases};
 use super::env::{Env, EnvNames, Weights};
 use super::fault::{FaultPreset, FaultSpec};
@@ -34,6 +35,8 @@ pub struct Cockpit {
     /// The split as the router last reported it.
     pub weights: Option<(Ts, Weights)>,
     pub weights_error: Option<String>,
+    /// Prometheus's active alerts (already filtered) as last read, or why they could not be read.
+    pub alerts: Option<(Ts, Result<Vec<Alert>, String>)>,
     /// Running against the embedded fleet: the fault menu is offered.
     pub demo: bool,
     pub triggers: Triggers,
@@ -65,6 +68,8 @@ pub enum Event {
         obs: HealthObservation,
     },
     Weights(Result<Weights, String>),
+    /// Prometheus's active alerts that match the configured labels, or why they could not be read.
+    Alerts(Result<Vec<Alert>, String>),
     /// The operator chose an entry of the demo's fault menu.
     Fault(FaultPreset),
     /// The runbook as now on disk, with a note on why it changed.
@@ -132,6 +137,7 @@ impl Cockpit {
             all_ok_since: None,
             weights: None,
             weights_error: None,
+            alerts: None,
             demo: false,
             triggers: Triggers::default(),
             auto_rollback: false,
@@ -199,6 +205,7 @@ impl Cockpit {
                 }
                 self.weights_error = Some(e);
             }
+            Event::Alerts(alerts) => self.alerts = Some((now, alerts)),
             Event::Fault(preset) => {
                 if !self.demo {
                     out.push(Command::Log(Level::Warn, "faults can only be injected into the demo fleet".into()));
@@ -501,6 +508,15 @@ mod tests {
         let t1 = c.runbook.as_ref().unwrap().find("T1").unwrap().clone();
         let out = c.update(Event::ToggleTask(t1), Ts(0));
         assert!(matches!(&out[..], [Command::WriteTask { done: true, .. }]), "no warning in an open phase: {out:?}");
+    }
+
+    #[test]
+    fn alerts_are_kept_with_their_time() {
+        let mut c = cockpit();
+        assert!(c.update(Event::Alerts(Err("connection refused".into())), Ts(5)).is_empty());
+        assert_eq!(c.alerts, Some((Ts(5), Err("connection refused".into()))));
+        assert!(c.update(Event::Alerts(Ok(Vec::new())), Ts(7)).is_empty());
+        assert_eq!(c.alerts, Some((Ts(7), Ok(Vec::new()))));
     }
 
     #[test]

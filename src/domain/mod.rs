@@ -1,6 +1,7 @@
 //! The pure core: no tokio, no ratatui, no reqwest, no file system. Time comes in as a value.
 
 pub mod automation;
+pub mod alert;
 pub mod cockpit;
 pub mod env;
 pub mod exposition;

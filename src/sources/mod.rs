@@ -9,6 +9,7 @@ use crate::domain::time::Ts;
 
 pub mod health;
 pub mod plan;
+pub mod prometheus;
 pub mod router;
 pub mod scrape;
 
