@@ -8,3 +8,4 @@ pub mod runbook;
 pub mod sli;
 pub mod slo;
 pub mod time;
+pub mod traffic;
