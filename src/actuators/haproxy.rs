@@ -68,7 +68,9 @@ impl Haproxy {
     pub fn new(socket: &str, backend: &str, blue_server: &str, green_server: &str) -> Result<Self, ActuatorError> {
         for (what, name) in [("backend", backend), ("blue server", blue_server), ("green server", green_server)] {
             if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '/') {
-                return Err(ActuatorError::Config(format!("HAProxy {what} name {name:?} is empty or has a space or /")));
+                return Err(ActuatorError::Config(format!(
+                    "HAProxy {what} name {name:?} is empty or has a space or /"
+                )));
             }
         }
         Ok(Haproxy {

@@ -79,11 +79,17 @@ pub enum Applied {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActuatorError {
-    #[error("cannot reach the HAProxy runtime API at {addr}: {reason}; is HAProxy running, with `stats socket {addr} level admin` in its global section?")]
+    #[error(
+        "cannot reach the HAProxy runtime API at {addr}: {reason}; is HAProxy running, with `stats socket {addr} level admin` in its global section?"
+    )]
     Unreachable { addr: String, reason: String },
-    #[error("HAProxy at {addr} answered `Permission denied` to `{command}`: changing weights needs admin level; configure the stats socket with `level admin` (e.g. `stats socket {addr} level admin`)")]
+    #[error(
+        "HAProxy at {addr} answered `Permission denied` to `{command}`: changing weights needs admin level; configure the stats socket with `level admin` (e.g. `stats socket {addr} level admin`)"
+    )]
     PermissionDenied { addr: String, command: String },
-    #[error("HAProxy at {addr}: `{command}`: {answer}; check the backend and server names in the actuator settings against haproxy.cfg")]
+    #[error(
+        "HAProxy at {addr}: `{command}`: {answer}; check the backend and server names in the actuator settings against haproxy.cfg"
+    )]
     NoSuchServer { addr: String, command: String, answer: String },
     #[error("HAProxy at {addr} rejected `{command}`: {answer}")]
     Rejected { addr: String, command: String, answer: String },
@@ -223,7 +229,9 @@ impl ChainReport {
                 }
                 parts.push(match stop {
                     ChainStop::Failed { name, error, .. } => format!("FAILED {name}: {error}"),
-                    ChainStop::NeedsConfirmation { instruction, .. } => format!("waiting for the operator: {instruction}"),
+                    ChainStop::NeedsConfirmation { instruction, .. } => {
+                        format!("waiting for the operator: {instruction}")
+                    }
                 });
                 if !self.not_run.is_empty() {
                     parts.push(format!("not run: {}", self.not_run.join(", ")));

@@ -206,9 +206,11 @@ mod tests {
 
     #[test]
     fn mistakes_are_reported() {
-        let bad: Result<File, _> = toml::from_str("[[actuator]]\nkind = \"haproxy\"\nsocket = \"x:1\"\nbakend = \"b\"\n");
+        let bad: Result<File, _> =
+            toml::from_str("[[actuator]]\nkind = \"haproxy\"\nsocket = \"x:1\"\nbakend = \"b\"\n");
         assert!(bad.err().unwrap().to_string().contains("bakend"));
-        let spec = ActuatorSpec::Exec(ExecSpec { argv: vec!["x".into()], read_argv: None, timeout: Some("soon".into()) });
+        let spec =
+            ActuatorSpec::Exec(ExecSpec { argv: vec!["x".into()], read_argv: None, timeout: Some("soon".into()) });
         assert!(spec.build().unwrap_err().to_string().contains("not a duration"));
         let spec = ActuatorSpec::Exec(ExecSpec { argv: vec![], read_argv: None, timeout: None });
         assert!(spec.build().unwrap_err().to_string().contains("argv is empty"));

@@ -156,7 +156,15 @@ impl Webhook {
                 }
                 Err(e) => {
                     let reason = describe(&e, self.timeout);
-                    (ActuatorError::Transport { method: method.clone(), url: url.clone(), reason, attempts: attempt }, true)
+                    (
+                        ActuatorError::Transport {
+                            method: method.clone(),
+                            url: url.clone(),
+                            reason,
+                            attempts: attempt,
+                        },
+                        true,
+                    )
                 }
             };
             match failure {
@@ -173,8 +181,10 @@ impl Webhook {
     /// `GET read_url` → `{"blue":N,"green":M}`; `None` without a read URL.
     pub async fn read(&self) -> Result<Option<Weights>, ActuatorError> {
         let Some(url) = &self.read_url else { return Ok(None) };
-        let get = |reason: String| ActuatorError::Transport { method: "GET".into(), url: url.clone(), reason, attempts: 1 };
-        let resp = self.client.get(url).timeout(self.timeout).send().await.map_err(|e| get(describe(&e, self.timeout)))?;
+        let get =
+            |reason: String| ActuatorError::Transport { method: "GET".into(), url: url.clone(), reason, attempts: 1 };
+        let resp =
+            self.client.get(url).timeout(self.timeout).send().await.map_err(|e| get(describe(&e, self.timeout)))?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| get(describe(&e, self.timeout)))?;
         if !status.is_success() {
@@ -199,7 +209,9 @@ fn check_url(url: &str) -> Result<(), ActuatorError> {
     let sample = Request { weights: Weights { blue: 0, green: 100 }, stage: "0".into(), key: "k".into() };
     match reqwest::Url::parse(&sample.render(url)) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        Ok(u) => Err(ActuatorError::Config(format!("webhook URL {url:?}: scheme {:?}, expected http or https", u.scheme()))),
+        Ok(u) => {
+            Err(ActuatorError::Config(format!("webhook URL {url:?}: scheme {:?}, expected http or https", u.scheme())))
+        }
         Err(e) => Err(ActuatorError::Config(format!("webhook URL {url:?} is not a URL: {e}"))),
     }
 }

@@ -69,7 +69,10 @@ impl Default for TrafficSpec {
     /// 10, 25, 50, 75, 100 % with 30 minute soaks, then 24 hours of stabilization.
     fn default() -> Self {
         TrafficSpec {
-            stages: [10, 25, 50, 75, 100].into_iter().map(|p| Stage { blue_percent: p, soak_ms: 30 * MINUTE_MS }).collect(),
+            stages: [10, 25, 50, 75, 100]
+                .into_iter()
+                .map(|p| Stage { blue_percent: p, soak_ms: 30 * MINUTE_MS })
+                .collect(),
             stabilization_ms: 24 * HOUR_MS,
         }
     }
@@ -229,6 +232,10 @@ pub struct PendingMove {
     pub by: String,
     pub reason: Option<String>,
     pub overridden: Vec<Gate>,
+    /// How the gates stood when it was asked for: `soak 30m00s passed, 0 triggers` or
+    /// `OVERRIDE …: "reason"`.
+    #[serde(default)]
+    pub gates: String,
 }
 
 /// What an advance would do, for the confirmation dialog: `25% → 50%`, the weights, and the gates
@@ -446,7 +453,7 @@ impl TrafficState {
     pub fn preview(&self, to: Option<u8>, gates: &GateInputs, now: Ts) -> Result<Preview, Refusal> {
         let (index, stage) = self.resolve_target(to)?;
         let first = self.stage.map_or(0, |i| i + 1);
-        let skipped = self.spec.stages[first..index].iter().map(|s| s.blue_percent).collect();
+        let skipped = self.spec.stages.get(first..index).unwrap_or_default().iter().map(|s| s.blue_percent).collect();
         let mut failing = Vec::new();
         if !gates.controls_held {
             failing.push(Gate::Controls);
@@ -506,8 +513,11 @@ impl TrafficState {
             by: who.to_string(),
             reason,
             overridden: preview.failing,
+            gates: String::new(),
         };
-        let line = format!("stage {arrow} requested by {who} ({})", self.gate_summary(&pending, gates));
+        let mut pending = pending;
+        pending.gates = self.gate_summary(&pending, gates);
+        let line = format!("stage {arrow} requested by {who} ({})", pending.gates);
         let level = if pending.overridden.is_empty() { Level::Info } else { Level::Warn };
         s.pending = Some(pending);
         let effects = vec![
@@ -526,8 +536,7 @@ impl TrafficState {
             Some(s) => format!("soak {} passed", super::time::format_age(s.soak_ms as f64 / 1000.0)),
             None => "first stage".to_string(),
         };
-        let tasks = if gates.open_gate_tasks.is_empty() { ", gate tasks done" } else { "" };
-        format!("{soak}, {} triggers{tasks}", gates.firing_triggers.len())
+        format!("{soak}, {} triggers, {} gate tasks open", gates.firing_triggers.len(), gates.open_gate_tasks.len())
     }
 
     /// Leaves blue: routes 100 % to green and starts the rollback procedure. Always allowed,
@@ -565,6 +574,7 @@ impl TrafficState {
             by: who.to_string(),
             reason: reason.clone(),
             overridden: Vec::new(),
+            gates: "rollback: gates do not apply".into(),
         });
         s.blue_percent = 0;
         s.stage = None;
@@ -594,7 +604,7 @@ impl TrafficState {
                 s.blue_percent = p.to;
                 s.stage = p.stage;
                 s.stage_started = Some(now);
-                let line = format!("stage {}% → {}% by {} confirmed{detail}", p.from, p.to, p.by);
+                let line = format!("stage {}% → {}% by {} ({}) confirmed{detail}", p.from, p.to, p.by, p.gates);
                 s.history.push(HistoryEntry {
                     seq,
                     kind: p.kind,
@@ -704,9 +714,8 @@ impl TrafficState {
     /// The router's weights compared with what cutover expects. While a change is in flight
     /// either side of it is fine.
     pub fn drift(&self, actual: Weights) -> Option<Drift> {
-        let in_flight = self.pending.as_ref().is_some_and(|p| {
-            [p.from, p.to].iter().any(|pc| same_split(weights_for(*pc), actual))
-        });
+        let in_flight =
+            self.pending.as_ref().is_some_and(|p| [p.from, p.to].iter().any(|pc| same_split(weights_for(*pc), actual)));
         if in_flight {
             return None;
         }
@@ -724,14 +733,25 @@ impl TrafficState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextUp {
     /// The next stage, and how long until its soak gate opens (0: now).
-    Stage { percent: u8, in_ms: i64 },
+    Stage {
+        percent: u8,
+        in_ms: i64,
+    },
     /// A change is being applied.
-    Moving { from: u8, to: u8 },
+    Moving {
+        from: u8,
+        to: u8,
+    },
     /// At 100 %, stabilizing.
-    Stabilizing { remaining_ms: i64 },
+    Stabilizing {
+        remaining_ms: i64,
+    },
     /// Stabilization is over: decommissioning the old environment is offered.
     Decommission,
-    RolledBack { done: usize, total: usize },
+    RolledBack {
+        done: usize,
+        total: usize,
+    },
 }
 
 impl NextUp {
@@ -754,7 +774,11 @@ impl NextUp {
 /// A countdown: `12:41`, `0:05`, `23:59:59`. Rounds up, so it reads `0:00` only when over.
 pub fn format_countdown(ms: i64) -> String {
     let s = (ms.max(0) + 999) / 1000;
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }
 
 #[cfg(test)]
@@ -791,7 +815,10 @@ mod tests {
             stabilization_ms: 0,
         };
         assert_eq!(st(&[]).validate(), Err(SpecError::Empty));
-        assert_eq!(st(&[10, 10, 100]).validate(), Err(SpecError::NotIncreasing { index: 2, percent: 10, previous: 10 }));
+        assert_eq!(
+            st(&[10, 10, 100]).validate(),
+            Err(SpecError::NotIncreasing { index: 2, percent: 10, previous: 10 })
+        );
         assert_eq!(st(&[0, 100]).validate(), Err(SpecError::OutOfRange { index: 1, percent: 0 }));
         assert_eq!(st(&[10, 50]).validate(), Err(SpecError::LastNotFull(50)));
         assert!(st(&[10, 50]).validate().unwrap_err().to_string().contains("add a 100% stage"));
@@ -816,7 +843,14 @@ mod tests {
             p.advance(None, &GateInputs::clear(), None, "alice", Ts(0)).unwrap_err(),
             Refusal::InFlight { from: 0, to: 10 }
         );
-        let (s, _) = p.applied(1, "haproxy 10/90", Ts(5000)).unwrap();
+        let (s, effects) = p.applied(1, "haproxy 10/90", Ts(5000)).unwrap();
+        assert_eq!(
+            effects,
+            vec![Effect::Audit(
+                Level::Info,
+                "stage 0% → 10% by alice (first stage, 0 triggers, 0 gate tasks open) confirmed: haproxy 10/90".into()
+            )]
+        );
         assert_eq!((s.blue_percent, s.stage, s.stage_started), (10, Some(0), Some(Ts(5000))));
         assert_eq!(s.history.len(), 1);
         assert_eq!(s.soak_remaining(Ts(5000)), Some(SOAK));
@@ -830,11 +864,16 @@ mod tests {
         let early = Ts(10 * MINUTE_MS);
         let err = s.advance(None, &GateInputs::clear(), None, "a", early).unwrap_err();
         assert_eq!(err, Refusal::Gates { to: 25, failing: vec![Gate::Soak { remaining_ms: 20 * MINUTE_MS }] });
-        assert_eq!(err.to_string(), "cannot advance to 25%: soak not over (20:00 left); override with a reason to go anyway");
+        assert_eq!(
+            err.to_string(),
+            "cannot advance to 25%: soak not over (20:00 left); override with a reason to go anyway"
+        );
         let err = s.advance(None, &GateInputs::clear(), Some("  ".into()), "a", early).unwrap_err();
         assert!(matches!(err, Refusal::EmptyReason { to: 25, .. }), "{err:?}");
         let (p, effects) = s.advance(None, &GateInputs::clear(), Some("CAB approved".into()), "a", early).unwrap();
-        assert!(matches!(&effects[0], Effect::Audit(Level::Warn, l) if l.contains("OVERRIDE") && l.contains("CAB approved")));
+        assert!(
+            matches!(&effects[0], Effect::Audit(Level::Warn, l) if l.contains("OVERRIDE") && l.contains("CAB approved"))
+        );
         let s = p.applied(2, "", early).unwrap().0;
         let last = s.history.last().unwrap();
         assert_eq!((last.from, last.to, last.reason.as_deref()), (10, 25, Some("CAB approved")));
@@ -871,8 +910,14 @@ mod tests {
         assert_eq!((p.to_string(), p.skipped.clone()), ("0% → 50%".to_string(), vec![10, 25]));
         let s = commit(&s, s.advance(Some(50), &g, None, "a", Ts(0)), Ts(0));
         assert_eq!((s.blue_percent, s.stage), (50, Some(2)));
-        assert_eq!(s.advance(Some(25), &g, None, "a", Ts(SOAK)).unwrap_err(), Refusal::NotForward { current: 50, requested: 25 });
-        assert_eq!(s.advance(Some(50), &g, None, "a", Ts(SOAK)).unwrap_err(), Refusal::NotForward { current: 50, requested: 50 });
+        assert_eq!(
+            s.advance(Some(25), &g, None, "a", Ts(SOAK)).unwrap_err(),
+            Refusal::NotForward { current: 50, requested: 25 }
+        );
+        assert_eq!(
+            s.advance(Some(50), &g, None, "a", Ts(SOAK)).unwrap_err(),
+            Refusal::NotForward { current: 50, requested: 50 }
+        );
     }
 
     #[test]
