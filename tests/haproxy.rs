@@ -218,3 +218,17 @@ async fn unknown_servers_and_backends_are_named() {
     let err = h.apply(&Request::new(Weights { blue: 300, green: 0 }, "x")).await.unwrap_err();
     assert!(err.to_string().contains("0–256"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_api_works_over_a_unix_socket_too() {
+    let hx = HaproxyServer::start(&Options::new(nowhere(), nowhere()));
+    let socket = format!("unix@{}", hx.unix_socket().display());
+    let chain = haproxy_chain(&socket);
+    let report = chain.apply(&Request::new(Weights { blue: 50, green: 50 }, "3")).await;
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(hx.command("get weight app/blue").trim(), "50 (initial 0)");
+    assert_eq!(chain.read().await.unwrap(), Some(Weights { blue: 50, green: 50 }));
+    let gone = haproxy_chain(&format!("{}.missing", hx.unix_socket().display()));
+    let err = gone.read().await.unwrap_err().to_string();
+    assert!(err.contains("admin.sock.missing") && err.contains("no such socket file"), "{err}");
+}

@@ -1,5 +1,5 @@
 //! Starts a real HAProxy for integration tests: config written here, ports chosen at run time, the
-//! runtime API on TCP, ready once `show info` answers (no fixed sleeps), killed on drop.
+//! runtime API on TCP (and on a unix socket), ready once `show info` answers (no fixed sleeps), killed on drop.
 //!
 //! Include with `#[path = "common/haproxy_server.rs"] mod haproxy_server;`.
 #![allow(dead_code)]
@@ -58,10 +58,11 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().unwrap().port()
 }
 
-fn config(o: &Options, admin: u16, frontend: u16) -> String {
+fn config(o: &Options, admin: u16, frontend: u16, unix: &Path) -> String {
     format!(
         "global
     stats socket ipv4@127.0.0.1:{admin} level {level}
+    stats socket {unix} level {level}
     maxconn 4096
 
 defaults
@@ -80,6 +81,7 @@ backend app
     server green {green} weight {gw}
 ",
         level = o.level,
+        unix = unix.display(),
         blue = o.blue,
         green = o.green,
         bw = o.blue_weight,
@@ -112,7 +114,7 @@ impl HaproxyServer {
             std::fs::create_dir_all(&dir).unwrap();
             let (admin, frontend) = (free_port(), free_port());
             let cfg = dir.join("haproxy.cfg");
-            std::fs::write(&cfg, config(o, admin, frontend)).unwrap();
+            std::fs::write(&cfg, config(o, admin, frontend, &dir.join("admin.sock"))).unwrap();
             let log = std::fs::File::create(dir.join("haproxy.log")).unwrap();
             let child = Command::new(&bin)
                 .arg("-db")
@@ -173,6 +175,11 @@ impl HaproxyServer {
     /// The socket as cutover's settings write it: `ipv4@127.0.0.1:PORT`.
     pub fn admin_socket(&self) -> String {
         format!("ipv4@{}", self.admin)
+    }
+
+    /// The same runtime API on a unix socket.
+    pub fn unix_socket(&self) -> PathBuf {
+        self.dir.join("admin.sock")
     }
 
     pub fn frontend_url(&self) -> String {
