@@ -1,7 +1,8 @@
 //! cutover: a terminal cockpit for blue-green production go-lives.
 //!
-//! Layers point one way: `app`/`ui` → `domain`, `sources`/`store`/`fleet` → `domain`.
+//! Layers point one way: `app`/`ui` → `domain`, `sources`/`actuators`/`store`/`fleet` → `domain`.
 
+pub mod actuators;
 pub mod app;
 pub mod cli;
 pub mod commands;

@@ -1,7 +1,7 @@
 //! The pure core: no tokio, no ratatui, no reqwest, no file system. Time comes in as a value.
 
-pub mod automation;
 pub mod alert;
+pub mod automation;
 pub mod cockpit;
 pub mod env;
 pub mod exposition;
@@ -12,4 +12,5 @@ pub mod sli;
 pub mod slo;
 pub mod status;
 pub mod time;
+pub mod traffic;
 pub mod trigger;
