@@ -9,11 +9,12 @@
 //! between that last check and the rename can still lose its edit; the window is
 //! a few system calls wide.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
+
+use super::atomic;
 
 use crate::domain::runbook::{self, Runbook, RunbookError, Task, WriteError};
 
@@ -188,30 +189,8 @@ impl RunbookFile {
     /// Write `new` to a temp file beside the target and rename it over the target, unless the
     /// target no longer holds `expected` (then `Ok(false)`, nothing written).
     fn replace(&self, expected: &[u8], new: &[u8]) -> io::Result<bool> {
-        let dir = self.target.parent().unwrap_or(Path::new("."));
-        let tmp = temp_path(&self.target);
-        let result = (|| {
-            let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            if let Ok(meta) = fs::metadata(&self.target) {
-                file.set_permissions(meta.permissions())?;
-            }
-            file.write_all(new)?;
-            file.sync_all()?;
-            drop(file);
-            if fs::read(&self.target)? != expected {
-                return Ok(false);
-            }
-            fs::rename(&tmp, &self.target)?;
-            // Make the rename itself durable; not every platform lets a directory be synced.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(true)
-        })();
-        if !matches!(result, Ok(true)) {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        let permissions = fs::metadata(&self.target).ok().map(|m| m.permissions());
+        atomic::replace_if(&self.target, new, permissions, || Ok(fs::read(&self.target)? == expected))
     }
 
     fn read_error(&self, source: io::Error) -> RunbookFileError {
@@ -236,12 +215,4 @@ fn read(path: &Path) -> io::Result<(Vec<u8>, Stamp)> {
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     io::Read::read_to_end(&mut file, &mut bytes)?;
     Ok((bytes, Stamp::of(&meta)))
-}
-
-/// `.NAME.cutover-PID-N.tmp` beside the target.
-fn temp_path(target: &Path) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    target.with_file_name(format!(".{name}.cutover-{}-{n}.tmp", std::process::id()))
 }
