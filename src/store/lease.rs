@@ -35,7 +35,6 @@
 //! should also refuse to act while [`holder`] names someone else.
 
 // `File::lock`/`try_lock`/`unlock` are std since 1.89; the crate's `rust-version` still says 1.85.
-#![allow(clippy::incompatible_msrv)]
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
