@@ -254,11 +254,10 @@ proptest! {
             let Ok((n, effects)) = s.advance(None, &GateInputs::clear(), Some("go".into()), "op", now) else { break };
             s = n.applied(set_weights(&effects)[0].0, "", now).unwrap().0;
         }
-        if in_flight {
-            if let Ok((n, _)) = s.advance(None, &GateInputs::clear(), Some("go".into()), "op", now) {
+        if in_flight
+            && let Ok((n, _)) = s.advance(None, &GateInputs::clear(), Some("go".into()), "op", now) {
                 s = n;
             }
-        }
         let (n, effects) = s.rollback("why", "op", now);
         prop_assert_eq!(n.blue_percent, 0);
         prop_assert_eq!(n.stage, None);

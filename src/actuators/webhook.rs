@@ -224,10 +224,10 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     let mut source = e.source();
     let mut innermost = None;
     while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return "connection refused".into();
-            }
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return "connection refused".into();
         }
         innermost = Some(s.to_string());
         source = s.source();

@@ -56,7 +56,11 @@ impl Validator<'_> {
                     "blue" => Env::Blue,
                     "green" => Env::Green,
                     other => {
-                        return self.err(e.span(), key("env"), format!("expected \"blue\" or \"green\", got {other:?}"));
+                        return self.err(
+                            e.span(),
+                            key("env"),
+                            format!("expected \"blue\" or \"green\", got {other:?}"),
+                        );
                     }
                 },
             };

@@ -265,13 +265,13 @@ impl Cockpit {
         for (i, e) in events {
             self.trigger_event(i, &e, out);
         }
-        if let Some(i) = self.triggers.auto_rollback(self.auto_rollback) {
-            if !self.rollback_requested {
-                self.rollback_requested = true;
-                let reason = format!("automatic rollback: {}", self.triggers.specs[i].name);
-                out.push(Command::Log(Level::Error, reason.clone()));
-                out.push(Command::Rollback { reason });
-            }
+        if let Some(i) = self.triggers.auto_rollback(self.auto_rollback)
+            && !self.rollback_requested
+        {
+            self.rollback_requested = true;
+            let reason = format!("automatic rollback: {}", self.triggers.specs[i].name);
+            out.push(Command::Log(Level::Error, reason.clone()));
+            out.push(Command::Rollback { reason });
         }
     }
 
@@ -304,21 +304,19 @@ impl Cockpit {
         let Some(rb) = &self.runbook else { return };
         let label = task.id.clone().unwrap_or_else(|| task.text.clone());
         let phase = rb.phases.iter().position(|p| p.tasks().any(|t| t.line == task.line));
-        if let Some(i) = phase {
-            if !task.done && locked_phases(rb).get(i).copied().unwrap_or(false) {
-                out.push(Command::Log(
-                    Level::Warn,
-                    format!(
-                        "{label} ticked in \"{}\" before the phases it depends on are complete",
-                        rb.phases[i].title
-                    ),
-                ));
-            }
+        if let Some(i) = phase
+            && !task.done
+            && locked_phases(rb).get(i).copied().unwrap_or(false)
+        {
+            out.push(Command::Log(
+                Level::Warn,
+                format!("{label} ticked in \"{}\" before the phases it depends on are complete", rb.phases[i].title),
+            ));
         }
-        if task.done {
-            if let Some(id) = &task.id {
-                self.auto_ticked.remove(id);
-            }
+        if task.done
+            && let Some(id) = &task.id
+        {
+            self.auto_ticked.remove(id);
         }
         let done = !task.done;
         out.push(Command::WriteTask { task, done });

@@ -104,11 +104,11 @@ fn describe(c: &HealthCell, t: &Theme) -> (String, Style) {
         _ => {}
     }
     // Below the failure threshold the last established state stands; say that it is failing.
-    if let Some((count, _)) = o.detail.split_once(" failures:") {
-        if matches!(o.state, HealthState::Up | HealthState::Degraded) {
-            text.push_str(&format!(" ⚠{count}"));
-            return (text, t.warn);
-        }
+    if let Some((count, _)) = o.detail.split_once(" failures:")
+        && matches!(o.state, HealthState::Up | HealthState::Degraded)
+    {
+        text.push_str(&format!(" ⚠{count}"));
+        return (text, t.warn);
     }
     (text, state_style(o.state, t))
 }

@@ -145,10 +145,10 @@ impl HaproxyServer {
     fn wait_ready(&mut self) -> Result<(), String> {
         let start = Instant::now();
         loop {
-            if let Ok(info) = command_at(self.admin, "show info") {
-                if info.contains("Name: HAProxy") {
-                    return Ok(());
-                }
+            if let Ok(info) = command_at(self.admin, "show info")
+                && info.contains("Name: HAProxy")
+            {
+                return Ok(());
             }
             let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
             if let Some(status) = exited {

@@ -105,10 +105,10 @@ impl Drop for Tmux {
 pub fn wait_file(path: &Path, limit: Duration) -> String {
     let start = Instant::now();
     loop {
-        if let Ok(s) = std::fs::read_to_string(path) {
-            if !s.is_empty() {
-                return s;
-            }
+        if let Ok(s) = std::fs::read_to_string(path)
+            && !s.is_empty()
+        {
+            return s;
         }
         assert!(start.elapsed() < limit, "{} did not appear within {limit:?}", path.display());
         std::thread::sleep(Duration::from_millis(100));

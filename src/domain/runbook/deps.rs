@@ -52,10 +52,10 @@ pub(super) fn order(lines: &[&str], phases: &[Phase]) -> Vec<String> {
     // Names that carry a range somewhere teach us which phase they mean.
     let mut learned: Vec<(&[String], usize)> = Vec::new();
     for part in chains.iter().flatten() {
-        if let (Some(range), false) = (part.range, part.words.is_empty()) {
-            if let Some(p) = by_range(range) {
-                learned.push((&part.words, p));
-            }
+        if let (Some(range), false) = (part.range, part.words.is_empty())
+            && let Some(p) = by_range(range)
+        {
+            learned.push((&part.words, p));
         }
     }
 

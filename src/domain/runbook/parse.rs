@@ -125,13 +125,13 @@ impl<'a> Builder<'a> {
             self.task(no, start + tl.checkbox, tl.mark, indent, tl.rest);
         } else if indent == 0 {
             self.stack.clear();
-        } else if let Some(&owner) = self.stack.iter().rev().find(|&&i| self.tasks[i].indent < indent) {
-            if let Some(task) = self.tasks[owner].task.as_mut() {
-                if !task.text.is_empty() {
-                    task.text.push(' ');
-                }
-                task.text.push_str(body.trim());
+        } else if let Some(&owner) = self.stack.iter().rev().find(|&&i| self.tasks[i].indent < indent)
+            && let Some(task) = self.tasks[owner].task.as_mut()
+        {
+            if !task.text.is_empty() {
+                task.text.push(' ');
             }
+            task.text.push_str(body.trim());
         }
     }
 
@@ -340,13 +340,13 @@ pub(super) fn task_head(rest: &str) -> TaskHead<'_> {
     let mut head = TaskHead { id: None, parallel: false, tags: Vec::new(), text: "" };
     let mut consumed = false;
     loop {
-        if head.id.is_none() {
-            if let Some((id, after)) = take_id(s) {
-                head.id = Some(id.to_string());
-                s = after.trim_start();
-                consumed = true;
-                continue;
-            }
+        if head.id.is_none()
+            && let Some((id, after)) = take_id(s)
+        {
+            head.id = Some(id.to_string());
+            s = after.trim_start();
+            consumed = true;
+            continue;
         }
         if let Some((tag, after)) = take_tag(s) {
             if tag == "P" {

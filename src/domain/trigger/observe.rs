@@ -31,10 +31,10 @@ pub fn capture_baseline(state: &mut TriggerState, spec: &TriggerSpec, input: &In
         if state.baseline.is_some() {
             return;
         }
-        if let Some(Ok(v)) = input.slos.get(slo).map(|row| read(row, env, input.env_names, now)) {
-            if v.is_finite() {
-                state.set_baseline(v, now);
-            }
+        if let Some(Ok(v)) = input.slos.get(slo).map(|row| read(row, env, input.env_names, now))
+            && v.is_finite()
+        {
+            state.set_baseline(v, now);
         }
     }
 }

@@ -434,12 +434,14 @@ impl TriggerState {
     }
 
     fn remember(&mut self, now: Ts, sample: Sample, effect: Effect, policy: Option<Policy>) {
-        if let Some(last) = self.recent.back_mut() {
-            if last.sample == sample && last.effect == effect && last.policy == policy {
-                last.last_at = last.last_at.max(now);
-                last.count = last.count.saturating_add(1);
-                return;
-            }
+        if let Some(last) = self.recent.back_mut()
+            && last.sample == sample
+            && last.effect == effect
+            && last.policy == policy
+        {
+            last.last_at = last.last_at.max(now);
+            last.count = last.count.saturating_add(1);
+            return;
         }
         if self.recent.len() >= RECENT_LEN {
             self.recent.pop_front();
