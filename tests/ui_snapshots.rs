@@ -11,6 +11,7 @@ use cutover::domain::health::{HealthCell, HealthObservation, HealthState};
 use cutover::domain::runbook;
 use cutover::domain::slo::{Outcome, SloRow};
 use cutover::domain::time::Ts;
+use cutover::domain::trigger::Triggers;
 use cutover::fleet::SERVICES;
 use cutover::ui::{self, Screen, theme::Theme};
 use ratatui::Terminal;
@@ -26,6 +27,8 @@ fn cockpit() -> Cockpit {
     let cfg = config::parse(config::DEMO_CONFIG, Path::new("demo.toml"), None).unwrap();
     let mut c = Cockpit::new("go-live", "prod");
     c.slos = cfg.slos.iter().map(|s| SloRow::new(s.spec.clone())).collect();
+    // The demo's triggers: blue's error rate above 5 % makes the first one pending.
+    c.triggers = Triggers::new(cfg.triggers.clone());
     // T1137 was ticked by a link (auto), T1212 by hand; a gate stands before 10 %.
     let rb = runbook::parse(GO_LIVE_RUNBOOK).unwrap();
     let bytes = runbook::set_done(GO_LIVE_RUNBOOK, rb.find("T1137").unwrap(), true).unwrap();
@@ -231,4 +234,47 @@ fn slo_detail_shows_how_recent_values_and_the_last_error() {
     insta::assert_snapshot!(text(&buf));
     let screen = text(&buf);
     assert!(screen.contains("green: error last error 0.0s ago (1 in a row): GET http://10.0.0.7/metrics"), "{screen}");
+}
+
+#[test]
+fn a_firing_immediate_trigger_takes_over_the_header() {
+    let theme = Theme::builtin();
+    let mut c = cockpit();
+    let pending = text(&render(&c, &ViewState::default(), 120, 40));
+    assert!(pending.contains("fires in 0:30"), "blue's 5.2 % makes the 5 % trigger pending:\n{pending}");
+    let i = c.triggers.index_of("data corruption").unwrap();
+    c.update(Event::RaiseTrigger { trigger: i, reason: "checksums differ".into() }, NOW);
+    let buf = render(&c, &ViewState::default(), 120, 40);
+    let screen = text(&buf);
+    let header = screen.lines().next().unwrap();
+    assert!(header.starts_with(" ROLLBACK NOW · data corruption"), "{header}");
+    assert_eq!(buf[(1, 0)].fg, theme.crit.fg.unwrap());
+    assert!(buf[(1, 0)].modifier.contains(ratatui::style::Modifier::REVERSED));
+    assert!(screen.contains("RAISED"), "{screen}");
+    // Acknowledged, it stops shouting.
+    c.update(Event::AckTrigger(i), NOW);
+    let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
+    assert!(header.starts_with(" cutover · go-live"), "{header}");
+    // A planned one asks to plan.
+    let j = c.triggers.index_of("stakeholder decision").unwrap();
+    c.update(Event::RaiseTrigger { trigger: j, reason: "CFO says stop".into() }, NOW);
+    let buf = render(&c, &ViewState::default(), 120, 40);
+    assert!(text(&buf).lines().next().unwrap().starts_with(" PLAN ROLLBACK · stakeholder decision"));
+    assert_eq!(buf[(1, 0)].fg, theme.warn.fg.unwrap());
+}
+
+#[test]
+fn trigger_detail_explains_the_countdown() {
+    let c = cockpit();
+    let i = c.triggers.index_of("error rate > 5%").unwrap();
+    let view = ViewState {
+        focus: Focus::Triggers,
+        trigger: i,
+        overlay: Some(Overlay::TriggerDetail { trigger: i }),
+        ..Default::default()
+    };
+    let screen = text(&render(&c, &view, 120, 40));
+    assert!(screen.contains("blue error rate 5.20% > 5% since"), "{screen}");
+    assert!(screen.contains("1 breach this stage"), "{screen}");
+    assert!(screen.contains("no data: hold"), "{screen}");
 }

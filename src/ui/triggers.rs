@@ -43,10 +43,15 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let focused = s.view.focus == Focus::Triggers;
     let (name_w, bar_w, status_w, count_w) = (30.min(width / 3), 8, 15, 4);
     let value_w = width.saturating_sub(name_w + bar_w + status_w + count_w + 3);
+    // Short of room (80×24), the quiet triggers give way to the ones that are moving.
+    let compact = height(s) > area.height && !focused;
+    let shown = |i: usize| !compact || c.triggers.states[i].phase() != Phase::Inactive;
+    let quiet = (0..c.triggers.len()).filter(|i| !shown(*i)).count();
     let mut lines = Vec::new();
     let mut selected_line = 0;
     for tier in [Tier::Immediate, Tier::Planned] {
-        let rows: Vec<usize> = (0..c.triggers.len()).filter(|i| c.triggers.specs[*i].tier == tier).collect();
+        let rows: Vec<usize> =
+            (0..c.triggers.len()).filter(|i| c.triggers.specs[*i].tier == tier && shown(*i)).collect();
         if rows.is_empty() {
             continue;
         }
@@ -73,6 +78,9 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
                 styled(fit(&state.value_text(spec, &labels), value_w), t.muted),
             ]));
         }
+    }
+    if quiet > 0 {
+        lines.push(Line::styled(format!("{quiet} more quiet · tab here to list all"), t.muted));
     }
     let height = inner.height as usize;
     let first = if lines.len() > height && selected_line >= height { selected_line + 1 - height } else { 0 };
