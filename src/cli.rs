@@ -45,6 +45,9 @@ pub struct ConfigArgs {
     /// Config file; else $CUTOVER_CONFIG, ./cutover.toml, then the user config dir.
     #[arg(long, short = 'c', env = "CUTOVER_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Prometheus's address, overriding `[prometheus] url` of the config.
+    #[arg(long, env = "CUTOVER_PROMETHEUS_URL")]
+    pub prometheus: Option<String>,
 }
 
 #[derive(Debug, Args)]

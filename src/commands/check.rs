@@ -1,13 +1,12 @@
 use std::process::ExitCode;
 
 use crate::cli::ConfigArgs;
-use crate::config;
 use crate::domain::runbook;
 
 /// Validates a config and its runbook. Prints what it found, or every problem
 /// with its position, and exits non-zero on any problem.
 pub fn check(args: ConfigArgs) -> ExitCode {
-    let config = match config::find_and_load(args.config.as_deref()) {
+    let config = match super::load_config(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");

@@ -12,6 +12,7 @@ use crate::domain::slo::SloRow;
 use crate::domain::time::format_age;
 use crate::sources::health::{HealthCheck, HealthTarget};
 use crate::sources::plan::SourcePlan;
+use crate::sources::prometheus::PromSlo;
 use crate::sources::scrape::{ScrapeConfig, ScrapeTarget};
 use crate::store::runbook_file::RunbookFile;
 use crate::ui::theme::Theme;
@@ -28,13 +29,16 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
         .iter()
         .map(|s| {
             let mut row = SloRow::new(s.spec.clone());
-            row.how = Env::ALL.map(|env| {
-                let n = config.targets.iter().filter(|t| t.env == env && t.metrics.is_some()).count();
-                format!(
-                    "{} derived from {n} /metrics endpoints over the last {}",
-                    s.sli.key(),
-                    format_age(config.window.as_secs_f64())
-                )
+            row.how = Env::ALL.map(|env| match &s.prom {
+                Some(q) => format!("PromQL: {}", q.resolved[env.index()]),
+                None => {
+                    let n = config.targets.iter().filter(|t| t.env == env && t.metrics.is_some()).count();
+                    format!(
+                        "{} derived from {n} /metrics endpoints over the last {}",
+                        s.sli.key(),
+                        format_age(config.window.as_secs_f64())
+                    )
+                }
             });
             row
         })
@@ -69,9 +73,23 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
             scrape_targets.push(ScrapeTarget { env: t.env, url: url.clone() });
         }
     }
-    let scrape = (!scrape_targets.is_empty() && !config.slos.is_empty()).then(|| ScrapeConfig {
+    let scraped: Vec<(usize, crate::domain::sli::SliKind)> =
+        config.slos.iter().enumerate().filter(|(_, s)| s.prom.is_none()).map(|(i, s)| (i, s.sli)).collect();
+    let queried: Vec<PromSlo> = config
+        .slos
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.prom.as_ref().map(|q| (i, q)))
+        .flat_map(|(slo, q)| {
+            Env::ALL.map(|env| PromSlo { slo, env, query: q.resolved[env.index()].clone(), reduce: q.reduce })
+        })
+        .collect();
+    let prometheus = config.prometheus.as_ref().filter(|_| !queried.is_empty()).map(|p| (p.prom.clone(), queried));
+    let alerts = config.prometheus.as_ref().and_then(|p| p.alert_labels.clone().map(|l| (p.prom.clone(), l)));
+    cockpit.alerts_enabled = alerts.is_some();
+    let scrape = (!scrape_targets.is_empty() && !scraped.is_empty()).then(|| ScrapeConfig {
         targets: scrape_targets,
-        slos: config.slos.iter().enumerate().map(|(i, s)| (i, s.sli)).collect(),
+        slos: scraped,
         interval: config.interval,
         window: config.window,
         timeout: config.timeout,
@@ -96,6 +114,8 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
             interval: config.interval,
             timeout: config.timeout,
             weights_url: config.weights_url.clone(),
+            prometheus,
+            alerts,
         },
         fault_admin: None,
         runbook_file,

@@ -17,6 +17,15 @@ pub use run::run;
 pub use runbook::runbook;
 pub use status::status;
 
+/// The config the command line points at, with `--prometheus` applied.
+fn load_config(args: &crate::cli::ConfigArgs) -> Result<crate::config::Config, String> {
+    let mut config = crate::config::find_and_load(args.config.as_deref())?;
+    if let Some(url) = &args.prometheus {
+        config.override_prometheus(url)?;
+    }
+    Ok(config)
+}
+
 /// The runtime behind every long-running command: two workers are plenty for a cockpit.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| {

@@ -2,10 +2,9 @@ use std::process::ExitCode;
 
 use crate::cli::RunArgs;
 use crate::commands::cockpit;
-use crate::config;
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let config = match config::find_and_load(args.config.config.as_deref()) {
+    let config = match super::load_config(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cutover run: {e}");

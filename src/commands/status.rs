@@ -8,7 +8,6 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use crate::cli::StatusArgs;
 use crate::commands::cockpit;
-use crate::config;
 use crate::domain::cockpit::Event;
 use crate::domain::slo::SloState;
 use crate::domain::status::StatusReport;
@@ -19,7 +18,7 @@ use crate::sources::{self, Sink};
 const NOT_OK: u8 = 3;
 
 pub fn status(args: StatusArgs) -> ExitCode {
-    let config = match config::find_and_load(args.config.config.as_deref()) {
+    let config = match super::load_config(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -85,7 +84,7 @@ fn every_source_answered(c: &crate::domain::cockpit::Cockpit, now: crate::domain
         row.cells.iter().all(|cell| cell.value.is_some() || cell.consecutive_errors > 0)
             || row.cells.iter().any(|cell| cell.current(&row.spec, now) == Err(SloState::Stale))
     });
-    slos && c.health.iter().all(|h| h.last.is_some())
+    slos && c.health.iter().all(|h| h.last.is_some()) && (!c.alerts_enabled || c.alerts.is_some())
 }
 
 fn print_table(r: &StatusReport) {
@@ -108,6 +107,12 @@ fn print_table(r: &StatusReport) {
         let state = h.state.map_or("unknown", |s| s.label());
         let detail = h.detail.as_deref().unwrap_or("");
         println!("  {:<22} {:<6} {:<12} {detail}", h.service, h.env.key(), state);
+    }
+    for a in &r.alerts {
+        println!("  alert {:<8} {} {}", a.state.label(), a.name, a.summary.as_deref().unwrap_or(""));
+    }
+    if let Some(e) = &r.alerts_error {
+        println!("  alerts: {e}");
     }
     if let Some(rb) = &r.runbook {
         println!("  runbook {}/{} done", rb.done, rb.total);

@@ -1,6 +1,7 @@
 //! Typed configuration: discovery, parsing, and validation with file:line:column errors.
 
 mod error;
+mod prometheus;
 mod raw;
 mod triggers;
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigError, line_col};
+pub use prometheus::{PromQuery, PrometheusConfig};
 use raw::RawConfig;
 use toml::Spanned;
 
@@ -41,6 +43,8 @@ pub struct Config {
     pub window: Duration,
     pub targets: Vec<Target>,
     pub slos: Vec<SloConfig>,
+    /// Where PromQL SLOs and alerts come from.
+    pub prometheus: Option<PrometheusConfig>,
     pub weights_url: Option<String>,
     pub triggers: Vec<TriggerSpec>,
     pub auto_rollback: bool,
@@ -86,6 +90,8 @@ impl HealthSpec {
 pub struct SloConfig {
     pub spec: SloSpec,
     pub sli: SliKind,
+    /// `Some`: read from Prometheus with this query; `None`: derived from scraped `/metrics`.
+    pub prom: Option<PromQuery>,
 }
 
 /// Finds the config file: `--config` / `$CUTOVER_CONFIG`, `./cutover.toml`, then the user config dir.
@@ -110,6 +116,27 @@ pub fn discover(explicit: Option<&Path>) -> Result<PathBuf, String> {
 pub fn find_and_load(explicit: Option<&Path>) -> Result<Config, String> {
     let path = discover(explicit)?;
     load(&path).map_err(|e| e.to_string())
+}
+
+impl Config {
+    /// Points the config at another Prometheus (`--prometheus`, `$CUTOVER_PROMETHEUS_URL`).
+    /// Without a `[prometheus]` section this adds one for the alerts; SLOs keep their sources.
+    pub fn override_prometheus(&mut self, url: &str) -> Result<(), String> {
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return Err(format!("--prometheus {url:?}: expected an http:// or https:// URL")),
+        }
+        let url = url.trim_end_matches('/');
+        match &mut self.prometheus {
+            Some(p) => p.prom.url = url.to_string(),
+            None => {
+                let mut prom = crate::sources::prometheus::PromConfig::new(url);
+                prom.timeout = self.timeout;
+                self.prometheus = Some(PrometheusConfig { prom, alert_labels: Some(Default::default()) });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads and validates a config file.
@@ -266,6 +293,7 @@ impl Validator<'_> {
             targets.push(Target { env, service: t.service.clone(), metrics, health });
         }
 
+        let prometheus = raw.prometheus.as_ref().map(|p| self.prometheus(p, timeout, base)).transpose()?;
         let mut slos: Vec<SloConfig> = Vec::new();
         for (i, s) in raw.slo.iter().enumerate() {
             let key = |k: &str| format!("slo[{i}].{k}");
@@ -289,7 +317,8 @@ impl Validator<'_> {
                 }
             };
             let spec = SloSpec { name: s.name.clone(), objective, judge, interval_ms: interval.as_millis() as i64 };
-            slos.push(SloConfig { spec, sli });
+            let prom = self.prom_query(s, i, sli, prometheus.is_some(), &raw.vars)?;
+            slos.push(SloConfig { spec, sli, prom });
         }
 
         let (links, gates) = self.automation(raw.runbook.as_ref())?;
@@ -313,6 +342,7 @@ impl Validator<'_> {
             window,
             targets,
             slos,
+            prometheus,
             weights_url,
             triggers: triggers.specs,
             auto_rollback: triggers.auto_rollback,
@@ -345,6 +375,50 @@ mod tests {
         let c = parse(text, Path::new("cutover.example.toml"), Some(Path::new("config"))).unwrap();
         assert_eq!(c.targets.len(), 12);
         assert_eq!(c.runbook, Some(PathBuf::from("config/runbooks/go-live.md")));
+    }
+
+    #[test]
+    fn the_go_live_and_rehearsal_configs_are_valid_and_read_from_prometheus() {
+        for (name, text) in [
+            ("go-live.toml", include_str!("../../config/go-live.toml")),
+            ("rehearsal.toml", include_str!("../../config/rehearsal.toml")),
+        ] {
+            let c = parse(text, Path::new(name), Some(Path::new("config"))).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(c.slos.len(), 5, "{name}");
+            assert!(c.slos.iter().all(|s| s.prom.is_some()), "{name}: every SLO from Prometheus");
+            assert!(c.prometheus.as_ref().unwrap().alert_labels.is_some());
+            assert_eq!(c.triggers.len(), 8, "{name}: the plan's triggers");
+            assert!(c.targets.iter().filter(|t| t.health.is_some()).count() >= 12, "{name}");
+        }
+        let c = parse(include_str!("../../config/go-live.toml"), Path::new("g"), None).unwrap();
+        let q = c.slos[0].prom.as_ref().unwrap();
+        assert!(q.resolved[0].contains("env=\"blue\"") && q.resolved[1].contains("env=\"green\""), "{q:?}");
+    }
+
+    #[test]
+    fn prometheus_settings_are_checked() {
+        let base = "[prometheus]\nurl = \"http://p:9090\"\n";
+        let c = parse_str(&format!("{base}token_env = \"T\"\nheaders = {{ X-Scope-OrgID = \"a\" }}\n[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\n")).unwrap();
+        let p = c.prometheus.unwrap();
+        assert_eq!(
+            p.prom.auth,
+            crate::sources::prometheus::Auth::Bearer { token: crate::sources::prometheus::SecretRef::Env("T".into()) }
+        );
+        assert_eq!(p.prom.headers, vec![("X-Scope-OrgID".to_string(), "a".to_string())]);
+        let e = parse_str(&format!("{base}token_env = \"T\"\ntoken_file = \"f\"\n")).unwrap_err();
+        assert!(e.message.contains("not both"), "{e}");
+        let e = parse_str(&format!("{base}username = \"u\"\n")).unwrap_err();
+        assert!(e.message.contains("password_env"), "{e}");
+        let e = parse_str(&format!("{base}[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\nquery = \"up{{job=\\\"{{jobb}}\\\"}}\"\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("slo[0].query"), "{e}");
+        assert!(e.message.contains("jobb"), "{e}");
+        let e =
+            parse_str("[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\nsource = \"prometheus\"\n")
+                .unwrap_err();
+        assert!(e.message.contains("needs a [prometheus] section"), "{e}");
+        let mut c = parse_str("").unwrap();
+        c.override_prometheus("http://tunnel:9090/").unwrap();
+        assert_eq!(c.prometheus.unwrap().prom.url, "http://tunnel:9090");
     }
 
     #[test]

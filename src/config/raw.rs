@@ -18,6 +18,10 @@ pub struct RawConfig {
     pub slo: Vec<RawSlo>,
     #[serde(default)]
     pub router: RawRouter,
+    pub prometheus: Option<RawPrometheus>,
+    /// Per-environment variables for query templates: `[vars.blue]`, `[vars.green]`.
+    #[serde(default)]
+    pub vars: RawVars,
     #[serde(default)]
     pub triggers: RawTriggers,
     #[serde(default)]
@@ -90,6 +94,41 @@ pub struct RawSlo {
     pub sli: Spanned<String>,
     pub objective: Spanned<String>,
     pub judge: Option<Spanned<String>>,
+    /// `"scrape"` or `"prometheus"`; by default Prometheus when `[prometheus]` is configured.
+    pub source: Option<Spanned<String>>,
+    /// PromQL with `{env}` and other variables; by default the go-live query for `sli`.
+    pub query: Option<Spanned<String>>,
+    /// `"sum"`, `"max"` or `"min"` when the query returns several series.
+    pub reduce: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrometheus {
+    pub url: Spanned<String>,
+    pub timeout: Option<Spanned<String>>,
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    pub ca_file: Option<String>,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Poll `/api/v1/alerts` (default true).
+    pub alerts: Option<bool>,
+    /// Only alerts whose labels match all of these.
+    #[serde(default)]
+    pub alert_labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVars {
+    #[serde(default)]
+    pub blue: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub green: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use serde::Serialize;
+
 /// Where an alerting rule's alert stands. `/api/v1/alerts` only lists active alerts, so
 /// `Inactive` appears only if a server reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AlertState {
     /// The rule matches at every evaluation for its `for:` duration: the alert is sent.
     Firing,
@@ -46,7 +49,7 @@ impl FromStr for AlertState {
 }
 
 /// One active alert.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Alert {
     /// The `alertname` label.
     pub name: String,

@@ -37,6 +37,8 @@ pub struct Cockpit {
     pub weights_error: Option<String>,
     /// Prometheus's active alerts (already filtered) as last read, or why they could not be read.
     pub alerts: Option<(Ts, Result<Vec<Alert>, String>)>,
+    /// Alerts are polled (Prometheus is configured): the alerts panel is shown.
+    pub alerts_enabled: bool,
     /// Running against the embedded fleet: the fault menu is offered.
     pub demo: bool,
     pub triggers: Triggers,
@@ -138,6 +140,7 @@ impl Cockpit {
             weights: None,
             weights_error: None,
             alerts: None,
+            alerts_enabled: false,
             demo: false,
             triggers: Triggers::default(),
             auto_rollback: false,

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::alert::Alert;
 use super::cockpit::Cockpit;
 use super::env::{Env, Weights};
 use super::health::HealthState;
@@ -16,7 +17,10 @@ pub struct StatusReport {
     pub at: f64,
     pub slos: Vec<SloStatus>,
     pub health: Vec<HealthStatus>,
-    pub alerts: Vec<serde_json::Value>,
+    /// Prometheus's matching alerts; empty when alerts are not configured or could not be read.
+    pub alerts: Vec<Alert>,
+    /// Why the alerts could not be read, when they could not.
+    pub alerts_error: Option<String>,
     /// The split as the router last reported it.
     pub weights: Option<Weights>,
     pub runbook: Option<RunbookStatus>,
@@ -110,7 +114,14 @@ impl StatusReport {
             at: now.as_secs_f64(),
             slos,
             health,
-            alerts: Vec::new(),
+            alerts: match &c.alerts {
+                Some((_, Ok(a))) => a.clone(),
+                _ => Vec::new(),
+            },
+            alerts_error: match &c.alerts {
+                Some((_, Err(e))) => Some(e.clone()),
+                _ => None,
+            },
             weights: c.weights.map(|(_, w)| w),
             runbook: c.runbook.as_ref().map(|rb| {
                 let (done, total) = rb.progress();

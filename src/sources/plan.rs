@@ -4,7 +4,13 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use std::collections::BTreeMap;
+
+use crate::domain::cockpit::Event;
+use crate::domain::slo::Outcome;
+
 use super::health::HealthTarget;
+use super::prometheus::{self, PromConfig, PromSlo};
 use super::scrape::ScrapeConfig;
 use super::{Sink, health, router, scrape};
 
@@ -16,6 +22,10 @@ pub struct SourcePlan {
     pub timeout: Duration,
     /// Where the router reports its weights.
     pub weights_url: Option<String>,
+    /// SLOs read from Prometheus, one query per SLO and environment.
+    pub prometheus: Option<(PromConfig, Vec<PromSlo>)>,
+    /// Prometheus's alerts, filtered by these labels.
+    pub alerts: Option<(PromConfig, BTreeMap<String, String>)>,
 }
 
 impl SourcePlan {
@@ -31,6 +41,25 @@ impl SourcePlan {
         if let Some(url) = self.weights_url {
             tasks.push(router::spawn(url, self.interval, self.timeout, client.clone(), sink.clone()));
         }
+        if let Some((cfg, slos)) = self.prometheus {
+            match prometheus::client_for(&cfg, client) {
+                Ok(c) => tasks.push(prometheus::spawn(cfg, slos, self.interval, c, sink.clone())),
+                Err(e) => report(sink, &slos, &e.to_string()),
+            }
+        }
+        if let Some((cfg, labels)) = self.alerts {
+            match prometheus::client_for(&cfg, client) {
+                Ok(c) => tasks.push(prometheus::spawn_alerts(cfg, labels, self.interval, c, sink.clone())),
+                Err(e) => sink(Event::Alerts(Err(e.to_string()))),
+            }
+        }
         tasks
+    }
+}
+
+/// A source that cannot even start says so on every SLO it feeds, rather than leaving them silent.
+fn report(sink: &Sink, slos: &[PromSlo], error: &str) {
+    for s in slos {
+        sink(Event::Sample { slo: s.slo, env: s.env, outcome: Outcome::Error(error.to_string()) });
     }
 }

@@ -1,5 +1,6 @@
 //! Views: they borrow state and draw. No IO, no clocks, no state changes.
 
+mod alerts;
 mod footer;
 mod header;
 mod health;
@@ -59,16 +60,19 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
     // SLOs first; triggers next; health takes what is left (at least its summary line).
     let slo_height = (s.cockpit.slos.len() as u16 + 3).max(5).min(right.height.saturating_sub(6));
     let rest = right.height.saturating_sub(slo_height);
-    let trigger_height = triggers::height(s).min(rest.saturating_sub(3));
-    let health_height = rest - trigger_height;
-    let [slo_area, trigger_area, health_area] = Layout::vertical([
+    let alert_height = alerts::height(s).min(rest.saturating_sub(6));
+    let trigger_height = triggers::height(s).min(rest.saturating_sub(3 + alert_height));
+    let health_height = rest - trigger_height - alert_height;
+    let [slo_area, trigger_area, alert_area, health_area] = Layout::vertical([
         Constraint::Length(slo_height),
         Constraint::Length(trigger_height),
+        Constraint::Length(alert_height),
         Constraint::Length(health_height),
     ])
     .areas(right);
     slo::draw(frame, slo_area, s);
     triggers::draw(frame, trigger_area, s);
+    alerts::draw(frame, alert_area, s);
     health::draw(frame, health_area, s);
     let log_block = panel(" log ", s.theme);
     match s.log {
