@@ -5,7 +5,6 @@
 #[allow(dead_code)]
 mod fleet_proc;
 #[path = "common/prometheus_server.rs"]
-#[allow(dead_code)]
 mod prometheus_server;
 
 use std::process::Command;
