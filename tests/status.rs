@@ -14,9 +14,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
 /// A config watching every service of the fleet with the go-live's five SLOs.
 fn config_for(fleet: &FleetProc, extra_target: Option<&str>) -> std::path::PathBuf {
+    config_with(fleet, extra_target, "")
+}
+
+fn config_with(fleet: &FleetProc, extra_target: Option<&str>, extra: &str) -> std::path::PathBuf {
     let mut text = String::from(
         "[deployment]\nname = \"status-test\"\n[signals]\ninterval = \"500ms\"\ntimeout = \"500ms\"\nwindow = \"5s\"\n",
     );
+    text.push_str(extra);
     text.push_str(&format!("[router]\nweights_url = \"{}/weights\"\n", fleet.info.admin));
     for (name, sli, obj, judge) in [
         ("error rate", "error_ratio", "< 1%", "per_env"),
@@ -40,7 +45,12 @@ fn config_for(fleet: &FleetProc, extra_target: Option<&str>) -> std::path::PathB
             "[[target]]\nenv = \"blue\"\nservice = \"ghost\"\nmetrics = \"{url}/metrics\"\nhealth = \"{url}/health\"\n"
         ));
     }
-    let dir = std::env::temp_dir().join(format!("cutover-status-{}-{}", std::process::id(), extra_target.is_some()));
+    let dir = std::env::temp_dir().join(format!(
+        "cutover-status-{}-{}-{}",
+        std::process::id(),
+        extra_target.is_some(),
+        extra.len()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("cutover.toml");
     std::fs::write(&path, text).unwrap();
@@ -101,4 +111,31 @@ fn an_unreachable_target_is_an_error_not_a_number_and_exits_3() {
     assert_eq!(green_err["state"], "ok", "green is unaffected: {json}");
     let ghost_health = json["health"].as_array().unwrap().iter().find(|h| h["service"] == "ghost").unwrap();
     assert_eq!(ghost_health["state"], "unreachable");
+}
+
+#[test]
+fn status_reports_trigger_states_while_the_fleet_misbehaves() {
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "50", "--smoke-rps", "20"]);
+    // Every blue request fails from now on.
+    let fault = Command::new("curl")
+        .args(["-fsS", "-X", "POST", "-H", "content-type: application/json", "-d"])
+        .arg(r#"{"env":"blue","service":"*","error_ratio":1.0}"#)
+        .arg(format!("{}/faults", fleet.info.admin))
+        .output()
+        .unwrap();
+    assert!(fault.status.success(), "{}", String::from_utf8_lossy(&fault.stderr));
+    let triggers = "[triggers]\ndefaults = false\n\
+        [[trigger]]\nname = \"fires at once\"\ntier = \"immediate\"\nslo = \"error rate\"\ncondition = \"> 5%\"\nfor = \"0s\"\n\
+        [[trigger]]\nname = \"an hour to go\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"> 5%\"\nfor = \"1h\"\n\
+        [[trigger]]\nname = \"green errors\"\ntier = \"planned\"\nslo = \"error rate\"\nenv = \"green\"\ncondition = \"> 5%\"\nfor = \"0s\"\n";
+    let (code, json, _) = status(&config_with(&fleet, None, triggers));
+    assert_eq!(code, 3, "{json}");
+    let t = |name: &str| json["triggers"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
+    assert_eq!(t("fires at once")["state"], "firing", "{json}");
+    assert_eq!(t("fires at once")["tier"], "immediate");
+    assert!(t("fires at once")["reason"].as_str().unwrap().contains("% > 5% since"), "{json}");
+    assert_eq!(t("an hour to go")["state"], "pending", "{json}");
+    assert_eq!(t("an hour to go")["for_s"], 3600.0);
+    assert_eq!(t("an hour to go")["count"], 1);
+    assert_eq!(t("green errors")["state"], "inactive", "{json}");
 }

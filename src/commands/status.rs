@@ -108,6 +108,9 @@ fn print_table(r: &StatusReport) {
         let detail = h.detail.as_deref().unwrap_or("");
         println!("  {:<22} {:<6} {:<12} {detail}", h.service, h.env.key(), state);
     }
+    for t in &r.triggers {
+        println!("  trigger {:<9} {:<8} {}  {}", t.tier, t.state, t.name, t.reason);
+    }
     for a in &r.alerts {
         println!("  alert {:<8} {} {}", a.state.label(), a.name, a.summary.as_deref().unwrap_or(""));
     }

@@ -9,6 +9,7 @@ use super::env::{Env, Weights};
 use super::health::HealthState;
 use super::slo::{Judge, SloState};
 use super::time::Ts;
+use super::trigger::Phase;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {
@@ -24,6 +25,26 @@ pub struct StatusReport {
     /// The split as the router last reported it.
     pub weights: Option<Weights>,
     pub runbook: Option<RunbookStatus>,
+    pub triggers: Vec<TriggerStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TriggerStatus {
+    pub name: String,
+    /// `immediate` or `planned`.
+    pub tier: &'static str,
+    /// `inactive`, `pending` or `firing`.
+    pub state: &'static str,
+    /// Breach time counted toward `for_s` in the current streak.
+    pub breach_s: f64,
+    pub for_s: f64,
+    /// Breach streaks this stage.
+    pub count: u32,
+    /// The derivation: what was read, against what, since when.
+    pub reason: String,
+    /// A firing trigger whose condition stopped holding (it stays firing until acknowledged).
+    pub cleared: bool,
+    pub acknowledged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -127,6 +148,36 @@ impl StatusReport {
                 let (done, total) = rb.progress();
                 RunbookStatus { done, total }
             }),
+            triggers: {
+                let labels = c.labels();
+                c.triggers
+                    .specs
+                    .iter()
+                    .zip(&c.triggers.states)
+                    .map(|(spec, st)| {
+                        let phase = st.phase();
+                        let (cleared, acknowledged) = match phase {
+                            Phase::Firing { cleared_at, acknowledged, .. } => (cleared_at.is_some(), acknowledged),
+                            _ => (false, false),
+                        };
+                        TriggerStatus {
+                            name: spec.name.clone(),
+                            tier: spec.tier.label(),
+                            state: match phase {
+                                Phase::Inactive => "inactive",
+                                Phase::Pending { .. } => "pending",
+                                Phase::Firing { .. } => "firing",
+                            },
+                            breach_s: round3(st.elapsed_ms(now) as f64 / 1000.0),
+                            for_s: spec.for_ms as f64 / 1000.0,
+                            count: st.breaches(),
+                            reason: st.reason(spec, &labels, now),
+                            cleared,
+                            acknowledged,
+                        }
+                    })
+                    .collect()
+            },
         }
     }
 
@@ -195,5 +246,32 @@ mod tests {
         let r = StatusReport::of(&c, Ts(1700));
         assert!(r.complete());
         assert_eq!(serde_json::to_value(&r).unwrap()["health"][0]["state"], "up");
+        assert!(r.triggers.is_empty());
+    }
+
+    #[test]
+    fn triggers_report_state_breach_time_and_reason() {
+        use crate::domain::trigger::{Condition, Direction, Tier, TriggerSpec, Triggers};
+        let mut c = Cockpit::new("go-live", "prod");
+        c.slos.push(SloRow::new(SloSpec {
+            name: "error rate".into(),
+            objective: "< 1%".parse().unwrap(),
+            judge: Judge::PerEnv,
+            interval_ms: 1000,
+        }));
+        let cond = Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.05 };
+        c.triggers = Triggers::new(vec![TriggerSpec::new("error rate > 5%", Tier::Immediate, cond, 600_000)]);
+        for t in 0..43 {
+            c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.061) }, Ts(t * 1000));
+        }
+        let json = serde_json::to_value(StatusReport::of(&c, Ts(42_000))).unwrap();
+        let t = &json["triggers"][0];
+        assert_eq!(t["name"], "error rate > 5%");
+        assert_eq!(t["tier"], "immediate");
+        assert_eq!(t["state"], "pending");
+        assert_eq!(t["breach_s"], 42.0);
+        assert_eq!(t["for_s"], 600.0);
+        assert_eq!(t["count"], 1);
+        assert!(t["reason"].as_str().unwrap().contains("6.10% > 5%"), "{t}");
     }
 }
