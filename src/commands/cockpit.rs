@@ -116,6 +116,7 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
             weights_url: config.weights_url.clone(),
             prometheus,
             alerts,
+            backfill: true,
         },
         fault_admin: None,
         runbook_file,

@@ -33,7 +33,8 @@ pub fn status(args: StatusArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let setup = cockpit::setup(&config, config.runbook.as_deref(), false);
+    let mut setup = cockpit::setup(&config, config.runbook.as_deref(), false);
+    setup.sources.backfill = false;
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,

@@ -83,6 +83,12 @@ pub enum Event {
     RunbookFailed(String),
     /// The operator ticks or unticks a task.
     ToggleTask(Task),
+    /// Points read back from before the cockpit started, for the sparklines.
+    History {
+        slo: usize,
+        env: Env,
+        points: Result<Vec<(Ts, f64)>, String>,
+    },
     /// The operator acknowledges a firing trigger.
     AckTrigger(usize),
     /// The operator raises (or lowers) a manual trigger, with a reason.
@@ -229,6 +235,14 @@ impl Cockpit {
             }
             Event::RunbookFailed(e) => out.push(Command::Log(Level::Error, e)),
             Event::ToggleTask(task) => self.toggle(task, &mut out),
+            Event::History { slo, env, points } => match (self.slos.get_mut(slo), points) {
+                (Some(row), Ok(points)) => row.cells[env.index()].backfill(&points),
+                (Some(row), Err(e)) => {
+                    let name = self.env_names.name(env);
+                    out.push(Command::Log(Level::Warn, format!("{name} {}: no history: {e}", row.spec.name)));
+                }
+                (None, _) => {}
+            },
             Event::AckTrigger(i) => {
                 let by = self.operator.clone();
                 let done = self.triggers.acknowledge(i, now, &by);

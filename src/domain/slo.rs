@@ -273,6 +273,20 @@ impl SloCell {
         }
     }
 
+    /// Fills the sparkline with history read afterwards (a range query at start). Only
+    /// points older than anything already held are taken; the current value is untouched.
+    pub fn backfill(&mut self, points: &[(Ts, f64)]) {
+        let first = self.history.front().map(|(t, _)| *t);
+        let older: Vec<(Ts, f64)> =
+            points.iter().filter(|(t, v)| v.is_finite() && first.is_none_or(|f| *t < f)).copied().collect();
+        for p in older.into_iter().rev() {
+            if self.history.len() == HISTORY_LEN {
+                break;
+            }
+            self.history.push_front(p);
+        }
+    }
+
     /// The state of this cell at `now`, judged against `spec`.
     pub fn state(&self, spec: &SloSpec, now: Ts) -> SloState {
         match self.current(spec, now) {
@@ -480,6 +494,20 @@ mod tests {
         row.cells[0].record(Ts(0), Outcome::Value(0.9));
         row.cells[1].record(Ts(0), Outcome::Value(0.6));
         assert!((row.blue_vs_green(Ts(0)).unwrap() - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn backfill_goes_before_what_is_held_and_leaves_the_state_alone() {
+        let s = spec("< 1%");
+        let mut c = SloCell::default();
+        c.record(Ts(10_000), Outcome::Value(0.002));
+        c.backfill(&[(Ts(8_000), 0.001), (Ts(9_000), f64::NAN), (Ts(9_500), 0.003), (Ts(12_000), 0.5)]);
+        let h: Vec<_> = c.history.iter().map(|(t, _)| t.0).collect();
+        assert_eq!(h, vec![8_000, 9_500, 10_000], "older finite points only, in order");
+        assert_eq!(c.state(&s, Ts(10_500)), SloState::Ok, "the current value is untouched");
+        let mut empty = SloCell::default();
+        empty.backfill(&[(Ts(1), 0.5)]);
+        assert_eq!(empty.state(&s, Ts(2)), SloState::NoData, "history is not a reading");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct SourcePlan {
     pub prometheus: Option<(PromConfig, Vec<PromSlo>)>,
     /// Prometheus's alerts, filtered by these labels.
     pub alerts: Option<(PromConfig, BTreeMap<String, String>)>,
+    /// Fill the sparklines from Prometheus's history at start (not for a one-shot status).
+    pub backfill: bool,
 }
 
 impl SourcePlan {
@@ -43,7 +45,12 @@ impl SourcePlan {
         }
         if let Some((cfg, slos)) = self.prometheus {
             match prometheus::client_for(&cfg, client) {
-                Ok(c) => tasks.push(prometheus::spawn(cfg, slos, self.interval, c, sink.clone())),
+                Ok(c) => {
+                    if self.backfill {
+                        tasks.push(spawn_backfill(cfg.clone(), slos.clone(), self.interval, c.clone(), sink.clone()));
+                    }
+                    tasks.push(prometheus::spawn(cfg, slos, self.interval, c, sink.clone()));
+                }
                 Err(e) => report(sink, &slos, &e.to_string()),
             }
         }
@@ -62,4 +69,22 @@ fn report(sink: &Sink, slos: &[PromSlo], error: &str) {
     for s in slos {
         sink(Event::Sample { slo: s.slo, env: s.env, outcome: Outcome::Error(error.to_string()) });
     }
+}
+
+/// How far back the sparklines are filled at start.
+const BACKFILL: Duration = Duration::from_secs(10 * 60);
+
+/// One range query per SLO and environment at start, so the sparklines are not empty.
+fn spawn_backfill(
+    cfg: PromConfig,
+    slos: Vec<PromSlo>,
+    interval: Duration,
+    client: reqwest::Client,
+    sink: Sink,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        for (slo, env, points) in prometheus::backfill(&cfg, &client, &slos, BACKFILL, interval).await {
+            sink(Event::History { slo, env, points });
+        }
+    })
 }
