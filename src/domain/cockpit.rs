@@ -169,7 +169,8 @@ impl Cockpit {
                     out.push(Command::Log(Level::Error, format!("sample for unknown SLO #{slo} ignored")));
                     return out;
                 };
-                let first = row.cell(env).last_success.is_none() && row.cell(env).consecutive_errors == 0;
+                // Never had a number (only "no data yet" from a filling window, or nothing).
+                let first = row.cell(env).value.is_none() && row.cell(env).consecutive_errors == 0;
                 let before = row.env_state(env, now);
                 row.cells[env.index()].record(now, outcome);
                 let after = row.env_state(env, now);
@@ -427,8 +428,9 @@ mod tests {
     #[test]
     fn a_breach_is_logged_once_on_the_transition() {
         let mut c = cockpit();
+        assert!(c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::NoData }, Ts(500)).is_empty());
         let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.002) }, Ts(1000));
-        assert!(out.is_empty(), "a first reading that is fine is not logged: {out:?}");
+        assert!(out.is_empty(), "a first reading that is fine is not logged, even after a filling window: {out:?}");
         let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.03) }, Ts(2000));
         assert!(
             matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("breach") && m.contains("3.00%")),
