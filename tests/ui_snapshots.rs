@@ -278,3 +278,12 @@ fn trigger_detail_explains_the_countdown() {
     assert!(screen.contains("1 breach this stage"), "{screen}");
     assert!(screen.contains("no data: hold"), "{screen}");
 }
+
+#[test]
+fn the_header_says_when_rollback_is_automatic() {
+    let mut c = cockpit();
+    assert!(!text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().contains("auto-rollback"));
+    c.auto_rollback = true;
+    let screen = text(&render(&c, &ViewState::default(), 120, 40));
+    assert!(screen.lines().next().unwrap().contains("auto-rollback on"), "{screen}");
+}

@@ -30,6 +30,9 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
         (_, Some(e)) => spans.push(styled(format!("split unknown: {} ", super::fit(e, 40)), h)),
         (None, None) => spans.push(styled("split: not configured ", h)),
     }
+    if c.auto_rollback {
+        spans.push(styled("── auto-rollback on ", h.add_modifier(ratatui::style::Modifier::BOLD)));
+    }
     if c.demo {
         spans.push(styled("── demo fleet: F injects faults ", h));
     }
