@@ -287,3 +287,20 @@ fn the_header_says_when_rollback_is_automatic() {
     let screen = text(&render(&c, &ViewState::default(), 120, 40));
     assert!(screen.lines().next().unwrap().contains("auto-rollback on"), "{screen}");
 }
+
+#[test]
+fn sub_tasks_fold_and_say_how_many() {
+    let c = cockpit();
+    let rb = c.runbook.as_ref().unwrap();
+    let phase = rb.phases.iter().position(|p| p.title.contains("10.3")).unwrap();
+    let view = ViewState { focus: Focus::Tasks, phase, ..Default::default() };
+    let screen = text(&render(&c, &view, 120, 40));
+    let parent = screen.lines().find(|l| l.contains("T1180 ")).unwrap();
+    assert!(parent.contains("▾5"), "{parent}");
+    assert!(screen.contains("  [ ] T1180a Deploy AcquisitionService"), "{screen}");
+    let mut folded = view.clone();
+    folded.collapsed.insert(rb.find("T1180").unwrap().line);
+    let screen = text(&render(&c, &folded, 120, 40));
+    assert!(screen.lines().find(|l| l.contains("T1180 ")).unwrap().contains("▸5"));
+    assert!(!screen.contains("T1180a"), "{screen}");
+}

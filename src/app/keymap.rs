@@ -27,6 +27,8 @@ pub enum Action {
     Detail,
     Acknowledge,
     RaiseManual,
+    Expand,
+    Collapse,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,6 +214,8 @@ mod tests {
             Action::Detail,
             Action::Acknowledge,
             Action::RaiseManual,
+            Action::Expand,
+            Action::Collapse,
         ] {
             assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
         }

@@ -120,6 +120,8 @@ impl App {
                 self.view.overlay = Some(Overlay::Reason { trigger: i, raise, text: String::new() });
             }
             Action::FocusNext => self.view.toggle_focus(),
+            Action::Expand => self.view.expand(self.cockpit.runbook.as_ref()),
+            Action::Collapse => self.view.collapse(self.cockpit.runbook.as_ref()),
             Action::Tick => {
                 let Some(task) = self.view.selected_task(self.cockpit.runbook.as_ref()) else {
                     return vec![Command::Log(Level::Info, "select a task to tick: tab moves to the task list".into())];

@@ -1,5 +1,7 @@
 //! What the operator is looking at: selection, focus, filter and overlays. Not domain state.
 
+use std::collections::BTreeSet;
+
 use crate::domain::runbook::{Phase, Runbook, Task};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,24 +52,34 @@ pub struct ViewState {
     pub slo: usize,
     /// Selected trigger row.
     pub trigger: usize,
+    /// Tasks (by line) whose sub-tasks are folded away.
+    pub collapsed: BTreeSet<usize>,
     pub overlay: Option<Overlay>,
 }
 
 /// The tasks of a phase as listed: depth-first with their depth, done ones left
-/// out when `open_only`.
-pub fn visible_tasks(phase: &Phase, open_only: bool) -> Vec<(usize, &Task)> {
-    fn walk<'a>(t: &'a Task, depth: usize, open_only: bool, out: &mut Vec<(usize, &'a Task)>) {
+/// out when `open_only`, sub-tasks of collapsed tasks left out.
+pub fn visible_tasks<'a>(phase: &'a Phase, open_only: bool, collapsed: &BTreeSet<usize>) -> Vec<(usize, &'a Task)> {
+    fn walk<'a>(
+        t: &'a Task,
+        depth: usize,
+        open_only: bool,
+        collapsed: &BTreeSet<usize>,
+        out: &mut Vec<(usize, &'a Task)>,
+    ) {
         if !(open_only && t.done) {
             out.push((depth, t));
         }
-        for c in &t.children {
-            walk(c, depth + 1, open_only, out);
+        if !collapsed.contains(&t.line) {
+            for c in &t.children {
+                walk(c, depth + 1, open_only, collapsed, out);
+            }
         }
     }
     let mut out = Vec::new();
     for s in &phase.sections {
         for t in &s.tasks {
-            walk(t, 0, open_only, &mut out);
+            walk(t, 0, open_only, collapsed, &mut out);
         }
     }
     out
@@ -95,7 +107,9 @@ impl ViewState {
                 }
             }
             Focus::Tasks => {
-                let count = visible_tasks(&rb.phases[self.phase.min(rb.phases.len() - 1)], self.open_only).len();
+                let count =
+                    visible_tasks(&rb.phases[self.phase.min(rb.phases.len() - 1)], self.open_only, &self.collapsed)
+                        .len();
                 self.task = clamp(self.task as isize + delta, count);
             }
             Focus::Slos | Focus::Triggers => {}
@@ -117,7 +131,7 @@ impl ViewState {
         if self.focus != Focus::Tasks {
             return None;
         }
-        visible_tasks(rb.phases.get(self.phase)?, self.open_only).get(self.task).map(|(_, t)| *t)
+        visible_tasks(rb.phases.get(self.phase)?, self.open_only, &self.collapsed).get(self.task).map(|(_, t)| *t)
     }
 
     /// Selects the first task after the cursor (wrapping around) that `matches`.
@@ -129,7 +143,10 @@ impl ViewState {
             .iter()
             .enumerate()
             .flat_map(|(p, phase)| {
-                visible_tasks(phase, self.open_only).into_iter().enumerate().map(move |(i, (_, t))| (p, i, t))
+                visible_tasks(phase, self.open_only, &self.collapsed)
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(i, (_, t))| (p, i, t))
             })
             .collect();
         if rows.is_empty() {
@@ -165,8 +182,35 @@ impl ViewState {
             return;
         }
         self.phase = self.phase.min(rb.phases.len() - 1);
-        let count = visible_tasks(&rb.phases[self.phase], self.open_only).len();
+        let count = visible_tasks(&rb.phases[self.phase], self.open_only, &self.collapsed).len();
         self.task = self.task.min(count.saturating_sub(1));
+    }
+
+    /// Right/`l`: from a phase into its tasks; on a task with folded sub-tasks, unfold them.
+    pub fn expand(&mut self, runbook: Option<&Runbook>) {
+        match self.focus {
+            Focus::Phases => self.focus = Focus::Tasks,
+            Focus::Tasks => {
+                if let Some(t) = self.selected_task(runbook) {
+                    self.collapsed.remove(&t.line);
+                }
+            }
+            Focus::Slos | Focus::Triggers => {}
+        }
+    }
+
+    /// Left/`h`: fold the selected task's sub-tasks, or, when there is nothing to fold,
+    /// go back to the phase list.
+    pub fn collapse(&mut self, runbook: Option<&Runbook>) {
+        if self.focus != Focus::Tasks {
+            return;
+        }
+        match self.selected_task(runbook) {
+            Some(t) if !t.children.is_empty() && !self.collapsed.contains(&t.line) => {
+                self.collapsed.insert(t.line);
+            }
+            _ => self.focus = Focus::Phases,
+        }
     }
 }
 
@@ -193,10 +237,32 @@ mod tests {
     #[test]
     fn visible_tasks_nest_and_filter() {
         let rb = parse(RB).unwrap();
+        let none = BTreeSet::new();
         let all: Vec<_> =
-            visible_tasks(&rb.phases[0], false).iter().map(|(d, t)| (*d, t.id.clone().unwrap())).collect();
+            visible_tasks(&rb.phases[0], false, &none).iter().map(|(d, t)| (*d, t.id.clone().unwrap())).collect();
         assert_eq!(all, vec![(0, "T1".into()), (0, "T2".into()), (1, "T2a".into())]);
-        assert_eq!(visible_tasks(&rb.phases[0], true).len(), 2);
+        assert_eq!(visible_tasks(&rb.phases[0], true, &none).len(), 2);
+        let folded = BTreeSet::from([rb.find("T2").unwrap().line]);
+        assert_eq!(visible_tasks(&rb.phases[0], false, &folded).len(), 2, "T2a folded away");
+    }
+
+    #[test]
+    fn left_folds_sub_tasks_then_goes_back_to_phases_and_right_unfolds() {
+        let rb = parse(RB).unwrap();
+        let mut v = ViewState::default();
+        v.expand(Some(&rb));
+        assert_eq!(v.focus, Focus::Tasks);
+        v.move_by(1, Some(&rb), (0, 0));
+        assert_eq!(v.selected_task(Some(&rb)).unwrap().id.as_deref(), Some("T2"));
+        v.collapse(Some(&rb));
+        assert!(v.collapsed.contains(&rb.find("T2").unwrap().line));
+        v.move_by(5, Some(&rb), (0, 0));
+        assert_eq!(v.selected_task(Some(&rb)).unwrap().id.as_deref(), Some("T2"), "T2a is hidden");
+        v.expand(Some(&rb));
+        v.move_by(1, Some(&rb), (0, 0));
+        assert_eq!(v.selected_task(Some(&rb)).unwrap().id.as_deref(), Some("T2a"));
+        v.collapse(Some(&rb));
+        assert_eq!(v.focus, Focus::Phases, "nothing to fold under T2a: back to the phases");
     }
 
     #[test]

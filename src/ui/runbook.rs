@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let phase = &rb.phases[selected];
     frame.render_widget(Paragraph::new(Line::styled("─".repeat(width), t.border)), rule);
 
-    let rows = visible_tasks(phase, s.view.open_only);
+    let rows = visible_tasks(phase, s.view.open_only, &s.view.collapsed);
     let mut lines: Vec<Line> = Vec::new();
     let mut selected_line = 0;
     let mut row = 0;
@@ -166,11 +166,18 @@ fn phase_line<'a>(p: &Phase, selected: bool, focused: bool, locked: bool, width:
 fn task_line<'a>(task: &Task, depth: usize, selected: bool, width: usize, s: &Screen) -> Line<'a> {
     let t = s.theme;
     let check = if task.done { "[x] " } else { "[ ] " };
+    // A task with sub-tasks says how many and whether they are folded (▸) or shown (▾).
+    let fold = match (task.children.len(), s.view.collapsed.contains(&task.line)) {
+        (0, _) => String::new(),
+        (n, true) => format!(" ▸{n}"),
+        (n, false) => format!(" ▾{n}"),
+    };
     let indent = "  ".repeat(depth);
     let id = task.id.as_deref().map(|i| format!("{i} ")).unwrap_or_default();
     let auto = task.done && task.id.as_ref().is_some_and(|i| s.cockpit.auto_ticked.contains(i));
     let auto_mark = if auto { " auto" } else { "" };
-    let text_w = width.saturating_sub(indent.len() + check.len() + id.chars().count() + auto_mark.len());
+    let text_w =
+        width.saturating_sub(indent.len() + check.len() + id.chars().count() + auto_mark.len() + fold.chars().count());
     let mut base = if task.done { t.muted } else { t.text };
     if selected {
         base = base.patch(t.selected);
@@ -182,6 +189,9 @@ fn task_line<'a>(task: &Task, depth: usize, selected: bool, width: usize, s: &Sc
     ];
     let text = fit(&task.text, text_w);
     spans.push(styled(format!("{text:text_w$}"), base));
+    if !fold.is_empty() {
+        spans.push(styled(fold, t.accent));
+    }
     if auto {
         spans.push(styled(auto_mark, t.accent));
     }
