@@ -15,17 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
-command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
-command -v curl >/dev/null 2>&1 || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing ${need[*]} from Debian's packages" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+bash scripts/install-deps.sh prometheus:prometheus haproxy:haproxy curl:curl
 
 for port in 18000 18080 9090 9999; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
