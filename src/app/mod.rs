@@ -4,6 +4,7 @@ pub mod keymap;
 mod logging;
 mod run;
 mod terminal;
+pub mod traffic_io;
 pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};

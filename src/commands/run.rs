@@ -4,7 +4,7 @@ use crate::cli::RunArgs;
 use crate::commands::cockpit;
 use crate::config;
 
-pub fn run(args: RunArgs) -> ExitCode {
+pub fn run(args: RunArgs, state_dir: Option<std::path::PathBuf>) -> ExitCode {
     let config = match config::find_and_load(args.config.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -12,7 +12,8 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let setup = cockpit::setup(&config, config.runbook.as_deref(), false);
+    let mut setup = cockpit::setup(&config, config.runbook.as_deref(), false);
+    super::state::attach(&mut setup, &config, state_dir.as_deref(), false, true);
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
