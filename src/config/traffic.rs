@@ -209,7 +209,7 @@ mod tests {
         assert!(matches!(&filled, ActuatorSpec::Webhook(w) if w.url == "http://127.0.0.1:9/admin/weights"));
         let e = parse_str("\n[[actuator]]\nkind = \"webhook\"\nurl = \"ftp://x\"\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("actuator[0]"));
-        assert_eq!(e.position.map(|p| p.0), Some(3), "{e}");
+        assert_eq!(e.position.map(|p| p.0), Some(2), "the [[actuator]] line: {e}");
         assert!(e.message.contains("scheme"), "{e}");
         let e = parse_str("[[actuator]]\nkind = \"haproxy\"\nsocket = \"x:1\"\nbakend = \"b\"\n").unwrap_err();
         assert!(e.message.contains("bakend"), "{e}");
