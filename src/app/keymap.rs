@@ -27,6 +27,9 @@ pub enum Action {
     Detail,
     Acknowledge,
     RaiseManual,
+    Advance,
+    Rollback,
+    Revert,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,6 +215,9 @@ mod tests {
             Action::Detail,
             Action::Acknowledge,
             Action::RaiseManual,
+            Action::Advance,
+            Action::Rollback,
+            Action::Revert,
         ] {
             assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
         }

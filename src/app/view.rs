@@ -9,6 +9,28 @@ pub enum Focus {
     Tasks,
     Slos,
     Triggers,
+    /// The traffic panel: rollback procedure steps.
+    Traffic,
+}
+
+/// Which field of a traffic dialog is being typed into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Reason,
+    Confirm,
+}
+
+/// Moving traffic: the typed confirmation, and the reason where one is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrafficDialog {
+    /// A rollback (else an advance to `to`).
+    pub rollback: bool,
+    pub to: u8,
+    /// An advance past failing gates needs an override reason; a rollback always asks why.
+    pub needs_reason: bool,
+    pub field: Field,
+    pub reason: String,
+    pub confirm: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +57,8 @@ pub enum Overlay {
         raise: bool,
         text: String,
     },
+    /// Advance or rollback: preview, gates, reason, typed confirmation.
+    Traffic(TrafficDialog),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +74,8 @@ pub struct ViewState {
     pub slo: usize,
     /// Selected trigger row.
     pub trigger: usize,
+    /// Selected rollback procedure step.
+    pub step: usize,
     pub overlay: Option<Overlay>,
 }
 
@@ -80,6 +106,10 @@ impl ViewState {
         match self.focus {
             Focus::Slos => return self.slo = clamp(self.slo as isize + delta, rows.0),
             Focus::Triggers => return self.trigger = clamp(self.trigger as isize + delta, rows.1),
+            Focus::Traffic => {
+                let steps = crate::domain::traffic::StepKind::ALL.len();
+                return self.step = clamp(self.step as isize + delta, steps);
+            }
             _ => {}
         }
         let Some(rb) = runbook else { return };
@@ -98,7 +128,7 @@ impl ViewState {
                 let count = visible_tasks(&rb.phases[self.phase.min(rb.phases.len() - 1)], self.open_only).len();
                 self.task = clamp(self.task as isize + delta, count);
             }
-            Focus::Slos | Focus::Triggers => {}
+            Focus::Slos | Focus::Triggers | Focus::Traffic => {}
         }
     }
 
@@ -107,7 +137,8 @@ impl ViewState {
             Focus::Phases => Focus::Tasks,
             Focus::Tasks => Focus::Slos,
             Focus::Slos => Focus::Triggers,
-            Focus::Triggers => Focus::Phases,
+            Focus::Triggers => Focus::Traffic,
+            Focus::Traffic => Focus::Phases,
         };
     }
 
@@ -137,7 +168,7 @@ impl ViewState {
         }
         let here = match self.focus {
             Focus::Tasks => rows.iter().position(|(p, i, _)| *p == self.phase && *i == self.task),
-            Focus::Phases | Focus::Slos | Focus::Triggers => None,
+            Focus::Phases | Focus::Slos | Focus::Triggers | Focus::Traffic => None,
         };
         // From the phase list, search from the top of the selected phase.
         let start = match here {

@@ -13,6 +13,11 @@ use crate::store::cockpit_state::{open_and_load, resolve};
 /// state dir is created if need be and kept open for saving; without, it is only read (status).
 pub fn attach(setup: &mut Setup, config: &Config, explicit: Option<&Path>, demo: bool, write: bool) {
     setup.cockpit.traffic = TrafficState::new(config.traffic.clone());
+    setup.cockpit.actuators = setup
+        .actuators
+        .iter()
+        .map(|a| a.build().map(|a| a.name()).unwrap_or_else(|e| format!("(broken: {e})")))
+        .collect();
     let Some(path) = resolve(explicit, &config.deployment, demo) else {
         setup.notices.push("no state dir (no home folder?): pass --state-dir; traffic changes are NOT kept".into());
         return;

@@ -66,6 +66,8 @@ pub struct Cockpit {
     pub apply_failure: Option<ApplyFailure>,
     /// The stage start whose soak was already announced as passed.
     pub soak_announced: Option<Ts>,
+    /// What moves traffic, for the confirmation dialogs: `webhook PUT http://…/weights`.
+    pub actuators: Vec<String>,
 }
 
 /// Everything that can happen to the cockpit.
@@ -204,6 +206,7 @@ impl Cockpit {
             drift: None,
             apply_failure: None,
             soak_announced: None,
+            actuators: Vec::new(),
         }
     }
 
@@ -400,8 +403,8 @@ impl Cockpit {
         }
         let done = !task.done;
         let what = if done { "tick" } else { "untick" };
-        self.audit(what, serde_json::json!({ "task": label }), out);
         out.push(Command::WriteTask { task, done });
+        self.audit(what, serde_json::json!({ "task": label }), out);
     }
 
     /// Something the cockpit did or saw that linked tasks may be waiting for.
@@ -589,7 +592,10 @@ mod tests {
         assert!(matches!(&out[1], Command::WriteTask { done: true, .. }));
         let t1 = c.runbook.as_ref().unwrap().find("T1").unwrap().clone();
         let out = c.update(Event::ToggleTask(t1), Ts(0));
-        assert!(matches!(&out[..], [Command::WriteTask { done: true, .. }]), "no warning in an open phase: {out:?}");
+        assert!(
+            matches!(&out[..], [Command::WriteTask { done: true, .. }, Command::Audit { .. }]),
+            "no warning in an open phase, and an audit entry: {out:?}"
+        );
     }
 
     #[test]

@@ -369,3 +369,198 @@ fn soaks(t: &TrafficState) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::automation::{Gate as TaskGate, Link};
+    use crate::domain::cockpit::Event;
+    use crate::domain::env::Weights;
+    use crate::domain::traffic::{MINUTE_MS, weights_for};
+    use crate::domain::trigger::{Tier, TriggerSpec, Triggers};
+
+    fn cockpit() -> Cockpit {
+        let mut c = Cockpit::new("go-live", "prod");
+        c.operator = "alice".into();
+        c
+    }
+
+    fn set_weights(out: &[Command]) -> Option<(u64, Weights)> {
+        out.iter().find_map(|c| match c {
+            Command::SetWeights { seq, weights, .. } => Some((*seq, *weights)),
+            _ => None,
+        })
+    }
+
+    fn advanced(c: &mut Cockpit, reason: Option<&str>, now: Ts) -> Vec<Command> {
+        let mut out = c.update(Event::Advance { to: None, override_reason: reason.map(str::to_string) }, now);
+        let (seq, _) = set_weights(&out).expect("SetWeights");
+        out.extend(c.update(Event::Applied { seq, detail: "ok".into() }, now));
+        out
+    }
+
+    #[test]
+    fn advance_goes_through_the_actuators_and_commits_when_applied() {
+        let mut c = cockpit();
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(0));
+        assert_eq!(set_weights(&out), Some((1, weights_for(10))));
+        assert!(out.contains(&Command::Persist));
+        assert!(
+            out.iter().any(|x| matches!(x, Command::Audit { what, stage, .. } if what == "advance" && stage == "0%"))
+        );
+        assert_eq!(c.traffic.blue_percent, 0, "not before the router confirmed");
+        let out = c.update(Event::Applied { seq: 1, detail: "webhook: HTTP 200".into() }, Ts(1000));
+        assert_eq!((c.traffic.blue_percent, c.traffic.stage), (10, Some(0)));
+        assert!(
+            out.iter().any(
+                |x| matches!(x, Command::Audit { what, stage, .. } if what == "advance-applied" && stage == "10%")
+            )
+        );
+        assert!(out.contains(&Command::Persist));
+    }
+
+    #[test]
+    fn advance_before_the_soak_is_refused_naming_the_gate_and_an_override_is_recorded() {
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(MINUTE_MS));
+        assert!(set_weights(&out).is_none());
+        assert!(
+            out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m) if m.contains("soak not over (29:00 left)"))),
+            "{out:?}"
+        );
+        let out = advanced(&mut c, Some("CAB approved"), Ts(MINUTE_MS));
+        assert_eq!(c.traffic.blue_percent, 25);
+        let audit = out.iter().find_map(|x| match x {
+            Command::Audit { what, detail, .. } if what == "advance-override" => Some(detail.clone()),
+            _ => None,
+        });
+        let audit = audit.expect("an override audit entry");
+        assert_eq!(audit["override_reason"], "CAB approved");
+        assert!(audit["overridden"][0].as_str().unwrap().contains("soak"));
+        assert!(audit.get("status").is_some() && audit.get("triggers").is_some(), "the snapshot: {audit}");
+        assert_eq!(c.traffic.history.last().unwrap().reason.as_deref(), Some("CAB approved"));
+    }
+
+    #[test]
+    fn gate_tasks_and_firing_triggers_are_gates() {
+        let mut c = cockpit();
+        c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1212 check\n").unwrap());
+        c.gates = vec![TaskGate { stage: 10, tasks: vec!["T1212".into()] }];
+        c.triggers = Triggers::new(vec![TriggerSpec::manual("stakeholder", Tier::Planned)]);
+        c.update(Event::RaiseTrigger { trigger: 0, reason: "CTO says stop".into() }, Ts(0));
+        let p = c.preview_advance(None).unwrap();
+        let text: Vec<String> = p.failing.iter().map(ToString::to_string).collect();
+        assert_eq!(text, vec!["trigger firing: stakeholder", "gate tasks open: T1212"]);
+        c.controls_held = false;
+        let out = c.update(Event::Advance { to: None, override_reason: Some("x".into()) }, Ts(0));
+        assert!(out.iter().any(|x| matches!(x, Command::Log(_, m) if m.contains("controls"))), "{out:?}");
+        assert!(set_weights(&out).is_none());
+    }
+
+    #[test]
+    fn a_failed_apply_keeps_the_stage_and_says_what_was_done() {
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        let later = Ts(31 * MINUTE_MS);
+        let out = c.update(Event::Advance { to: None, override_reason: None }, later);
+        let (seq, w) = set_weights(&out).unwrap();
+        assert_eq!(w, weights_for(25));
+        let out = c.update(
+            Event::ApplyFailed { seq, error: "FAILED webhook: HTTP 503".into(), steps_done: vec!["haproxy".into()] },
+            later,
+        );
+        assert_eq!((c.traffic.blue_percent, c.traffic.pending.is_none()), (10, true));
+        let f = c.apply_failure.clone().unwrap();
+        assert_eq!((f.from, f.to, f.steps_done), (10, 25, vec!["haproxy".to_string()]));
+        assert!(out.iter().any(|x| matches!(x, Command::Audit { what, .. } if what == "advance-failed")));
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Error, m) if m.contains("part-way"))), "{out:?}");
+        // Revert sets the router back to the recorded split, outside the stage machine.
+        let out = c.update(Event::Revert, later);
+        assert_eq!(set_weights(&out), Some((0, weights_for(10))));
+        c.update(Event::Applied { seq: 0, detail: "ok".into() }, later);
+        assert!(c.apply_failure.is_none());
+        assert_eq!(c.traffic.blue_percent, 10);
+    }
+
+    #[test]
+    fn rollback_from_any_stage_sends_0_100_and_fires_its_links() {
+        for stages in 0..3 {
+            let mut c = cockpit();
+            c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1 announce\n").unwrap());
+            c.links = vec![Link { task: "T1".into(), when: When::RollbackStarted }];
+            for i in 0..stages {
+                advanced(&mut c, Some("test"), Ts(i));
+            }
+            let out = c.update(Event::Rollback { reason: "error spike".into() }, Ts(100));
+            assert_eq!(set_weights(&out).map(|(_, w)| w), Some(Weights { blue: 0, green: 100 }), "from stage {stages}");
+            assert!(c.traffic.is_rolled_back());
+            assert!(out.iter().any(|x| matches!(x, Command::WriteTask { done: true, .. })), "{out:?}");
+            assert!(out.iter().any(|x| matches!(x, Command::Audit { what, .. } if what == "rollback")));
+        }
+    }
+
+    #[test]
+    fn drift_is_detected_and_never_overwritten() {
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        let out = c.update(Event::ActualWeights(Ok(Some(Weights { blue: 0, green: 100 }))), Ts(10_000));
+        assert_eq!(c.drift.map(|d| d.to_string()).as_deref(), Some("router says 0/100, cutover expects 10/90"));
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Error, m) if m.contains("DRIFT"))));
+        assert!(set_weights(&out).is_none(), "drift is shown, not corrected");
+        c.update(Event::Weights(Ok(Weights { blue: 10, green: 90 })), Ts(11_000));
+        assert_eq!(c.drift, None);
+        // A reading within moments of a change may predate it.
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        c.update(Event::Weights(Ok(Weights { blue: 0, green: 100 })), Ts(1000));
+        assert_eq!(c.drift, None);
+    }
+
+    #[test]
+    fn auto_rollback_goes_through_the_same_path() {
+        use crate::domain::slo::{Judge, Outcome, SloRow, SloSpec};
+        use crate::domain::trigger::{Condition, Direction};
+        let mut c = cockpit();
+        c.slos.push(SloRow::new(SloSpec {
+            name: "error rate".into(),
+            objective: "< 1%".parse().unwrap(),
+            judge: Judge::PerEnv,
+            interval_ms: 1000,
+        }));
+        let cond = Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.05 };
+        c.triggers = Triggers::new(vec![TriggerSpec::new("err>5%", Tier::Immediate, cond, 0)]);
+        c.auto_rollback = true;
+        advanced(&mut c, None, Ts(0));
+        let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.2) }, Ts(1000));
+        assert_eq!(set_weights(&out).map(|(_, w)| w), Some(Weights { blue: 0, green: 100 }), "{out:?}");
+        assert!(c.traffic.is_rolled_back());
+        assert_eq!(c.traffic.rollback.as_ref().unwrap().by, "auto-rollback");
+    }
+
+    #[test]
+    fn soak_passing_fires_its_links_once_and_the_state_round_trips() {
+        let mut c = cockpit();
+        c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T9 soak done\n").unwrap());
+        c.links = vec![Link { task: "T9".into(), when: When::SoakPassed(10) }];
+        advanced(&mut c, None, Ts(0));
+        assert!(c.update(Event::Tick, Ts(29 * MINUTE_MS)).iter().all(|x| !matches!(x, Command::WriteTask { .. })));
+        let out = c.update(Event::Tick, Ts(30 * MINUTE_MS));
+        assert!(out.iter().any(|x| matches!(x, Command::WriteTask { done: true, .. })), "{out:?}");
+        assert!(c.update(Event::Tick, Ts(31 * MINUTE_MS)).iter().all(|x| !matches!(x, Command::WriteTask { .. })));
+        let saved = c.persisted();
+        let json = serde_json::to_string(&saved).unwrap();
+        let mut fresh = cockpit();
+        assert!(fresh.restore(serde_json::from_str(&json).unwrap()).is_empty());
+        assert_eq!(fresh.traffic, c.traffic);
+        // A config with other stages does not re-index a running go-live.
+        let mut other = cockpit();
+        other.traffic = TrafficState::new(crate::domain::traffic::TrafficSpec {
+            stages: vec![crate::domain::traffic::Stage { blue_percent: 100, soak_ms: 0 }],
+            stabilization_ms: 0,
+        });
+        let w = other.restore(saved);
+        assert!(w[0].contains("keeping the stored stages"), "{w:?}");
+        assert_eq!(other.traffic.blue_percent, 10);
+    }
+}
