@@ -61,8 +61,13 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
     let slo_height = (s.cockpit.slos.len() as u16 + 3).max(5).min(right.height.saturating_sub(6));
     let rest = right.height.saturating_sub(slo_height);
     // The traffic panel before the triggers when something happened; health keeps its summary.
+    let quiet = traffic::is_quiet(s.cockpit);
     let traffic_height = match traffic::height(s).min(rest.saturating_sub(6)) {
         h if h < 3 => 0,
+        // Nothing has happened yet: the one-liner only where the triggers keep all their rows;
+        // history only where they keep five. A rollback or a failed change always shows.
+        h if quiet && rest < h + triggers::height(s) + 3 => 0,
+        h if !traffic::is_urgent(s.cockpit) && rest < h + triggers::height(s).min(5) + 3 => 0,
         h => h,
     };
     let rest = rest - traffic_height;

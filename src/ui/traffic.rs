@@ -94,6 +94,19 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
     out
 }
 
+/// Nothing to show but the plan: no change made, none failed, no rollback.
+pub fn is_quiet(c: &Cockpit) -> bool {
+    c.traffic.history.is_empty()
+        && c.traffic.rollback.is_none()
+        && c.apply_failure.is_none()
+        && c.traffic.pending.is_none()
+}
+
+/// A rollback or a failed change: shown whatever the room.
+pub fn is_urgent(c: &Cockpit) -> bool {
+    c.traffic.rollback.is_some() || c.apply_failure.is_some()
+}
+
 /// Rows the panel wants.
 pub fn height(s: &Screen) -> u16 {
     (lines(s, 200).len() as u16 + 2).min(10)
