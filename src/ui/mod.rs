@@ -64,9 +64,9 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
     let quiet = traffic::is_quiet(s.cockpit);
     let traffic_height = match traffic::height(s).min(rest.saturating_sub(6)) {
         h if h < 3 => 0,
-        // Nothing has happened yet: the one-liner only where the triggers keep all their rows;
-        // history only where they keep five. A rollback or a failed change always shows.
-        h if quiet && rest < h + triggers::height(s) + 3 => 0,
+        // Nothing has happened yet: the header says what comes next, the panel waits. History
+        // only where the triggers keep five rows. A rollback or a failed change always shows.
+        _ if quiet => 0,
         h if !traffic::is_urgent(s.cockpit) && rest < h + triggers::height(s).min(5) + 3 => 0,
         h => h,
     };
