@@ -8,6 +8,10 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "cutover", version, about = "A terminal cockpit for blue-green production go-lives")]
 pub struct Cli {
+    /// The deployment's state dir (state.json, audit.jsonl, cutover.log, locks); default
+    /// `$XDG_STATE_HOME/cutover/<deployment>` (`<deployment>-demo` for the demo).
+    #[arg(long, global = true, env = "CUTOVER_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -26,6 +30,40 @@ pub enum Command {
     Runbook(RunbookArgs),
     /// Poll every source once and print the SLOs and health (exit 0 all ok, 3 not all ok).
     Status(StatusArgs),
+    /// Move blue to the next traffic stage (or --to PERCENT), after checking the gates.
+    Advance(AdvanceArgs),
+    /// Send all traffic back to green and start the rollback procedure.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdvanceArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// A configured stage above the current one (default: the next stage).
+    #[arg(long, value_name = "PERCENT")]
+    pub to: Option<u8>,
+    /// Go although gates fail (soak, triggers, runbook tasks); the reason is logged.
+    #[arg(long = "override", value_name = "REASON")]
+    pub override_reason: Option<String>,
+    /// Do not ask for the typed confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// How long to wait for every source to answer before judging the gates.
+    #[arg(long)]
+    pub wait: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Why: goes to the audit log.
+    #[arg(long)]
+    pub reason: String,
+    /// Do not ask for the typed confirmation.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +105,9 @@ pub struct DemoArgs {
     /// Requests per second of smoke load straight to blue's services (0: off).
     #[arg(long, default_value_t = 10)]
     pub smoke_rps: u32,
+    /// Write the fleet's addresses (the JSON `cutover fleet` prints) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub fleet_info: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

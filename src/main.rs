@@ -7,12 +7,15 @@ fn main() -> std::process::ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("cutover: cannot install the error report hook: {e}");
     }
+    let state_dir = cli.state_dir;
     match cli.command {
         Command::Fleet(args) => cutover::commands::fleet(args),
-        Command::Demo(args) => cutover::commands::demo(args),
-        Command::Run(args) => cutover::commands::run(args),
+        Command::Demo(args) => cutover::commands::demo(args, state_dir),
+        Command::Run(args) => cutover::commands::run(args, state_dir),
         Command::Check(args) => cutover::commands::check(args),
         Command::Runbook(args) => cutover::commands::runbook(args),
-        Command::Status(args) => cutover::commands::status(args),
+        Command::Status(args) => cutover::commands::status(args, state_dir),
+        Command::Advance(args) => cutover::commands::advance(args, state_dir),
+        Command::Rollback(args) => cutover::commands::rollback(args, state_dir),
     }
 }

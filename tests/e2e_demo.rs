@@ -41,7 +41,7 @@ fn demo_shows_live_numbers_turns_red_on_a_fault_and_restores_the_terminal() {
         let numbers = ["error rate", "p95 latency", "availability", "event laten", "throughput"]
             .iter()
             .all(|n| is_number(&slo_value(s, n, "blue")) && is_number(&slo_value(s, n, "green")));
-        s.contains("RUNBOOK") && s.contains("HEALTH") && s.contains("● up") && s.contains("blue 10%") && numbers
+        s.contains("RUNBOOK") && s.contains("HEALTH") && s.contains("● up") && s.contains("blue 0%") && numbers
     });
     eprintln!("live numbers after {took:?}");
     let screen = t.screen(false);

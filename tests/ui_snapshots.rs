@@ -22,7 +22,8 @@ use std::path::Path;
 const NOW: Ts = Ts(1_795_707_085_000);
 
 /// A cockpit mid-cutover: blue breaching its error rate, one blue service down,
-/// one green SLO without data, the router at 10/90.
+/// one green SLO without data, traffic at the 10 % stage (entered 12 minutes ago past an open
+/// gate, with an override), the router agreeing at 10/90.
 fn cockpit() -> Cockpit {
     let cfg = config::parse(config::DEMO_CONFIG, Path::new("demo.toml"), None).unwrap();
     let mut c = Cockpit::new("go-live", "prod");
@@ -42,6 +43,11 @@ fn cockpit() -> Cockpit {
             c.health.push(HealthCell::new(s, env));
         }
     }
+    c.operator = "alice".into();
+    let entered = Ts(NOW.0 - 12 * 60_000);
+    let reason = Some("CAB-4711: checks done on paper".to_string());
+    c.update(Event::Advance { to: None, override_reason: reason }, entered);
+    c.update(Event::Applied { seq: 1, detail: "webhook: HTTP 200".into() }, entered);
     let series: [(usize, Env, [f64; 6]); 9] = [
         (0, Env::Blue, [0.002, 0.003, 0.004, 0.012, 0.031, 0.052]),
         (0, Env::Green, [0.001, 0.001, 0.002, 0.001, 0.002, 0.002]),
@@ -121,6 +127,38 @@ fn tasks_focused_on_the_cutover_phase_120x40() {
     let view = ViewState { focus: Focus::Tasks, phase: 4, task: 7, ..Default::default() };
     let buf = render(&cockpit(), &view, 120, 40);
     insta::assert_snapshot!(text(&buf));
+}
+
+#[test]
+fn drift_takes_the_header_in_crit_and_the_advance_dialog_lists_gates_and_asks_for_a_reason() {
+    let mut c = cockpit();
+    c.update(Event::Weights(Ok(Weights { blue: 0, green: 100 })), Ts(NOW.0 + 1000));
+    let buf = render(&c, &ViewState::default(), 120, 40);
+    let (x, y) = find(&buf, "DRIFT: router says 0/100, cutover expects 10/90");
+    assert_eq!(buf[(x, y)].style().fg, Theme::builtin().crit.fg, "drift is drawn in the crit role");
+    let view = ViewState {
+        overlay: Some(Overlay::Traffic(cutover::app::view::TrafficDialog {
+            rollback: false,
+            to: 25,
+            needs_reason: true,
+            field: cutover::app::view::Field::Reason,
+            reason: "why not".into(),
+            confirm: String::new(),
+        })),
+        ..Default::default()
+    };
+    let screen = text(&render(&cockpit(), &view, 120, 40));
+    for needle in [
+        "10% → 25%: blue 25 / green 75",
+        "✗ soak not over (18:00 left)",
+        "✓ no trigger firing",
+        "✓ runbook gate tasks for 25% done",
+        "✓ controls held",
+        "gates fail: override reason (logged): > why not",
+        "type 25 to send 25% of traffic to blue",
+    ] {
+        assert!(screen.contains(needle), "{needle:?} missing:\n{screen}");
+    }
 }
 
 #[test]

@@ -29,6 +29,9 @@ pub enum Action {
     RaiseManual,
     Expand,
     Collapse,
+    Advance,
+    Rollback,
+    Revert,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -216,6 +219,9 @@ mod tests {
             Action::RaiseManual,
             Action::Expand,
             Action::Collapse,
+            Action::Advance,
+            Action::Rollback,
+            Action::Revert,
         ] {
             assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
         }

@@ -4,6 +4,7 @@ pub mod keymap;
 mod logging;
 mod run;
 mod terminal;
+pub mod traffic_io;
 pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -13,9 +14,10 @@ pub use run::{Setup, run};
 use crate::domain::cockpit::{Cockpit, Command, Event, Level};
 use crate::domain::fault::FaultPreset;
 use crate::domain::time::Ts;
+use crate::domain::traffic::{Confirmation, Gate, StepKind, confirm};
 use crate::ui::theme::Theme;
 use keymap::{Action, Keymap};
-use view::{Focus, Overlay, ViewState};
+use view::{Field, Focus, Overlay, TrafficDialog, ViewState};
 
 /// Everything the loop receives.
 #[derive(Debug)]
@@ -70,6 +72,10 @@ impl App {
                 let query = query.clone();
                 return self.find_key(key, query);
             }
+            Some(Overlay::Traffic(d)) => {
+                let d = d.clone();
+                return self.traffic_key(key, d, now);
+            }
             _ => {}
         }
         if matches!(self.view.overlay, Some(Overlay::Help | Overlay::SloDetail { .. } | Overlay::TriggerDetail { .. }))
@@ -122,6 +128,48 @@ impl App {
             Action::FocusNext => self.view.toggle_focus(),
             Action::Expand => self.view.expand(self.cockpit.runbook.as_ref()),
             Action::Collapse => self.view.collapse(self.cockpit.runbook.as_ref()),
+            Action::Tick if self.view.focus == Focus::Traffic => {
+                let Some(kind) = StepKind::ALL.get(self.view.step).copied() else { return Vec::new() };
+                return self.cockpit.update(Event::TickRollbackStep(kind), now);
+            }
+            Action::Advance => {
+                let preview = match self.cockpit.preview_advance(None) {
+                    Ok(p) => p,
+                    Err(refusal) => return vec![Command::Log(Level::Warn, refusal.to_string())],
+                };
+                if preview.failing.contains(&Gate::Controls) {
+                    return vec![Command::Log(
+                        Level::Warn,
+                        "you do not hold the controls: traffic cannot move from here".into(),
+                    )];
+                }
+                let needs_reason = !preview.failing.is_empty();
+                self.view.overlay = Some(Overlay::Traffic(TrafficDialog {
+                    rollback: false,
+                    to: preview.to,
+                    needs_reason,
+                    field: if needs_reason { Field::Reason } else { Field::Confirm },
+                    reason: String::new(),
+                    confirm: String::new(),
+                }));
+            }
+            Action::Rollback => {
+                if !self.cockpit.controls_held {
+                    return vec![Command::Log(
+                        Level::Warn,
+                        "you do not hold the controls: traffic cannot move from here".into(),
+                    )];
+                }
+                self.view.overlay = Some(Overlay::Traffic(TrafficDialog {
+                    rollback: true,
+                    to: 0,
+                    needs_reason: true,
+                    field: Field::Confirm,
+                    reason: String::new(),
+                    confirm: String::new(),
+                }));
+            }
+            Action::Revert => return self.cockpit.update(Event::Revert, now),
             Action::Tick => {
                 let Some(task) = self.view.selected_task(self.cockpit.runbook.as_ref()) else {
                     return vec![Command::Log(Level::Info, "select a task to tick: tab moves to the task list".into())];
@@ -192,6 +240,53 @@ impl App {
             }
             _ => {}
         }
+        Vec::new()
+    }
+
+    /// Typing into a traffic dialog. An advance past failing gates asks for the override reason
+    /// first, then the percent; a rollback asks for ROLLBACK, then the reason. Esc cancels.
+    fn traffic_key(&mut self, key: KeyEvent, mut d: TrafficDialog, now: Ts) -> Vec<Command> {
+        let target = if d.rollback { Confirmation::Rollback } else { Confirmation::Stage(d.to) };
+        match key.code {
+            KeyCode::Esc => {
+                self.view.overlay = None;
+                let what = if d.rollback { "rollback" } else { "advance" };
+                return vec![Command::Log(Level::Info, format!("{what} cancelled: nothing changed"))];
+            }
+            KeyCode::Enter => match d.field {
+                Field::Reason if d.reason.trim().is_empty() => {
+                    return vec![Command::Log(Level::Warn, "a reason is needed; it goes to the audit log".into())];
+                }
+                Field::Reason if d.rollback => {
+                    self.view.overlay = None;
+                    return self.cockpit.update(Event::Rollback { reason: d.reason.trim().to_string() }, now);
+                }
+                Field::Reason => d.field = Field::Confirm,
+                Field::Confirm if !confirm(target, &d.confirm) => {
+                    d.confirm.clear();
+                    self.view.overlay = Some(Overlay::Traffic(d));
+                    return vec![Command::Log(Level::Warn, format!("not confirmed: {}", target.prompt()))];
+                }
+                Field::Confirm if d.rollback => d.field = Field::Reason,
+                Field::Confirm => {
+                    self.view.overlay = None;
+                    let override_reason = d.needs_reason.then(|| d.reason.trim().to_string());
+                    return self.cockpit.update(Event::Advance { to: Some(d.to), override_reason }, now);
+                }
+            },
+            KeyCode::Backspace => {
+                match d.field {
+                    Field::Reason => d.reason.pop(),
+                    Field::Confirm => d.confirm.pop(),
+                };
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => match d.field {
+                Field::Reason => d.reason.push(c),
+                Field::Confirm => d.confirm.push(c),
+            },
+            _ => {}
+        }
+        self.view.overlay = Some(Overlay::Traffic(d));
         Vec::new()
     }
 
@@ -332,7 +427,7 @@ mod tests {
         key(&mut a, KeyCode::Down);
         let out = key(&mut a, KeyCode::Char(' '));
         assert!(
-            matches!(&out[..], [Command::WriteTask { task, done: true }] if task.id.as_deref() == Some("T2")),
+            matches!(&out[..], [Command::WriteTask { task, done: true }, Command::Audit { .. }] if task.id.as_deref() == Some("T2")),
             "{out:?}"
         );
     }
@@ -398,5 +493,49 @@ mod tests {
         let out = key(&mut a, KeyCode::Char('F'));
         assert_eq!(a.view.overlay, None);
         assert!(matches!(&out[..], [Command::Log(Level::Warn, _)]));
+    }
+
+    #[test]
+    fn advance_asks_for_an_override_reason_then_the_exact_percent() {
+        let mut a = with_runbook();
+        a.cockpit.gates = vec![crate::domain::automation::Gate { stage: 10, tasks: vec!["T1".into()] }];
+        key(&mut a, KeyCode::Char('a'));
+        assert!(matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.to == 10 && d.field == Field::Reason));
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("reason")), "{out:?}");
+        typed(&mut a, "CAB-7 ok");
+        key(&mut a, KeyCode::Enter);
+        typed(&mut a, "1");
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("type 10")), "1 is not 10: {out:?}");
+        typed(&mut a, "10");
+        let out = key(&mut a, KeyCode::Enter);
+        assert_eq!(a.view.overlay, None);
+        assert!(out.iter().any(|c| matches!(c, Command::SetWeights { seq: 1, .. })), "{out:?}");
+        assert_eq!(a.cockpit.traffic.pending.as_ref().unwrap().reason.as_deref(), Some("CAB-7 ok"));
+    }
+
+    #[test]
+    fn rollback_needs_rollback_typed_and_a_reason_and_esc_cancels() {
+        let mut a = app();
+        key(&mut a, KeyCode::Char('R'));
+        assert!(key(&mut a, KeyCode::Esc).iter().all(|c| matches!(c, Command::Log(Level::Info, _))));
+        assert_eq!(a.view.overlay, None);
+        key(&mut a, KeyCode::Char('R'));
+        typed(&mut a, "rollback");
+        key(&mut a, KeyCode::Enter);
+        assert!(
+            matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.field == Field::Confirm && d.confirm.is_empty())
+        );
+        typed(&mut a, "ROLLBACK");
+        key(&mut a, KeyCode::Enter);
+        typed(&mut a, "error spike");
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(
+            out.iter()
+                .any(|c| matches!(c, Command::SetWeights { weights, .. } if weights.blue == 0 && weights.green == 100)),
+            "{out:?}"
+        );
+        assert!(a.cockpit.traffic.is_rolled_back());
     }
 }

@@ -17,11 +17,13 @@ use tui_logger::TuiLoggerWidget;
 use super::keymap::Keymap;
 use super::terminal::TerminalGuard;
 use super::{App, Msg, logging};
+use crate::actuators::{ActuatorSpec, Chain};
 use crate::domain::cockpit::{Cockpit, Command, Event, Level};
 use crate::domain::runbook::Task;
 use crate::sources::plan::SourcePlan;
 use crate::sources::{self, Sink};
 use crate::store::runbook_file::RunbookFile;
+use crate::store::{AuditEntry, StateDir, Who};
 use crate::ui::{self, Screen, theme::Theme};
 
 /// What the loop is started with.
@@ -37,6 +39,10 @@ pub struct Setup {
     /// Problems found while starting (a broken theme or keymap): shown in the log, never fatal.
     pub notices: Vec<String>,
     pub log_file: Option<PathBuf>,
+    /// Where the traffic stage, trigger states and audit log are kept; `None`: nothing is kept.
+    pub state_dir: Option<StateDir>,
+    /// What moves traffic, in order.
+    pub actuators: Vec<ActuatorSpec>,
 }
 
 pub async fn run(setup: Setup) -> Result<()> {
@@ -54,7 +60,24 @@ pub async fn run(setup: Setup) -> Result<()> {
             let _ = tx.send(Msg::Domain(e));
         })
     };
+    let chain = match super::traffic_io::build_chain(&setup.actuators) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}; traffic cannot be moved from this cockpit");
+            Chain::default()
+        }
+    };
+    let chain = Arc::new(chain);
+    // The weights poller already reads the router; a readback of the same URL would be double work.
+    let reconcile = match super::traffic_io::read_url(&chain) {
+        Some(url) => setup.sources.weights_url.as_deref() != Some(url.as_str()),
+        None => !chain.actuators.is_empty(),
+    };
     let mut tasks: Vec<JoinHandle<()>> = setup.sources.spawn(&client, &sink);
+    if reconcile {
+        tasks.push(spawn_reconcile(chain.clone(), tx.clone()));
+    }
+    let store = setup.state_dir.map(spawn_store_writer);
     let runbook_file = setup.runbook_file.map(|f| Arc::new(Mutex::new(f)));
     if let Some(file) = &runbook_file {
         tasks.push(spawn_runbook_watch(file.clone(), tx.clone()));
@@ -65,7 +88,16 @@ pub async fn run(setup: Setup) -> Result<()> {
 
     let mut app = App::new(setup.cockpit, setup.keymap, setup.theme);
     let log_theme = app.theme.clone();
-    let exec = Executor { client: client.clone(), fault_admin: setup.fault_admin, runbook_file, tx: tx.clone() };
+    let exec = Executor {
+        client: client.clone(),
+        fault_admin: setup.fault_admin,
+        runbook_file,
+        tx: tx.clone(),
+        chain,
+        apply_lock: Arc::new(tokio::sync::Mutex::new(())),
+        store,
+        who: Who::from_env(),
+    };
     let mut guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
     let mut clock = local_clock();
     let mut dirty = true;
@@ -108,7 +140,7 @@ pub async fn run(setup: Setup) -> Result<()> {
                 clock = local_clock();
             }
             for cmd in app.handle(msg, sources::now()) {
-                exec.execute(cmd);
+                exec.execute(cmd, &app.cockpit);
             }
         }
         if app.quit {
@@ -136,10 +168,58 @@ struct Executor {
     fault_admin: Option<String>,
     runbook_file: Option<Arc<Mutex<RunbookFile>>>,
     tx: UnboundedSender<Msg>,
+    chain: Arc<Chain>,
+    /// One traffic change at a time.
+    apply_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The state dir's writer thread.
+    store: Option<std::sync::mpsc::Sender<StoreJob>>,
+    who: Who,
+}
+
+/// Work for the thread that owns the state dir: writes happen in order, off the loop.
+enum StoreJob {
+    Save(Box<crate::domain::cockpit::PersistedState>),
+    Audit(Box<AuditEntry>),
+}
+
+fn spawn_store_writer(mut dir: StateDir) -> std::sync::mpsc::Sender<StoreJob> {
+    let (tx, rx) = std::sync::mpsc::channel::<StoreJob>();
+    let who = Who::from_env();
+    std::thread::spawn(move || {
+        while let Ok(job) = rx.recv() {
+            match job {
+                StoreJob::Save(state) => match dir.save(&*state, &who) {
+                    Ok(saved) => saved.warnings.iter().for_each(|w| tracing::warn!("{w}")),
+                    Err(e) => tracing::error!("the traffic state was NOT saved: {e}"),
+                },
+                StoreJob::Audit(entry) => {
+                    if let Err(e) = dir.append_audit(&entry) {
+                        tracing::error!("audit log: {} NOT recorded: {e}", entry.what);
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
+/// Reads the router's weights back through the actuators every few seconds (reconciliation).
+fn spawn_reconcile(chain: Arc<Chain>, tx: UnboundedSender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let read = chain.read().await.map_err(|e| e.to_string());
+            if tx.send(Msg::Domain(Event::ActualWeights(read))).is_err() {
+                break;
+            }
+        }
+    })
 }
 
 impl Executor {
-    fn execute(&self, cmd: Command) {
+    fn execute(&self, cmd: Command, cockpit: &Cockpit) {
         match cmd {
             Command::Log(Level::Info, m) => tracing::info!("{m}"),
             Command::Log(Level::Warn, m) => tracing::warn!("{m}"),
@@ -150,10 +230,27 @@ impl Executor {
                 let mut out = std::io::stdout();
                 let _ = out.write_all(b"\x07").and_then(|_| out.flush());
             }
-            Command::Rollback { reason } => {
-                tracing::error!(
-                    "rollback requested ({reason}): no traffic actuator is configured, route traffic to green by hand"
-                )
+            Command::SetWeights { seq, weights, stage } => {
+                let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let _one_at_a_time = lock.lock().await;
+                    let event = super::traffic_io::apply(&chain, seq, weights, stage).await;
+                    let _ = tx.send(Msg::Domain(event));
+                });
+            }
+            Command::Persist => {
+                if let Some(store) = &self.store {
+                    let _ = store.send(StoreJob::Save(Box::new(cockpit.persisted())));
+                }
+            }
+            Command::Audit { what, stage, detail } => {
+                let entry = AuditEntry::new(sources::now(), self.who.clone(), what).stage(stage).detail(detail);
+                match &self.store {
+                    Some(store) => {
+                        let _ = store.send(StoreJob::Audit(Box::new(entry)));
+                    }
+                    None => tracing::warn!("no state dir: audit entry {:?} not recorded", entry.what),
+                }
             }
             Command::PostFault(spec) => {
                 let Some(admin) = &self.fault_admin else {

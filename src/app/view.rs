@@ -11,6 +11,28 @@ pub enum Focus {
     Tasks,
     Slos,
     Triggers,
+    /// The traffic panel: rollback procedure steps.
+    Traffic,
+}
+
+/// Which field of a traffic dialog is being typed into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Reason,
+    Confirm,
+}
+
+/// Moving traffic: the typed confirmation, and the reason where one is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrafficDialog {
+    /// A rollback (else an advance to `to`).
+    pub rollback: bool,
+    pub to: u8,
+    /// An advance past failing gates needs an override reason; a rollback always asks why.
+    pub needs_reason: bool,
+    pub field: Field,
+    pub reason: String,
+    pub confirm: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +59,8 @@ pub enum Overlay {
         raise: bool,
         text: String,
     },
+    /// Advance or rollback: preview, gates, reason, typed confirmation.
+    Traffic(TrafficDialog),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +78,8 @@ pub struct ViewState {
     pub trigger: usize,
     /// Tasks (by line) whose sub-tasks are folded away.
     pub collapsed: BTreeSet<usize>,
+    /// Selected rollback procedure step.
+    pub step: usize,
     pub overlay: Option<Overlay>,
 }
 
@@ -92,6 +118,10 @@ impl ViewState {
         match self.focus {
             Focus::Slos => return self.slo = clamp(self.slo as isize + delta, rows.0),
             Focus::Triggers => return self.trigger = clamp(self.trigger as isize + delta, rows.1),
+            Focus::Traffic => {
+                let steps = crate::domain::traffic::StepKind::ALL.len();
+                return self.step = clamp(self.step as isize + delta, steps);
+            }
             _ => {}
         }
         let Some(rb) = runbook else { return };
@@ -112,7 +142,7 @@ impl ViewState {
                         .len();
                 self.task = clamp(self.task as isize + delta, count);
             }
-            Focus::Slos | Focus::Triggers => {}
+            Focus::Slos | Focus::Triggers | Focus::Traffic => {}
         }
     }
 
@@ -121,7 +151,8 @@ impl ViewState {
             Focus::Phases => Focus::Tasks,
             Focus::Tasks => Focus::Slos,
             Focus::Slos => Focus::Triggers,
-            Focus::Triggers => Focus::Phases,
+            Focus::Triggers => Focus::Traffic,
+            Focus::Traffic => Focus::Phases,
         };
     }
 
@@ -154,7 +185,7 @@ impl ViewState {
         }
         let here = match self.focus {
             Focus::Tasks => rows.iter().position(|(p, i, _)| *p == self.phase && *i == self.task),
-            Focus::Phases | Focus::Slos | Focus::Triggers => None,
+            Focus::Phases | Focus::Slos | Focus::Triggers | Focus::Traffic => None,
         };
         // From the phase list, search from the top of the selected phase.
         let start = match here {
@@ -195,7 +226,7 @@ impl ViewState {
                     self.collapsed.remove(&t.line);
                 }
             }
-            Focus::Slos | Focus::Triggers => {}
+            Focus::Slos | Focus::Triggers | Focus::Traffic => {}
         }
     }
 

@@ -119,6 +119,8 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
             backfill: true,
         },
         fault_admin: None,
+        state_dir: None,
+        actuators: config.actuators.clone(),
         runbook_file,
         keymap,
         theme,
@@ -127,22 +129,15 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
     }
 }
 
-/// `cutover.log` in the deployment's state dir.
+/// `cutover.log` in the deployment's default state dir (replaced by `state::attach` with the
+/// state dir actually used).
 fn log_file(deployment: &str, demo: bool) -> Option<PathBuf> {
-    Some(state_dir(deployment, demo)?.join("cutover.log"))
+    Some(state_dir(deployment, demo)?.join(crate::store::state_dir::LOG_FILE))
 }
 
-/// The deployment's folder under the XDG state dir (`~/.local/state/cutover/<name>`).
+/// The deployment's default state dir (`~/.local/state/cutover/<name>`, `<name>-demo` for the demo).
 pub fn state_dir(deployment: &str, demo: bool) -> Option<PathBuf> {
-    let dirs = directories::ProjectDirs::from("", "", "cutover")?;
-    let base = dirs.state_dir().unwrap_or(dirs.data_local_dir()).to_path_buf();
-    let folder = if demo { format!("{deployment}-demo") } else { deployment.to_string() };
-    Some(base.join(sanitize(&folder)))
-}
-
-/// A deployment name made safe to use as one folder name.
-fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
+    crate::store::cockpit_state::resolve(None, deployment, demo)
 }
 
 fn health_target(h: &crate::config::HealthSpec) -> HealthTarget {

@@ -8,7 +8,7 @@ use crate::config::{self, Config, Target};
 use crate::domain::env::Weights;
 use crate::fleet::{Fleet, FleetOptions};
 
-pub fn demo(args: DemoArgs) -> ExitCode {
+pub fn demo(args: DemoArgs, state_dir: Option<PathBuf>) -> ExitCode {
     let config = match &args.config {
         Some(path) => config::load(path),
         None => config::parse(config::DEMO_CONFIG, Path::new("<built-in demo config>"), None),
@@ -24,13 +24,17 @@ pub fn demo(args: DemoArgs) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let dir = crate::store::cockpit_state::resolve(state_dir.as_deref(), &config.deployment, true)
+        .unwrap_or_else(|| std::env::temp_dir().join("cutover-demo"));
     runtime.block_on(async move {
         let opts = FleetOptions {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             rps: args.rps,
             target: None,
             smoke_rps: args.smoke_rps,
-            initial_weights: Weights { blue: 10, green: 90 },
+            // The fleet is new each time; it starts where the demo's go-live stands (0/100, before
+            // the first stage, on a fresh state dir) so the router and cutover agree.
+            initial_weights: stored_weights(&dir).unwrap_or(Weights { blue: 0, green: 100 }),
         };
         let fleet = match Fleet::start(opts).await {
             Ok(f) => f,
@@ -44,10 +48,17 @@ pub fn demo(args: DemoArgs) -> ExitCode {
         // so ticks have a file to go to.
         let (runbook, notice) = match &args.config {
             Some(_) => (config.runbook.clone(), None),
-            None => demo_runbook(&config.deployment),
+            None => demo_runbook(&dir),
         };
         let mut setup = cockpit::setup(&config, runbook.as_deref(), true);
         setup.notices.extend(notice);
+        super::state::attach(&mut setup, &config, Some(&dir), true, true);
+        if let Some(path) = &args.fleet_info {
+            let json = serde_json::to_string(&fleet.info).unwrap_or_default();
+            if let Err(e) = std::fs::write(path, json) {
+                setup.notices.push(format!("--fleet-info {}: {e}", path.display()));
+            }
+        }
         setup.fault_admin = Some(fleet.info.admin.clone());
         let result = crate::app::run(setup).await;
         fleet.shutdown().await;
@@ -57,13 +68,12 @@ pub fn demo(args: DemoArgs) -> ExitCode {
 
 /// The demo's runbook: a copy of the built-in go-live runbook in the demo's state
 /// dir, made on first use and kept (with its ticks) after that.
-fn demo_runbook(deployment: &str) -> (Option<PathBuf>, Option<String>) {
-    let dir = cockpit::state_dir(deployment, true).unwrap_or_else(|| std::env::temp_dir().join("cutover-demo"));
+fn demo_runbook(dir: &Path) -> (Option<PathBuf>, Option<String>) {
     let path = dir.join("runbook.md");
     if path.exists() {
         return (Some(path), None);
     }
-    match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, config::GO_LIVE_RUNBOOK)) {
+    match std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, config::GO_LIVE_RUNBOOK)) {
         Ok(()) => (Some(path), Some(format!("demo runbook copied to {}", dir.join("runbook.md").display()))),
         Err(e) => (None, Some(format!("cannot copy the demo runbook to {}: {e}", path.display()))),
     }
@@ -83,5 +93,14 @@ fn with_fleet(mut config: Config, fleet: &Fleet) -> Config {
         })
         .collect();
     config.weights_url = Some(format!("{}/weights", fleet.info.admin));
+    config.actuators =
+        config.actuators.iter().map(|a| crate::config::traffic::fill_fleet_admin(a, &fleet.info.admin)).collect();
     config
+}
+
+/// The split the demo's stored go-live expects, so a new fleet starts there.
+fn stored_weights(dir: &Path) -> Option<Weights> {
+    let mut d = crate::store::StateDir::open_read_only(dir).ok()?;
+    let loaded = d.load::<crate::domain::cockpit::PersistedState>().ok()??;
+    Some(loaded.state.traffic.expected_weights())
 }

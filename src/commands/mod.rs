@@ -1,18 +1,24 @@
 //! One function per subcommand; each returns the process exit code.
 
+mod advance;
 mod check;
 mod cockpit;
 mod demo;
 mod fleet;
+mod rollback;
 mod run;
 mod runbook;
+mod state;
 mod status;
+mod traffic_cli;
 
 use std::process::ExitCode;
 
+pub use advance::advance;
 pub use check::check;
 pub use demo::demo;
 pub use fleet::fleet;
+pub use rollback::rollback;
 pub use run::run;
 pub use runbook::runbook;
 pub use status::status;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use crate::cli::RunArgs;
 use crate::commands::cockpit;
 
-pub fn run(args: RunArgs) -> ExitCode {
+pub fn run(args: RunArgs, state_dir: Option<std::path::PathBuf>) -> ExitCode {
     let config = match super::load_config(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -11,7 +11,8 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let setup = cockpit::setup(&config, config.runbook.as_deref(), false);
+    let mut setup = cockpit::setup(&config, config.runbook.as_deref(), false);
+    super::state::attach(&mut setup, &config, state_dir.as_deref(), false, true);
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,

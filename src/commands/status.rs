@@ -8,7 +8,7 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use crate::cli::StatusArgs;
 use crate::commands::cockpit;
-use crate::domain::cockpit::Event;
+use crate::domain::cockpit::{Cockpit, Event};
 use crate::domain::slo::SloState;
 use crate::domain::status::StatusReport;
 use crate::domain::time::{format_age, parse_duration_ms};
@@ -17,7 +17,7 @@ use crate::sources::{self, Sink};
 /// Exit code when the report was taken but something is not ok.
 const NOT_OK: u8 = 3;
 
-pub fn status(args: StatusArgs) -> ExitCode {
+pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCode {
     let config = match super::load_config(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -26,7 +26,7 @@ pub fn status(args: StatusArgs) -> ExitCode {
         }
     };
     let wait = match args.wait.as_deref().map(parse_duration_ms) {
-        None => config.interval * 2 + config.timeout + Duration::from_millis(500),
+        None => default_wait(&config),
         Some(Ok(ms)) if ms >= 0 => Duration::from_millis(ms as u64),
         Some(Ok(_)) | Some(Err(_)) => {
             eprintln!("cutover status: --wait {:?}: write it like 5s or 1m", args.wait.unwrap_or_default());
@@ -35,33 +35,15 @@ pub fn status(args: StatusArgs) -> ExitCode {
     };
     let mut setup = cockpit::setup(&config, config.runbook.as_deref(), false);
     setup.sources.backfill = false;
+    super::state::attach(&mut setup, &config, state_dir.as_deref(), false, false);
+    setup.cockpit.auto_rollback = false;
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
     let report = runtime.block_on(async move {
-        let (tx, mut rx) = unbounded_channel::<Event>();
-        let sink: Sink = Arc::new(move |e| {
-            let _ = tx.send(e);
-        });
-        let tasks = setup.sources.spawn(&sources::client(), &sink);
         let mut cockpit = setup.cockpit;
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let now = sources::now();
-            if every_source_answered(&cockpit, now) {
-                break;
-            }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(event)) => {
-                    cockpit.update(event, sources::now());
-                }
-                Ok(None) | Err(_) => break,
-            }
-        }
-        for t in tasks {
-            t.abort();
-        }
+        one_shot(setup.sources, &mut cockpit, wait).await;
         StatusReport::of(&cockpit, sources::now())
     });
     if args.json {
@@ -78,9 +60,40 @@ pub fn status(args: StatusArgs) -> ExitCode {
     if report.all_ok() { ExitCode::SUCCESS } else { ExitCode::from(NOT_OK) }
 }
 
+/// Runs every source once (until each has answered, or `wait` is over) and feeds what they say
+/// into `cockpit`. What the cockpit asks for in return is dropped: this is a look, not a cockpit.
+pub(crate) async fn one_shot(plan: crate::sources::plan::SourcePlan, cockpit: &mut Cockpit, wait: Duration) {
+    let (tx, mut rx) = unbounded_channel::<Event>();
+    let sink: Sink = Arc::new(move |e| {
+        let _ = tx.send(e);
+    });
+    let tasks = plan.spawn(&sources::client(), &sink);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let now = sources::now();
+        if every_source_answered(cockpit, now) {
+            break;
+        }
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(event)) => {
+                cockpit.update(event, sources::now());
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+}
+
+/// The default wait for a one-shot look: two poll intervals plus the timeout.
+pub(crate) fn default_wait(config: &crate::config::Config) -> Duration {
+    config.interval * 2 + config.timeout + Duration::from_millis(500)
+}
+
 /// Every SLO cell has a value or an error (the first scrape of a window only
 /// says "no data yet"), and every health check has answered.
-fn every_source_answered(c: &crate::domain::cockpit::Cockpit, now: crate::domain::time::Ts) -> bool {
+fn every_source_answered(c: &Cockpit, now: crate::domain::time::Ts) -> bool {
     let slos = c.slos.iter().all(|row| {
         row.cells.iter().all(|cell| cell.value.is_some() || cell.consecutive_errors > 0)
             || row.cells.iter().any(|cell| cell.current(&row.spec, now) == Err(SloState::Stale))
@@ -120,5 +133,18 @@ fn print_table(r: &StatusReport) {
     }
     if let Some(rb) = &r.runbook {
         println!("  runbook {}/{} done", rb.done, rb.total);
+    }
+    let st = &r.stage;
+    let next = match (st.rolled_back, st.next, st.soak_remaining_s) {
+        (true, _, _) => "rolled back".to_string(),
+        (_, Some(n), Some(s)) if s > 0 => {
+            format!("next {n}% in {}", crate::domain::traffic::format_countdown(s * 1000))
+        }
+        (_, Some(n), _) => format!("next {n}% ready"),
+        (_, None, _) => "last stage".to_string(),
+    };
+    println!("  stage {}% on blue, {next}", st.blue_percent);
+    if let Some(d) = &st.drift {
+        println!("  DRIFT: {d}");
     }
 }

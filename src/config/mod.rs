@@ -3,6 +3,7 @@
 mod error;
 mod prometheus;
 mod raw;
+pub mod traffic;
 mod triggers;
 
 use std::path::{Path, PathBuf};
@@ -13,12 +14,14 @@ pub use prometheus::{PromQuery, PrometheusConfig};
 use raw::RawConfig;
 use toml::Spanned;
 
+use crate::actuators::ActuatorSpec;
 use crate::domain::automation::{Gate, Link, When};
 use crate::domain::env::{Env, EnvNames};
 use crate::domain::health::{BodyFormat, Expect};
 use crate::domain::sli::SliKind;
 use crate::domain::slo::{Judge, Objective, SloSpec};
 use crate::domain::time::parse_duration_ms;
+use crate::domain::traffic::TrafficSpec;
 use crate::domain::trigger::TriggerSpec;
 
 /// The demo's config, built in so `cutover demo` works from any directory.
@@ -52,6 +55,10 @@ pub struct Config {
     pub warnings: Vec<String>,
     pub theme: Option<String>,
     pub keymap: Option<PathBuf>,
+    /// The traffic stages (see `traffic.rs`).
+    pub traffic: TrafficSpec,
+    /// What moves traffic, in order.
+    pub actuators: Vec<ActuatorSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -323,6 +330,8 @@ impl Validator<'_> {
 
         let (links, gates) = self.automation(raw.runbook.as_ref())?;
         let triggers = self.triggers(&raw.triggers, &raw.trigger, &slos)?;
+        let traffic = self.traffic(raw.traffic.as_ref())?;
+        let actuators = self.actuators(&raw.actuator)?;
         let weights_url =
             raw.router.weights_url.as_ref().map(|u| self.url(u, "router.weights_url".into())).transpose()?;
         let resolve = |p: &str| match base {
@@ -349,6 +358,8 @@ impl Validator<'_> {
             warnings: triggers.warnings,
             theme: raw.ui.theme,
             keymap: raw.ui.keymap.as_deref().map(resolve),
+            traffic,
+            actuators,
         })
     }
 }

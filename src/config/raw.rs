@@ -28,6 +28,9 @@ pub struct RawConfig {
     pub trigger: Vec<RawTrigger>,
     #[serde(default)]
     pub ui: RawUi,
+    pub traffic: Option<Spanned<super::traffic::RawTraffic>>,
+    #[serde(default)]
+    pub actuator: Vec<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

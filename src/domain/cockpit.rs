@@ -1,6 +1,10 @@
 //! The whole state of one cockpit, and the one function that changes it.
 
+mod traffic_ops;
+
 use std::collections::BTreeSet;
+
+pub use traffic_ops::{ApplyFailure, PersistedState};
 
 use super::alert::Alert;
 use super::automation::{Gate, Link, When, locked_phases};
@@ -10,6 +14,7 @@ use super::health::{HealthCell, HealthObservation, HealthState};
 use super::runbook::{Runbook, Task};
 use super::slo::{Outcome, SloRow, SloState};
 use super::time::Ts;
+use super::traffic::{Drift, StepKind, TrafficSpec, TrafficState};
 use super::trigger::{Input, Labels, TriggerEvent, Triggers};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +58,18 @@ pub struct Cockpit {
     /// Local time's offset from UTC, for clock times in trigger reasons.
     pub utc_offset_secs: i32,
     pub now: Ts,
+    /// The traffic split: stages, soak, history, rollback procedure.
+    pub traffic: TrafficState,
+    /// Whether this cockpit may move traffic (false when read-only; the controls lease comes later).
+    pub controls_held: bool,
+    /// The router's split differs from what cutover expects.
+    pub drift: Option<Drift>,
+    /// The last traffic change that failed part-way, until it is retried, reverted or superseded.
+    pub apply_failure: Option<ApplyFailure>,
+    /// The stage start whose soak was already announced as passed.
+    pub soak_announced: Option<Ts>,
+    /// What moves traffic, for the confirmation dialogs: `webhook PUT http://…/weights`.
+    pub actuators: Vec<String>,
 }
 
 /// Everything that can happen to the cockpit.
@@ -100,6 +117,32 @@ pub enum Event {
         trigger: usize,
         reason: String,
     },
+    /// The operator asks to move blue to the next stage (or to `to`); failing gates need a reason.
+    Advance {
+        to: Option<u8>,
+        override_reason: Option<String>,
+    },
+    /// The operator (or a trigger) sends all traffic back to green.
+    Rollback {
+        reason: String,
+    },
+    /// The actuators carried out change `seq` (`0`: a revert to the recorded split).
+    Applied {
+        seq: u64,
+        detail: String,
+    },
+    /// The actuators failed change `seq`; `steps_done` names the actuators that did their part.
+    ApplyFailed {
+        seq: u64,
+        error: String,
+        steps_done: Vec<String>,
+    },
+    /// The actuators' readback of the router's split (`None`: they cannot tell).
+    ActualWeights(Result<Option<Weights>, String>),
+    /// The operator ticks a step of the rollback procedure.
+    TickRollbackStep(StepKind),
+    /// After a part-way failure: set the router back to the split cutover has recorded.
+    Revert,
 }
 
 /// What the cockpit asks the outside world to do.
@@ -116,9 +159,21 @@ pub enum Command {
     Log(Level, String),
     /// Ring the terminal bell (a trigger fired).
     Bell,
-    /// Route all traffic back to green.
-    Rollback {
-        reason: String,
+    /// Have the actuators set these weights, one change at a time; answer with `Applied` or
+    /// `ApplyFailed` for `seq` (`0`: a revert the stage machine does not track).
+    SetWeights {
+        seq: u64,
+        weights: Weights,
+        /// The actuators' `{stage}` placeholder.
+        stage: String,
+    },
+    /// Save the persisted part of the state (see [`PersistedState`]) to the state dir.
+    Persist,
+    /// A line for the audit log: the action, the stage at the time, and what was seen.
+    Audit {
+        what: String,
+        stage: String,
+        detail: serde_json::Value,
     },
 }
 
@@ -155,6 +210,12 @@ impl Cockpit {
             operator: "operator".into(),
             utc_offset_secs: 0,
             now: Ts(0),
+            traffic: TrafficState::new(TrafficSpec::default()),
+            controls_held: true,
+            drift: None,
+            apply_failure: None,
+            soak_announced: None,
+            actuators: Vec::new(),
         }
     }
 
@@ -163,7 +224,10 @@ impl Cockpit {
         self.now = now;
         let mut out = Vec::new();
         match event {
-            Event::Tick => self.check_all_ok(now, &mut out),
+            Event::Tick => {
+                self.check_all_ok(now, &mut out);
+                self.traffic_tick(now, &mut out);
+            }
             Event::Sample { slo, env, outcome } => {
                 let Some(row) = self.slos.get_mut(slo) else {
                     out.push(Command::Log(Level::Error, format!("sample for unknown SLO #{slo} ignored")));
@@ -208,6 +272,7 @@ impl Cockpit {
                 }
                 self.weights = Some((now, w));
                 self.weights_error = None;
+                self.check_drift(now, &mut out);
             }
             Event::Weights(Err(e)) => {
                 if self.weights_error.as_deref() != Some(e.as_str()) {
@@ -247,18 +312,33 @@ impl Cockpit {
             Event::AckTrigger(i) => {
                 let by = self.operator.clone();
                 let done = self.triggers.acknowledge(i, now, &by);
+                self.trigger_action("trigger-ack", i, None, done.is_ok(), &mut out);
                 self.trigger_outcome(i, done, &mut out);
             }
             Event::RaiseTrigger { trigger, reason } => {
                 let by = self.operator.clone();
                 let done = self.triggers.raise(trigger, now, &by, &reason);
+                self.trigger_action("trigger-raise", trigger, Some(&reason), done.is_ok(), &mut out);
                 self.trigger_outcome(trigger, done, &mut out);
             }
             Event::LowerTrigger { trigger, reason } => {
                 let by = self.operator.clone();
                 let done = self.triggers.lower(trigger, now, &by, &reason);
+                self.trigger_action("trigger-lower", trigger, Some(&reason), done.is_ok(), &mut out);
                 self.trigger_outcome(trigger, done, &mut out);
             }
+            Event::Advance { to, override_reason } => self.advance(to, override_reason, now, &mut out),
+            Event::Rollback { reason } => {
+                let who = self.operator.clone();
+                self.start_rollback(&reason, &who, now, &mut out);
+            }
+            Event::Applied { seq, detail } => self.applied(seq, &detail, now, &mut out),
+            Event::ApplyFailed { seq, error, steps_done } => self.apply_failed(seq, &error, steps_done, now, &mut out),
+            Event::ActualWeights(Ok(None)) => {}
+            Event::ActualWeights(Ok(Some(w))) => return self.update(Event::Weights(Ok(w)), now),
+            Event::ActualWeights(Err(e)) => return self.update(Event::Weights(Err(e)), now),
+            Event::TickRollbackStep(kind) => self.tick_rollback_step(kind, now, &mut out),
+            Event::Revert => self.revert(&mut out),
         }
         self.evaluate_triggers(now, &mut out);
         out
@@ -289,7 +369,7 @@ impl Cockpit {
             self.rollback_requested = true;
             let reason = format!("automatic rollback: {}", self.triggers.specs[i].name);
             out.push(Command::Log(Level::Error, reason.clone()));
-            out.push(Command::Rollback { reason });
+            self.start_rollback(&reason, "auto-rollback", now, out);
         }
     }
 
@@ -313,6 +393,9 @@ impl Cockpit {
             _ => Level::Info,
         };
         out.push(Command::Log(level, e.text(spec)));
+        if matches!(e, TriggerEvent::Fired { .. } | TriggerEvent::Cleared { .. }) {
+            out.push(Command::Persist);
+        }
         if e.rings_bell() {
             out.push(Command::Bell);
         }
@@ -337,7 +420,9 @@ impl Cockpit {
             self.auto_ticked.remove(id);
         }
         let done = !task.done;
+        let what = if done { "tick" } else { "untick" };
         out.push(Command::WriteTask { task, done });
+        self.audit(what, serde_json::json!({ "task": label }), out);
     }
 
     /// Something the cockpit did or saw that linked tasks may be waiting for.
@@ -361,6 +446,8 @@ impl Cockpit {
         }
         self.auto_ticked.insert(id.to_string());
         out.push(Command::Log(Level::Info, format!("{id} ticked automatically: {what}")));
+        self.audit("auto-tick", serde_json::json!({ "task": id, "because": what.to_string() }), out);
+        out.push(Command::Persist);
         out.push(Command::WriteTask { task: task.clone(), done: true });
     }
 
@@ -524,7 +611,10 @@ mod tests {
         assert!(matches!(&out[1], Command::WriteTask { done: true, .. }));
         let t1 = c.runbook.as_ref().unwrap().find("T1").unwrap().clone();
         let out = c.update(Event::ToggleTask(t1), Ts(0));
-        assert!(matches!(&out[..], [Command::WriteTask { done: true, .. }]), "no warning in an open phase: {out:?}");
+        assert!(
+            matches!(&out[..], [Command::WriteTask { done: true, .. }, Command::Audit { .. }]),
+            "no warning in an open phase, and an audit entry: {out:?}"
+        );
     }
 
     #[test]

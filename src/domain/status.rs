@@ -26,6 +26,8 @@ pub struct StatusReport {
     pub weights: Option<Weights>,
     pub runbook: Option<RunbookStatus>,
     pub triggers: Vec<TriggerStatus>,
+    /// The traffic stage as cutover has it recorded.
+    pub stage: StageStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +47,20 @@ pub struct TriggerStatus {
     /// A firing trigger whose condition stopped holding (it stays firing until acknowledged).
     pub cleared: bool,
     pub acknowledged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageStatus {
+    pub blue_percent: u8,
+    /// The next stage's percent; `null` at the last stage and while rolled back.
+    pub next: Option<u8>,
+    /// Seconds until the current stage has soaked (rounded up); `null` before the first stage.
+    pub soak_remaining_s: Option<i64>,
+    /// `router says 10/90, cutover expects 25/75`, or `null`.
+    pub drift: Option<String>,
+    pub rolled_back: bool,
+    /// A change handed to the actuators and not yet confirmed: `10% → 25%`.
+    pub pending: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,6 +193,14 @@ impl StatusReport {
                         }
                     })
                     .collect()
+            },
+            stage: StageStatus {
+                blue_percent: c.traffic.blue_percent,
+                next: c.traffic.next_stage().map(|(_, s)| s.blue_percent),
+                soak_remaining_s: c.traffic.soak_remaining(now).map(|ms| (ms + 999) / 1000),
+                drift: c.drift.map(|d| d.to_string()),
+                rolled_back: c.traffic.is_rolled_back(),
+                pending: c.traffic.pending.as_ref().map(|p| format!("{}% → {}%", p.from, p.to)),
             },
         }
     }

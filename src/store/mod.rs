@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod audit;
+pub mod cockpit_state;
 pub mod lease;
 pub mod runbook_file;
 pub mod state_dir;

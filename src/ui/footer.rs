@@ -15,6 +15,8 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
         (Action::FocusNext, "focus"),
         (Action::Tick, "tick"),
         (Action::Find, "find"),
+        (Action::Advance, "advance"),
+        (Action::Rollback, "rollback"),
     ];
     if s.cockpit.demo {
         items.push((Action::Faults, "faults"));

@@ -18,18 +18,25 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     }
     let mut spans: Vec<Span> = vec![styled(format!(" cutover · {} · {} ", c.deployment, c.label), h)];
     spans.push(styled("── ", h));
-    match (c.weights, &c.weights_error) {
-        (Some((_, w)), None) => match w.blue_percent() {
-            Some(p) => {
-                spans.push(styled(format!("{} {p:.0}% ", c.env_names.0[0]), h));
-                spans.push(styled(bar(p / 100.0, 10), h));
-                spans.push(styled(format!(" {} {:.0}% ", c.env_names.0[1], 100.0 - p), h));
-            }
-            None => spans.push(styled("router sends no traffic (weights 0/0) ", h)),
-        },
-        (_, Some(e)) => spans.push(styled(format!("split unknown: {} ", super::fit(e, 40)), h)),
-        (None, None) => spans.push(styled("split: not configured ", h)),
+    // The split as cutover has it recorded; the router's own reading beside it when they differ.
+    let p = c.traffic.blue_percent;
+    spans.push(styled(format!("{} {p}% ", c.env_names.0[0]), h));
+    spans.push(styled(bar(f64::from(p) / 100.0, 10), h));
+    spans.push(styled(format!(" {} {}% ", c.env_names.0[1], 100 - u32::from(p)), h));
+    match (&c.drift, &c.weights_error) {
+        (Some(d), _) => {
+            spans.push(styled(format!("⚠ DRIFT: {d} "), t.crit.add_modifier(ratatui::style::Modifier::REVERSED)))
+        }
+        (None, Some(e)) => spans.push(styled(format!("router unreadable: {} ", super::fit(e, 30)), t.warn)),
+        (None, None) => {}
     }
+    let next = c.traffic.next_up(c.now);
+    let next_style = match next {
+        crate::domain::traffic::NextUp::RolledBack { .. } => t.crit,
+        _ => h,
+    };
+    spans.push(styled("▸ ", h));
+    spans.push(styled(format!("{} ", next.label(&c.env_names.0[1])), next_style));
     if c.auto_rollback {
         spans.push(styled("── auto-rollback on ", h.add_modifier(ratatui::style::Modifier::BOLD)));
     }

@@ -8,6 +8,7 @@ mod overlay;
 mod runbook;
 mod slo;
 pub mod theme;
+mod traffic;
 mod triggers;
 
 use ratatui::Frame;
@@ -60,17 +61,30 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
     // SLOs first; triggers next; health takes what is left (at least its summary line).
     let slo_height = (s.cockpit.slos.len() as u16 + 3).max(5).min(right.height.saturating_sub(6));
     let rest = right.height.saturating_sub(slo_height);
+    // The traffic panel before the triggers when something happened; health keeps its summary.
+    let quiet = traffic::is_quiet(s.cockpit);
+    let traffic_height = match traffic::height(s).min(rest.saturating_sub(6)) {
+        h if h < 3 => 0,
+        // Nothing has happened yet: the header says what comes next, the panel waits. History
+        // only where the triggers keep five rows. A rollback or a failed change always shows.
+        _ if quiet => 0,
+        h if !traffic::is_urgent(s.cockpit) && rest < h + triggers::height(s).min(5) + 3 => 0,
+        h => h,
+    };
+    let rest = rest - traffic_height;
     let alert_height = alerts::height(s).min(rest.saturating_sub(6));
     let trigger_height = triggers::height(s).min(rest.saturating_sub(3 + alert_height));
     let health_height = rest - trigger_height - alert_height;
-    let [slo_area, trigger_area, alert_area, health_area] = Layout::vertical([
+    let [slo_area, traffic_area, trigger_area, alert_area, health_area] = Layout::vertical([
         Constraint::Length(slo_height),
+        Constraint::Length(traffic_height),
         Constraint::Length(trigger_height),
         Constraint::Length(alert_height),
         Constraint::Length(health_height),
     ])
     .areas(right);
     slo::draw(frame, slo_area, s);
+    traffic::draw(frame, traffic_area, s);
     triggers::draw(frame, trigger_area, s);
     alerts::draw(frame, alert_area, s);
     health::draw(frame, health_area, s);
@@ -87,6 +101,7 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         Some(Overlay::SloDetail { slo }) => overlay::slo_detail(frame, area, s, *slo),
         Some(Overlay::TriggerDetail { trigger }) => overlay::trigger_detail(frame, area, s, *trigger),
         Some(Overlay::Reason { trigger, raise, text }) => overlay::reason(frame, area, s, *trigger, *raise, text),
+        Some(Overlay::Traffic(d)) => traffic::dialog(frame, area, s, d),
         None => {}
     }
 }

@@ -1,0 +1,69 @@
+//! `cutover advance`: move blue to the next stage from a shell, with the same gates, confirmation,
+//! actuators, state and audit log as the cockpit's `a`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::traffic_cli::{Session, ask, fail, split};
+use crate::cli::AdvanceArgs;
+use crate::domain::cockpit::Event;
+use crate::domain::traffic::format_countdown;
+
+pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>) -> ExitCode {
+    let verb = "advance";
+    let mut s = match Session::open(verb, &args.config, state_dir.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match super::runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if let Err(code) = s.look(&rt, args.wait.as_deref()) {
+        return code;
+    }
+    let preview = match s.cockpit().preview_advance(args.to) {
+        Ok(p) => p,
+        Err(refusal) => return fail(verb, refusal),
+    };
+    let reason = args.override_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let gates: Vec<String> = preview.failing.iter().map(ToString::to_string).collect();
+    if !preview.failing.is_empty() && reason.is_none() {
+        return fail(
+            verb,
+            format!(
+                "refused: cannot advance to {}%: {}; pass --override \"REASON\" to go anyway (it is logged)",
+                preview.to,
+                gates.join("; ")
+            ),
+        );
+    }
+    if !args.yes {
+        let mut what = format!("{preview}: {}", s.cockpit().env_names.0[0]);
+        what = format!("{what} {} / {} {}", preview.weights.blue, s.cockpit().env_names.0[1], preview.weights.green);
+        if !gates.is_empty() {
+            what.push_str(&format!(
+                "\nOVERRIDE: {} — reason {:?} will be logged",
+                gates.join("; "),
+                reason.unwrap_or("")
+            ));
+        }
+        if let Err(code) = ask(verb, &what, preview.confirmation()) {
+            return code;
+        }
+    }
+    let before = s.cockpit().traffic.blue_percent;
+    let event = Event::Advance { to: Some(preview.to), override_reason: reason.map(str::to_string) };
+    let saved = s.run(&rt, event);
+    let c = s.cockpit();
+    if let Err(e) = saved {
+        return fail(verb, e);
+    }
+    if c.traffic.blue_percent == preview.to && c.traffic.pending.is_none() {
+        let soak = c.traffic.soak_remaining(c.now).map(format_countdown).unwrap_or_default();
+        println!("{}% → {}%: {} (soak {soak})", before, preview.to, split(c));
+        return ExitCode::SUCCESS;
+    }
+    let why = c.apply_failure.as_ref().map_or_else(|| "the actuators did not confirm".to_string(), |f| f.error.clone());
+    fail(verb, format!("FAILED: {why}; the recorded stage stays at {}% ({})", c.traffic.blue_percent, split(c)))
+}

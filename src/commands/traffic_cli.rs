@@ -1,0 +1,158 @@
+//! What `cutover advance` and `cutover rollback` share: the action lock, the state, a fresh look
+//! at the sources, the typed confirmation, and carrying the cockpit's commands out in order.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::app::Setup;
+use crate::app::traffic_io;
+use crate::config::Config;
+use crate::domain::cockpit::{Cockpit, Command, Event, Level};
+use crate::domain::time::parse_duration_ms;
+use crate::domain::traffic::{Confirmation, TrafficState, confirm};
+use crate::store::cockpit_state::resolve;
+use crate::store::{ActionLock, AuditEntry, StateDir, Who};
+
+/// A cockpit loaded from the state dir, with the action lock held until it is dropped.
+pub struct Session {
+    pub verb: &'static str,
+    pub config: Config,
+    pub setup: Setup,
+    pub dir: StateDir,
+    pub who: Who,
+    _lock: ActionLock,
+}
+
+pub fn fail(verb: &str, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("cutover {verb}: {msg}");
+    ExitCode::FAILURE
+}
+
+impl Session {
+    /// Loads the config, takes the action lock (a second action at the same time is refused at
+    /// once, naming who runs what), then reads the state.
+    pub fn open(
+        verb: &'static str,
+        config_args: &crate::cli::ConfigArgs,
+        state_dir: Option<&Path>,
+    ) -> Result<Session, ExitCode> {
+        let config = super::load_config(config_args).map_err(|e| fail(verb, e))?;
+        let path = resolve(state_dir, &config.deployment, false)
+            .ok_or_else(|| fail(verb, "no default state dir (no home folder?); pass --state-dir DIR"))?;
+        let mut dir = StateDir::open(&path).map_err(|e| fail(verb, e))?;
+        let who = Who::from_env();
+        let lock = ActionLock::acquire(&dir, &who, verb, Duration::ZERO).map_err(|e| fail(verb, e))?;
+        let mut setup = super::cockpit::setup(&config, config.runbook.as_deref(), false);
+        setup.cockpit.traffic = TrafficState::new(config.traffic.clone());
+        setup.cockpit.operator = who.user.clone();
+        // A look at the sources must not start a rollback by itself.
+        setup.cockpit.auto_rollback = false;
+        match dir.load() {
+            Ok(Some(l)) => {
+                l.warnings.iter().for_each(|w| eprintln!("cutover {verb}: warning: {w}"));
+                let w = setup.cockpit.restore(l.state);
+                w.iter().for_each(|w| eprintln!("cutover {verb}: warning: {w}"));
+            }
+            Ok(None) => {}
+            Err(e) => return Err(fail(verb, e)),
+        }
+        Ok(Session { verb, config, setup, dir, who, _lock: lock })
+    }
+
+    /// Polls every source once so triggers and SLOs are judged on fresh readings.
+    pub fn look(&mut self, rt: &tokio::runtime::Runtime, wait: Option<&str>) -> Result<(), ExitCode> {
+        let wait = match wait.map(parse_duration_ms) {
+            None => super::status::default_wait(&self.config),
+            Some(Ok(ms)) if ms >= 0 => Duration::from_millis(ms as u64),
+            Some(_) => return Err(fail(self.verb, "--wait: write it like 5s or 1m")),
+        };
+        let plan = std::mem::replace(
+            &mut self.setup.sources,
+            crate::sources::plan::SourcePlan {
+                scrape: None,
+                health: Vec::new(),
+                interval: self.config.interval,
+                timeout: self.config.timeout,
+                weights_url: None,
+                prometheus: None,
+                alerts: None,
+                backfill: false,
+            },
+        );
+        rt.block_on(super::status::one_shot(plan, &mut self.setup.cockpit, wait));
+        self.setup.cockpit.now = crate::sources::now();
+        Ok(())
+    }
+
+    pub fn cockpit(&self) -> &Cockpit {
+        &self.setup.cockpit
+    }
+
+    /// Applies `event` and carries out everything that follows, in order, until nothing is left:
+    /// the actuators, the state file, the audit log, runbook ticks.
+    pub fn run(&mut self, rt: &tokio::runtime::Runtime, event: Event) -> Result<(), String> {
+        let chain = traffic_io::build_chain(&self.config.actuators)?;
+        let mut queue: VecDeque<Command> = self.setup.cockpit.update(event, crate::sources::now()).into();
+        let mut saved = Ok(());
+        while let Some(cmd) = queue.pop_front() {
+            match cmd {
+                Command::Log(Level::Info, m) => println!("{m}"),
+                Command::Log(_, m) => eprintln!("{m}"),
+                Command::SetWeights { seq, weights, stage } => {
+                    let ev = rt.block_on(traffic_io::apply(&chain, seq, weights, stage));
+                    queue.extend(self.setup.cockpit.update(ev, crate::sources::now()));
+                }
+                Command::Persist => {
+                    if let Err(e) = self.dir.save(&self.setup.cockpit.persisted(), &self.who) {
+                        saved = Err(format!("the new state was NOT saved: {e}"));
+                    }
+                }
+                Command::Audit { what, stage, detail } => {
+                    let entry =
+                        AuditEntry::new(crate::sources::now(), self.who.clone(), what).stage(stage).detail(detail);
+                    if let Err(e) = self.dir.append_audit(&entry) {
+                        eprintln!("audit log: {} NOT recorded: {e}", entry.what);
+                    }
+                }
+                Command::WriteTask { task, done } => {
+                    if let Some(f) = self.setup.runbook_file.as_mut() {
+                        let label = task.id.clone().unwrap_or_else(|| task.text.clone());
+                        match f.tick_task(&task, done) {
+                            Ok(_) => println!("{label} ticked in {}", f.path().display()),
+                            Err(e) => eprintln!("{label} not ticked: {e}"),
+                        }
+                    }
+                }
+                Command::Bell | Command::PostFault(_) | Command::ClearFaults => {}
+            }
+        }
+        saved
+    }
+}
+
+/// Asks for the typed confirmation on the terminal. Refuses when stdin is not one.
+pub fn ask(verb: &str, what: &str, c: Confirmation) -> Result<(), ExitCode> {
+    if !std::io::stdin().is_terminal() {
+        return Err(fail(verb, "stdin is not a terminal, so the typed confirmation cannot be asked: use --yes"));
+    }
+    println!("{what}");
+    print!("{}: ", c.prompt());
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() || !confirm(c, &line) {
+        return Err(fail(
+            verb,
+            format!("not confirmed (expected {:?}); nothing changed", crate::domain::traffic::expected_confirmation(c)),
+        ));
+    }
+    Ok(())
+}
+
+/// `blue 25% / green 75%`.
+pub fn split(c: &Cockpit) -> String {
+    let w = c.traffic.expected_weights();
+    format!("{} {}% / {} {}%", c.env_names.0[0], w.blue, c.env_names.0[1], w.green)
+}

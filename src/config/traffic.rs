@@ -1,0 +1,219 @@
+//! `[traffic]` and `[[actuator]]`: the stages blue goes through, how long each must soak, and what
+//! actually moves traffic.
+//!
+//! ```toml
+//! [traffic]
+//! stages = [10, 25, 50, 75, 100]
+//! soak = "30m"                 # or soaks = ["30m", "30m", "1h", "1h", "0s"], one per stage
+//! stabilization = "24h"
+//!
+//! [[actuator]]
+//! kind = "webhook"
+//! url = "http://router/admin/weights"
+//! body = '{"blue":{blue},"green":{green}}'
+//! read_url = "http://router/admin/weights"
+//! ```
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{ConfigError, Validator};
+use crate::actuators::ActuatorSpec;
+use crate::domain::time::parse_duration_ms;
+use crate::domain::traffic::{Stage, TrafficSpec};
+
+/// The `{fleet_admin}` placeholder: the demo fleet's admin base URL, known only at run time
+/// (`cutover demo` fills it in; anywhere else it is an error to leave it).
+pub const FLEET_ADMIN: &str = "{fleet_admin}";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    pub stages: Option<Spanned<Vec<i64>>>,
+    pub soak: Option<Spanned<String>>,
+    pub soaks: Option<Spanned<Vec<String>>>,
+    pub stabilization: Option<Spanned<String>>,
+}
+
+impl Validator<'_> {
+    pub(super) fn traffic(&self, raw: Option<&Spanned<RawTraffic>>) -> Result<TrafficSpec, ConfigError> {
+        let default = TrafficSpec::default();
+        let Some(raw) = raw else { return Ok(default) };
+        let whole = raw.span();
+        let raw = raw.get_ref();
+        let percents: Vec<u8> = match &raw.stages {
+            None => default.percents(),
+            Some(s) => {
+                let mut out = Vec::new();
+                for p in s.get_ref() {
+                    match u8::try_from(*p) {
+                        Ok(p) => out.push(p),
+                        Err(_) => {
+                            let msg = format!("{p} is not a percentage from 1 to 100");
+                            return self.err(s.span(), "traffic.stages".into(), msg);
+                        }
+                    }
+                }
+                out
+            }
+        };
+        let ms = |v: &Spanned<String>, key: &str| -> Result<i64, ConfigError> {
+            match parse_duration_ms(v.get_ref()) {
+                Ok(ms) if ms >= 0 => Ok(ms),
+                Ok(_) => self.err(v.span(), key.into(), "must not be negative".into()),
+                Err(e) => self.err(v.span(), key.into(), e),
+            }
+        };
+        let soaks: Vec<i64> = match (&raw.soak, &raw.soaks) {
+            (Some(s), Some(_)) => {
+                return self.err(s.span(), "traffic.soak".into(), "give `soak` or `soaks`, not both".into());
+            }
+            (Some(s), None) => vec![ms(s, "traffic.soak")?; percents.len()],
+            (None, Some(list)) => {
+                if list.get_ref().len() != percents.len() {
+                    let msg = format!(
+                        "{} soak times for {} stages; give one per stage",
+                        list.get_ref().len(),
+                        percents.len()
+                    );
+                    return self.err(list.span(), "traffic.soaks".into(), msg);
+                }
+                let mut out = Vec::new();
+                for text in list.get_ref() {
+                    let v = Spanned::new(list.span(), text.clone());
+                    out.push(ms(&v, "traffic.soaks")?);
+                }
+                out
+            }
+            (None, None) => vec![default.stages[0].soak_ms; percents.len()],
+        };
+        let stabilization_ms = match &raw.stabilization {
+            Some(s) => ms(s, "traffic.stabilization")?,
+            None => default.stabilization_ms,
+        };
+        let spec = TrafficSpec {
+            stages: percents.iter().zip(soaks).map(|(p, soak_ms)| Stage { blue_percent: *p, soak_ms }).collect(),
+            stabilization_ms,
+        };
+        if let Err(e) = spec.validate() {
+            let span = raw.stages.as_ref().map_or(whole, |s| s.span());
+            return self.err(span, "traffic.stages".into(), e.to_string());
+        }
+        Ok(spec)
+    }
+
+    /// Each `[[actuator]]` read as an [`ActuatorSpec`] and built once to check it (URLs, durations,
+    /// argv); `{fleet_admin}` is checked with a stand-in URL.
+    pub(super) fn actuators(&self, raw: &[Spanned<toml::Value>]) -> Result<Vec<ActuatorSpec>, ConfigError> {
+        let mut out = Vec::new();
+        for (i, v) in raw.iter().enumerate() {
+            let key = format!("actuator[{i}]");
+            let spec = match ActuatorSpec::deserialize(v.get_ref().clone()) {
+                Ok(s) => s,
+                Err(e) => {
+                    let msg = format!(
+                        "{}; kinds: haproxy (socket, backend, blue_server, green_server), webhook (method, url, \
+                         headers, body, read_url), exec (argv, read_argv, timeout), manual (instruction)",
+                        e.message().trim()
+                    );
+                    return self.err(v.span(), key, msg);
+                }
+            };
+            if let Err(e) = fill_fleet_admin(&spec, "http://127.0.0.1:1/admin").build() {
+                return self.err(v.span(), key, e.to_string());
+            }
+            out.push(spec);
+        }
+        Ok(out)
+    }
+}
+
+/// The spec with `{fleet_admin}` replaced by `admin` in every text field.
+pub fn fill_fleet_admin(spec: &ActuatorSpec, admin: &str) -> ActuatorSpec {
+    let f = |s: &str| s.replace(FLEET_ADMIN, admin);
+    let fo = |s: &Option<String>| s.as_deref().map(f);
+    match spec {
+        ActuatorSpec::Webhook(w) => {
+            let mut w = w.clone();
+            w.url = f(&w.url);
+            w.read_url = fo(&w.read_url);
+            w.body = fo(&w.body);
+            w.headers = w.headers.iter().map(|(k, v)| (k.clone(), f(v))).collect();
+            ActuatorSpec::Webhook(w)
+        }
+        ActuatorSpec::Exec(e) => {
+            let mut e = e.clone();
+            e.argv = e.argv.iter().map(|a| f(a)).collect();
+            e.read_argv = e.read_argv.as_ref().map(|r| r.iter().map(|a| f(a)).collect());
+            ActuatorSpec::Exec(e)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Whether any text of the spec still holds `{fleet_admin}`.
+pub fn needs_fleet_admin(spec: &ActuatorSpec) -> bool {
+    fill_fleet_admin(spec, "") != *spec
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::actuators::ActuatorSpec;
+    use crate::config::parse;
+    use crate::domain::traffic::{HOUR_MS, MINUTE_MS};
+
+    fn parse_str(text: &str) -> Result<crate::config::Config, crate::config::ConfigError> {
+        parse(text, Path::new("t.toml"), None)
+    }
+
+    #[test]
+    fn stages_soaks_and_stabilization() {
+        let c = parse_str("").unwrap();
+        assert_eq!(c.traffic, crate::domain::traffic::TrafficSpec::default());
+        let c =
+            parse_str("[traffic]\nstages = [25, 100]\nsoaks = [\"10m\", \"0s\"]\nstabilization = \"2h\"\n").unwrap();
+        assert_eq!(c.traffic.percents(), vec![25, 100]);
+        assert_eq!(c.traffic.stages[0].soak_ms, 10 * MINUTE_MS);
+        assert_eq!(c.traffic.stabilization_ms, 2 * HOUR_MS);
+        let c = parse_str("[traffic]\nsoak = \"45s\"\n").unwrap();
+        assert!(c.traffic.stages.iter().all(|s| s.soak_ms == 45_000));
+    }
+
+    #[test]
+    fn bad_traffic_says_where() {
+        let e = parse_str("[traffic]\nstages = [10, 50]\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.toml:2:10: traffic.stages: the last stage is 50%; a go-live ends with 100% on blue, add a 100% stage"
+        );
+        let e = parse_str("[traffic]\nstages = [10, 100]\nsoaks = [\"1m\"]\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:3:9: traffic.soaks: 1 soak times for 2 stages"), "{e}");
+        let e = parse_str("[traffic]\nsoak = \"soon\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:2:8: traffic.soak:"), "{e}");
+        let e = parse_str("[traffic]\nstages = [10, 300]\n").unwrap_err();
+        assert!(e.to_string().contains("300 is not a percentage"), "{e}");
+        let e = parse_str("[traffic]\nsoke = \"1m\"\n").unwrap_err();
+        assert!(e.to_string().contains("soke"), "{e}");
+    }
+
+    #[test]
+    fn actuators_are_read_and_checked_with_positions() {
+        let text = "[[actuator]]\nkind = \"webhook\"\nurl = \"{fleet_admin}/weights\"\nbody = '{\"blue\":{blue}}'\n\
+                    [[actuator]]\nkind = \"manual\"\ninstruction = \"move the F5 pool\"\n";
+        let c = parse_str(text).unwrap();
+        assert_eq!(c.actuators.len(), 2);
+        assert!(super::needs_fleet_admin(&c.actuators[0]));
+        let filled = super::fill_fleet_admin(&c.actuators[0], "http://127.0.0.1:9/admin");
+        assert!(matches!(&filled, ActuatorSpec::Webhook(w) if w.url == "http://127.0.0.1:9/admin/weights"));
+        let e = parse_str("\n[[actuator]]\nkind = \"webhook\"\nurl = \"ftp://x\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("actuator[0]"));
+        assert_eq!(e.position.map(|p| p.0), Some(2), "the [[actuator]] line: {e}");
+        assert!(e.message.contains("scheme"), "{e}");
+        let e = parse_str("[[actuator]]\nkind = \"haproxy\"\nsocket = \"x:1\"\nbakend = \"b\"\n").unwrap_err();
+        assert!(e.message.contains("bakend"), "{e}");
+        let e = parse_str("[[actuator]]\nkind = \"teleport\"\n").unwrap_err();
+        assert!(e.message.contains("kinds: haproxy"), "{e}");
+    }
+}

@@ -1,0 +1,566 @@
+//! The cockpit's side of the traffic stage machine: gates from what the cockpit sees, effects
+//! turned into commands, stage changes rippling into triggers and runbook links, the audit trail,
+//! and the part of the state that must survive a restart.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Cockpit, Command, Level};
+use crate::domain::automation::When;
+use crate::domain::env::Env;
+use crate::domain::slo::SloState;
+use crate::domain::status::StatusReport;
+use crate::domain::time::Ts;
+use crate::domain::traffic::{Effect, GateInputs, MoveKind, Preview, Refusal, StepKind, TrafficState};
+use crate::domain::trigger::{Input, TriggerState};
+
+/// A router reading this soon after a change may predate it: drift is not judged yet.
+pub const SETTLE_MS: i64 = 5_000;
+
+/// What the state dir keeps of a cockpit (`state.json`, schema 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersistedState {
+    pub traffic: TrafficState,
+    /// Trigger states by trigger name.
+    #[serde(default)]
+    pub triggers: BTreeMap<String, TriggerState>,
+    /// Tasks ticked by a link rather than by hand.
+    #[serde(default)]
+    pub auto_ticked: BTreeSet<String>,
+}
+
+/// A traffic change the actuators failed, with what they did manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyFailure {
+    pub at: Ts,
+    pub kind: MoveKind,
+    pub from: u8,
+    pub to: u8,
+    pub error: String,
+    /// Actuators that did their part before the failure: the router may be half-way.
+    pub steps_done: Vec<String>,
+}
+
+impl Cockpit {
+    /// What the state dir should keep.
+    pub fn persisted(&self) -> PersistedState {
+        PersistedState {
+            traffic: self.traffic.clone(),
+            triggers: self.triggers.snapshot(),
+            auto_ticked: self.auto_ticked.clone(),
+        }
+    }
+
+    /// Takes a saved state back. A stored go-live whose stages differ from the configured ones
+    /// keeps its own (a running go-live is never re-indexed silently); the warning says so.
+    pub fn restore(&mut self, saved: PersistedState) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if saved.traffic.spec != self.traffic.spec {
+            warnings.push(format!(
+                "the state dir's go-live runs with stages {} (soaks {}), the config says {} (soaks {}); \
+                 keeping the stored stages — start a new state dir to use the new ones",
+                percents(&saved.traffic),
+                soaks(&saved.traffic),
+                percents(&self.traffic),
+                soaks(&self.traffic)
+            ));
+        }
+        self.traffic = saved.traffic;
+        self.triggers.restore(saved.triggers);
+        self.auto_ticked = saved.auto_ticked;
+        warnings
+    }
+
+    /// The stage as text for the audit log: `25%`, `0% (rolled back)`.
+    pub fn stage_label(&self) -> String {
+        if self.traffic.is_rolled_back() {
+            format!("{}% (rolled back)", self.traffic.blue_percent)
+        } else {
+            format!("{}%", self.traffic.blue_percent)
+        }
+    }
+
+    /// The gates as the cockpit sees them for an advance to `to` (or the next stage).
+    pub fn gate_inputs(&self, to: Option<u8>) -> GateInputs {
+        let firing_triggers = self.triggers.firing().map(|i| self.triggers.specs[i].name.clone()).collect();
+        let open_gate_tasks = match self.traffic.resolve_target(to) {
+            Ok((_, stage)) => self
+                .gates
+                .iter()
+                .filter(|g| g.stage == stage.blue_percent)
+                .flat_map(|g| g.open(self.runbook.as_ref()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        GateInputs { firing_triggers, open_gate_tasks, controls_held: self.controls_held }
+    }
+
+    /// What an advance would do now, with the gates that fail.
+    pub fn preview_advance(&self, to: Option<u8>) -> Result<Preview, Refusal> {
+        self.traffic.preview(to, &self.gate_inputs(to), self.now)
+    }
+
+    /// The SLO, health and trigger snapshot that goes into every audit entry.
+    pub fn audit_snapshot(&self) -> Value {
+        let status = serde_json::to_value(StatusReport::of(self, self.now)).unwrap_or(Value::Null);
+        let triggers: Vec<Value> = self
+            .triggers
+            .specs
+            .iter()
+            .zip(&self.triggers.states)
+            .map(|(spec, st)| json!({ "name": spec.name, "tier": spec.tier.label(), "phase": st.phase().label() }))
+            .collect();
+        json!({ "status": status, "triggers": triggers })
+    }
+
+    pub(super) fn audit(&self, what: &str, mut detail: Value, out: &mut Vec<Command>) {
+        if let Value::Object(map) = &mut detail
+            && let Value::Object(snap) = self.audit_snapshot()
+        {
+            map.extend(snap);
+        }
+        out.push(Command::Audit { what: what.to_string(), stage: self.stage_label(), detail });
+    }
+
+    pub(super) fn trigger_action(&self, what: &str, i: usize, reason: Option<&str>, ok: bool, out: &mut Vec<Command>) {
+        let Some(spec) = self.triggers.specs.get(i) else { return };
+        if ok {
+            self.audit(what, json!({ "trigger": spec.name, "reason": reason }), out);
+            out.push(Command::Persist);
+        }
+    }
+
+    fn effects(&self, effects: Vec<Effect>, out: &mut Vec<Command>) {
+        for e in effects {
+            match e {
+                Effect::SetWeights { seq, weights, stage } => out.push(Command::SetWeights { seq, weights, stage }),
+                Effect::Audit(level, line) => out.push(Command::Log(level, line)),
+            }
+        }
+    }
+
+    pub(super) fn advance(&mut self, to: Option<u8>, reason: Option<String>, now: Ts, out: &mut Vec<Command>) {
+        let gates = self.gate_inputs(to);
+        let who = self.operator.clone();
+        match self.traffic.advance(to, &gates, reason.clone(), &who, now) {
+            Ok((next, effects)) => {
+                self.traffic = next;
+                self.apply_failure = None;
+                let p = self.traffic.pending.clone();
+                let detail = json!({
+                    "from": p.as_ref().map(|p| p.from),
+                    "to": p.as_ref().map(|p| p.to),
+                    "override_reason": p.as_ref().and_then(|p| p.reason.clone()),
+                    "overridden": p.as_ref().map(|p| p.overridden.iter().map(ToString::to_string).collect::<Vec<_>>()),
+                    "gates": p.as_ref().map(|p| p.gates.clone()),
+                });
+                let what =
+                    if p.as_ref().is_some_and(|p| !p.overridden.is_empty()) { "advance-override" } else { "advance" };
+                self.audit(what, detail, out);
+                self.effects(effects, out);
+                out.push(Command::Persist);
+            }
+            Err(refusal) => out.push(Command::Log(Level::Warn, refusal.to_string())),
+        }
+    }
+
+    pub(super) fn start_rollback(&mut self, reason: &str, who: &str, now: Ts, out: &mut Vec<Command>) {
+        let (next, effects) = self.traffic.rollback(reason, who, now);
+        let from = self.traffic.blue_percent;
+        let first = !self.traffic.is_rolled_back();
+        self.traffic = next;
+        self.rollback_requested = true;
+        self.apply_failure = None;
+        self.audit("rollback", json!({ "from": from, "to": 0, "reason": reason, "by": who }), out);
+        self.effects(effects, out);
+        self.stage_changed(now, out);
+        if first {
+            out.extend(self.happened(&When::RollbackStarted));
+        }
+        out.push(Command::Persist);
+    }
+
+    /// A new split took effect: per-stage trigger history starts again.
+    fn stage_changed(&mut self, now: Ts, _out: &mut [Command]) {
+        let input = Input {
+            slos: &self.slos,
+            health: &self.health,
+            health_stale_ms: self.health_stale_ms,
+            env_names: &self.env_names,
+        };
+        self.triggers.reset_stage(&input, now);
+        self.drift = None;
+    }
+
+    pub(super) fn applied(&mut self, seq: u64, detail: &str, now: Ts, out: &mut Vec<Command>) {
+        if seq == 0 {
+            out.push(Command::Log(Level::Info, format!("router set back to the recorded split: {detail}")));
+            self.apply_failure = None;
+            self.audit("revert", json!({ "result": detail }), out);
+            return;
+        }
+        let kind = self.traffic.pending.as_ref().filter(|p| p.seq == seq).map(|p| p.kind);
+        match self.traffic.applied(seq, detail, now) {
+            Ok((next, effects)) => {
+                self.traffic = next;
+                self.apply_failure = None;
+                self.effects(effects, out);
+                let what = if kind == Some(MoveKind::Advance) { "advance-applied" } else { "rollback-routed" };
+                self.audit(what, json!({ "seq": seq, "result": detail }), out);
+                if kind == Some(MoveKind::Advance) {
+                    self.stage_changed(now, out);
+                    out.extend(self.happened(&When::Stage(self.traffic.blue_percent)));
+                }
+                out.push(Command::Persist);
+            }
+            Err(refusal) => out.push(Command::Log(Level::Warn, format!("actuators confirmed a change: {refusal}"))),
+        }
+    }
+
+    pub(super) fn apply_failed(
+        &mut self,
+        seq: u64,
+        error: &str,
+        steps_done: Vec<String>,
+        now: Ts,
+        out: &mut Vec<Command>,
+    ) {
+        if seq == 0 {
+            out.push(Command::Log(Level::Error, format!("revert FAILED: {error}")));
+            return;
+        }
+        let pending = self.traffic.pending.clone().filter(|p| p.seq == seq);
+        match self.traffic.apply_failed(seq, error, now) {
+            Ok((next, effects)) => {
+                self.traffic = next;
+                self.effects(effects, out);
+                if let Some(p) = pending {
+                    if !steps_done.is_empty() {
+                        out.push(Command::Log(
+                            Level::Error,
+                            format!(
+                                "part-way: {} did their part; the router may be between {}% and {}%: \
+                                 a retries, V sets it back to {}%",
+                                steps_done.join(", "),
+                                p.from,
+                                p.to,
+                                self.traffic.blue_percent
+                            ),
+                        ));
+                    }
+                    let what = if p.kind == MoveKind::Rollback { "rollback-failed" } else { "advance-failed" };
+                    self.audit(what, json!({ "seq": seq, "error": error, "steps_done": steps_done }), out);
+                    self.apply_failure = Some(ApplyFailure {
+                        at: now,
+                        kind: p.kind,
+                        from: p.from,
+                        to: p.to,
+                        error: error.to_string(),
+                        steps_done,
+                    });
+                }
+                out.push(Command::Persist);
+            }
+            Err(refusal) => out.push(Command::Log(Level::Warn, format!("actuators reported a failure: {refusal}"))),
+        }
+    }
+
+    pub(super) fn revert(&mut self, out: &mut Vec<Command>) {
+        if self.apply_failure.is_none() {
+            out.push(Command::Log(Level::Info, "nothing to revert: no traffic change failed part-way".into()));
+            return;
+        }
+        if let Some(p) = &self.traffic.pending {
+            out.push(Command::Log(Level::Warn, format!("{}% → {}% is being applied; wait for it", p.from, p.to)));
+            return;
+        }
+        let w = self.traffic.expected_weights();
+        out.push(Command::Log(
+            Level::Warn,
+            format!("reverting the router to {}/{} by {}", w.blue, w.green, self.operator),
+        ));
+        let stage = match (self.traffic.is_rolled_back(), self.traffic.stage) {
+            (true, _) => "rollback".to_string(),
+            (false, Some(i)) => (i + 1).to_string(),
+            (false, None) => "0".to_string(),
+        };
+        out.push(Command::SetWeights { seq: 0, weights: w, stage });
+    }
+
+    pub(super) fn tick_rollback_step(&mut self, kind: StepKind, now: Ts, out: &mut Vec<Command>) {
+        let who = self.operator.clone();
+        match self.traffic.tick_step(kind, &who, None, now) {
+            Ok((next, effects)) => {
+                self.traffic = next;
+                self.effects(effects, out);
+                self.audit("rollback-step", json!({ "step": kind.label() }), out);
+                out.push(Command::Persist);
+            }
+            Err(refusal) => out.push(Command::Log(Level::Warn, refusal.to_string())),
+        }
+    }
+
+    /// Every second: the soak passing, green's stability after a rollback.
+    pub(super) fn traffic_tick(&mut self, now: Ts, out: &mut Vec<Command>) {
+        if self.traffic.pending.is_none()
+            && self.traffic.soak_remaining(now) == Some(0)
+            && self.soak_announced != self.traffic.stage_started
+        {
+            self.soak_announced = self.traffic.stage_started;
+            let p = self.traffic.blue_percent;
+            out.push(Command::Log(Level::Info, format!("soak at {p}% passed")));
+            out.extend(self.happened(&When::SoakPassed(p)));
+        }
+        if self.traffic.is_rolled_back() {
+            let green_ok =
+                !self.slos.is_empty() && self.slos.iter().all(|r| r.env_state(Env::Green, now) == SloState::Ok);
+            let (next, effects) = self.traffic.observe_green(green_ok, now);
+            let changed = next != self.traffic;
+            self.traffic = next;
+            if !effects.is_empty() {
+                self.effects(effects, out);
+            }
+            if changed
+                && self.traffic.rollback.as_ref().is_some_and(|r| r.step(StepKind::VerifyGreen).done_at.is_some())
+            {
+                out.push(Command::Persist);
+            }
+        }
+        self.check_drift(now, out);
+    }
+
+    /// Compares the router's last reading with the recorded split; says so when that changes.
+    pub(super) fn check_drift(&mut self, now: Ts, out: &mut Vec<Command>) {
+        let settled = self.traffic.history.last().is_none_or(|h| now.0 - h.at.0 >= SETTLE_MS);
+        let drift = match self.weights {
+            Some((at, w)) if settled && self.traffic.history.last().is_none_or(|h| at.0 >= h.at.0) => {
+                self.traffic.drift(w)
+            }
+            _ => self.drift.filter(|_| settled),
+        };
+        if drift == self.drift {
+            return;
+        }
+        match &drift {
+            Some(d) => out.push(Command::Log(
+                Level::Error,
+                format!("DRIFT: {d}; cutover does not overwrite it: find out who changed the router"),
+            )),
+            None if self.drift.is_some() => {
+                out.push(Command::Log(Level::Info, "router and cutover agree on the split again".into()))
+            }
+            None => {}
+        }
+        self.drift = drift;
+    }
+}
+
+fn percents(t: &TrafficState) -> String {
+    t.spec.percents().iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn soaks(t: &TrafficState) -> String {
+    t.spec
+        .stages
+        .iter()
+        .map(|s| crate::domain::time::format_age(s.soak_ms as f64 / 1000.0))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::automation::{Gate as TaskGate, Link};
+    use crate::domain::cockpit::Event;
+    use crate::domain::env::Weights;
+    use crate::domain::traffic::{MINUTE_MS, weights_for};
+    use crate::domain::trigger::{Tier, TriggerSpec, Triggers};
+
+    fn cockpit() -> Cockpit {
+        let mut c = Cockpit::new("go-live", "prod");
+        c.operator = "alice".into();
+        c
+    }
+
+    fn set_weights(out: &[Command]) -> Option<(u64, Weights)> {
+        out.iter().find_map(|c| match c {
+            Command::SetWeights { seq, weights, .. } => Some((*seq, *weights)),
+            _ => None,
+        })
+    }
+
+    fn advanced(c: &mut Cockpit, reason: Option<&str>, now: Ts) -> Vec<Command> {
+        let mut out = c.update(Event::Advance { to: None, override_reason: reason.map(str::to_string) }, now);
+        let (seq, _) = set_weights(&out).expect("SetWeights");
+        out.extend(c.update(Event::Applied { seq, detail: "ok".into() }, now));
+        out
+    }
+
+    #[test]
+    fn advance_goes_through_the_actuators_and_commits_when_applied() {
+        let mut c = cockpit();
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(0));
+        assert_eq!(set_weights(&out), Some((1, weights_for(10))));
+        assert!(out.contains(&Command::Persist));
+        assert!(
+            out.iter().any(|x| matches!(x, Command::Audit { what, stage, .. } if what == "advance" && stage == "0%"))
+        );
+        assert_eq!(c.traffic.blue_percent, 0, "not before the router confirmed");
+        let out = c.update(Event::Applied { seq: 1, detail: "webhook: HTTP 200".into() }, Ts(1000));
+        assert_eq!((c.traffic.blue_percent, c.traffic.stage), (10, Some(0)));
+        assert!(
+            out.iter().any(
+                |x| matches!(x, Command::Audit { what, stage, .. } if what == "advance-applied" && stage == "10%")
+            )
+        );
+        assert!(out.contains(&Command::Persist));
+    }
+
+    #[test]
+    fn advance_before_the_soak_is_refused_naming_the_gate_and_an_override_is_recorded() {
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(MINUTE_MS));
+        assert!(set_weights(&out).is_none());
+        assert!(
+            out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m) if m.contains("soak not over (29:00 left)"))),
+            "{out:?}"
+        );
+        let out = advanced(&mut c, Some("CAB approved"), Ts(MINUTE_MS));
+        assert_eq!(c.traffic.blue_percent, 25);
+        let audit = out.iter().find_map(|x| match x {
+            Command::Audit { what, detail, .. } if what == "advance-override" => Some(detail.clone()),
+            _ => None,
+        });
+        let audit = audit.expect("an override audit entry");
+        assert_eq!(audit["override_reason"], "CAB approved");
+        assert!(audit["overridden"][0].as_str().unwrap().contains("soak"));
+        assert!(audit.get("status").is_some() && audit.get("triggers").is_some(), "the snapshot: {audit}");
+        assert_eq!(c.traffic.history.last().unwrap().reason.as_deref(), Some("CAB approved"));
+    }
+
+    #[test]
+    fn gate_tasks_and_firing_triggers_are_gates() {
+        let mut c = cockpit();
+        c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1212 check\n").unwrap());
+        c.gates = vec![TaskGate { stage: 10, tasks: vec!["T1212".into()] }];
+        c.triggers = Triggers::new(vec![TriggerSpec::manual("stakeholder", Tier::Planned)]);
+        c.update(Event::RaiseTrigger { trigger: 0, reason: "CTO says stop".into() }, Ts(0));
+        let p = c.preview_advance(None).unwrap();
+        let text: Vec<String> = p.failing.iter().map(ToString::to_string).collect();
+        assert_eq!(text, vec!["trigger firing: stakeholder", "gate tasks open: T1212"]);
+        c.controls_held = false;
+        let out = c.update(Event::Advance { to: None, override_reason: Some("x".into()) }, Ts(0));
+        assert!(out.iter().any(|x| matches!(x, Command::Log(_, m) if m.contains("controls"))), "{out:?}");
+        assert!(set_weights(&out).is_none());
+    }
+
+    #[test]
+    fn a_failed_apply_keeps_the_stage_and_says_what_was_done() {
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        let later = Ts(31 * MINUTE_MS);
+        let out = c.update(Event::Advance { to: None, override_reason: None }, later);
+        let (seq, w) = set_weights(&out).unwrap();
+        assert_eq!(w, weights_for(25));
+        let out = c.update(
+            Event::ApplyFailed { seq, error: "FAILED webhook: HTTP 503".into(), steps_done: vec!["haproxy".into()] },
+            later,
+        );
+        assert_eq!((c.traffic.blue_percent, c.traffic.pending.is_none()), (10, true));
+        let f = c.apply_failure.clone().unwrap();
+        assert_eq!((f.from, f.to, f.steps_done), (10, 25, vec!["haproxy".to_string()]));
+        assert!(out.iter().any(|x| matches!(x, Command::Audit { what, .. } if what == "advance-failed")));
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Error, m) if m.contains("part-way"))), "{out:?}");
+        // Revert sets the router back to the recorded split, outside the stage machine.
+        let out = c.update(Event::Revert, later);
+        assert_eq!(set_weights(&out), Some((0, weights_for(10))));
+        c.update(Event::Applied { seq: 0, detail: "ok".into() }, later);
+        assert!(c.apply_failure.is_none());
+        assert_eq!(c.traffic.blue_percent, 10);
+    }
+
+    #[test]
+    fn rollback_from_any_stage_sends_0_100_and_fires_its_links() {
+        for stages in 0..3 {
+            let mut c = cockpit();
+            c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1 announce\n").unwrap());
+            c.links = vec![Link { task: "T1".into(), when: When::RollbackStarted }];
+            for i in 0..stages {
+                advanced(&mut c, Some("test"), Ts(i));
+            }
+            let out = c.update(Event::Rollback { reason: "error spike".into() }, Ts(100));
+            assert_eq!(set_weights(&out).map(|(_, w)| w), Some(Weights { blue: 0, green: 100 }), "from stage {stages}");
+            assert!(c.traffic.is_rolled_back());
+            assert!(out.iter().any(|x| matches!(x, Command::WriteTask { done: true, .. })), "{out:?}");
+            assert!(out.iter().any(|x| matches!(x, Command::Audit { what, .. } if what == "rollback")));
+        }
+    }
+
+    #[test]
+    fn drift_is_detected_and_never_overwritten() {
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        let out = c.update(Event::ActualWeights(Ok(Some(Weights { blue: 0, green: 100 }))), Ts(10_000));
+        assert_eq!(c.drift.map(|d| d.to_string()).as_deref(), Some("router says 0/100, cutover expects 10/90"));
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Error, m) if m.contains("DRIFT"))));
+        assert!(set_weights(&out).is_none(), "drift is shown, not corrected");
+        c.update(Event::Weights(Ok(Weights { blue: 10, green: 90 })), Ts(11_000));
+        assert_eq!(c.drift, None);
+        // A reading within moments of a change may predate it.
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        c.update(Event::Weights(Ok(Weights { blue: 0, green: 100 })), Ts(1000));
+        assert_eq!(c.drift, None);
+    }
+
+    #[test]
+    fn auto_rollback_goes_through_the_same_path() {
+        use crate::domain::slo::{Judge, Outcome, SloRow, SloSpec};
+        use crate::domain::trigger::{Condition, Direction};
+        let mut c = cockpit();
+        c.slos.push(SloRow::new(SloSpec {
+            name: "error rate".into(),
+            objective: "< 1%".parse().unwrap(),
+            judge: Judge::PerEnv,
+            interval_ms: 1000,
+        }));
+        let cond = Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.05 };
+        c.triggers = Triggers::new(vec![TriggerSpec::new("err>5%", Tier::Immediate, cond, 0)]);
+        c.auto_rollback = true;
+        advanced(&mut c, None, Ts(0));
+        let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.2) }, Ts(1000));
+        assert_eq!(set_weights(&out).map(|(_, w)| w), Some(Weights { blue: 0, green: 100 }), "{out:?}");
+        assert!(c.traffic.is_rolled_back());
+        assert_eq!(c.traffic.rollback.as_ref().unwrap().by, "auto-rollback");
+    }
+
+    #[test]
+    fn soak_passing_fires_its_links_once_and_the_state_round_trips() {
+        let mut c = cockpit();
+        c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T9 soak done\n").unwrap());
+        c.links = vec![Link { task: "T9".into(), when: When::SoakPassed(10) }];
+        advanced(&mut c, None, Ts(0));
+        assert!(c.update(Event::Tick, Ts(29 * MINUTE_MS)).iter().all(|x| !matches!(x, Command::WriteTask { .. })));
+        let out = c.update(Event::Tick, Ts(30 * MINUTE_MS));
+        assert!(out.iter().any(|x| matches!(x, Command::WriteTask { done: true, .. })), "{out:?}");
+        assert!(c.update(Event::Tick, Ts(31 * MINUTE_MS)).iter().all(|x| !matches!(x, Command::WriteTask { .. })));
+        let saved = c.persisted();
+        let json = serde_json::to_string(&saved).unwrap();
+        let mut fresh = cockpit();
+        assert!(fresh.restore(serde_json::from_str(&json).unwrap()).is_empty());
+        assert_eq!(fresh.traffic, c.traffic);
+        // A config with other stages does not re-index a running go-live.
+        let mut other = cockpit();
+        other.traffic = TrafficState::new(crate::domain::traffic::TrafficSpec {
+            stages: vec![crate::domain::traffic::Stage { blue_percent: 100, soak_ms: 0 }],
+            stabilization_ms: 0,
+        });
+        let w = other.restore(saved);
+        assert!(w[0].contains("keeping the stored stages"), "{w:?}");
+        assert_eq!(other.traffic.blue_percent, 10);
+    }
+}

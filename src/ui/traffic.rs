@@ -1,0 +1,207 @@
+//! The traffic panel (stage history, a failed change, the rollback procedure) and the dialogs
+//! that move traffic (preview, gates, reason, typed confirmation).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::{Screen, fit, panel, styled};
+use crate::app::view::{Field, Focus, TrafficDialog};
+use crate::domain::cockpit::Cockpit;
+use crate::domain::time::Ts;
+use crate::domain::traffic::{Confirmation, Gate, MoveKind, StepKind, format_countdown, weights_for};
+
+/// `14:02:11` in local time (the offset comes with the cockpit; the view reads no clock).
+fn clock(c: &Cockpit, ts: Ts) -> String {
+    let s = (ts.0.div_euclid(1000) + i64::from(c.utc_offset_secs)).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+}
+
+fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
+    let c = s.cockpit;
+    let t = s.theme;
+    let tr = &c.traffic;
+    let mut out = Vec::new();
+    if let Some(f) = &c.apply_failure {
+        let what = if f.kind == MoveKind::Rollback {
+            "ROLLBACK routing".to_string()
+        } else {
+            format!("{}% → {}%", f.from, f.to)
+        };
+        out.push(Line::styled(fit(&format!("{what} FAILED: {}", f.error), width), t.crit));
+        let keys = if f.steps_done.is_empty() {
+            if f.kind == MoveKind::Rollback { "R retries the rollback".to_string() } else { "a retries".to_string() }
+        } else {
+            format!("done: {} · a retries · V sets the router back to {}%", f.steps_done.join(", "), tr.blue_percent)
+        };
+        out.push(Line::styled(fit(&keys, width), t.warn));
+    }
+    if let Some(r) = &tr.rollback {
+        let why = r.reason.as_deref().unwrap_or("no reason given");
+        out.push(Line::styled(
+            fit(&format!("ROLLED BACK at {} by {}: {why}", clock(c, r.started), r.by), width),
+            t.crit,
+        ));
+        let focused = s.view.focus == Focus::Traffic;
+        for (i, kind) in StepKind::ALL.iter().enumerate() {
+            let step = r.step(*kind);
+            let mark = if step.done_at.is_some() { "[x]" } else { "[ ]" };
+            let when = match (step.done_at, r.due(*kind)) {
+                (Some(at), _) => format!("done {} by {}", clock(c, at), step.done_by.as_deref().unwrap_or("?")),
+                (None, Some(due)) if r.overdue(*kind, c.now) => format!("OVERDUE since {}", clock(c, due)),
+                (None, Some(due)) => format!("due {} (in {})", clock(c, due), format_countdown(due.0 - c.now.0)),
+                (None, None) => "ongoing".to_string(),
+            };
+            let style = if focused && i == s.view.step {
+                t.selected
+            } else if r.overdue(*kind, c.now) {
+                t.crit
+            } else if step.done_at.is_some() {
+                t.muted
+            } else {
+                t.text
+            };
+            out.push(Line::styled(fit(&format!("{mark} {:<27} {when}", kind.label()), width), style));
+        }
+        let hint = if focused { "space ticks the selected step" } else { "tab here, space ticks a step" };
+        out.push(Line::styled(hint, t.muted));
+    }
+    for h in tr.history.iter().rev().take(4) {
+        let what = match h.kind {
+            MoveKind::Advance => format!("{}% → {}%", h.from, h.to),
+            MoveKind::Rollback => format!("ROLLBACK {}% → 0%", h.from),
+            MoveKind::Resume => "resumed".to_string(),
+        };
+        let why = match (&h.reason, h.overridden.is_empty()) {
+            (Some(r), false) => format!(" OVERRIDE: {r:?}"),
+            (Some(r), true) => format!(": {r:?}"),
+            (None, _) => String::new(),
+        };
+        let style = if h.overridden.is_empty() && h.kind == MoveKind::Advance { t.text } else { t.warn };
+        out.push(Line::styled(fit(&format!("{} {what} by {}{why}", clock(c, h.at), h.by), width), style));
+    }
+    if out.is_empty() {
+        let stages: Vec<String> = tr.spec.percents().iter().map(|p| p.to_string()).collect();
+        out.push(Line::styled(
+            fit(
+                &format!("{}% on {} · stages {} · a advances", tr.blue_percent, c.env_names.0[0], stages.join(" ")),
+                width,
+            ),
+            t.muted,
+        ));
+    }
+    out
+}
+
+/// Nothing to show but the plan: no change made, none failed, no rollback.
+pub fn is_quiet(c: &Cockpit) -> bool {
+    c.traffic.history.is_empty()
+        && c.traffic.rollback.is_none()
+        && c.apply_failure.is_none()
+        && c.traffic.pending.is_none()
+}
+
+/// A rollback or a failed change: shown whatever the room.
+pub fn is_urgent(c: &Cockpit) -> bool {
+    c.traffic.rollback.is_some() || c.apply_failure.is_some()
+}
+
+/// Rows the panel wants.
+pub fn height(s: &Screen) -> u16 {
+    (lines(s, 200).len() as u16 + 2).min(10)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
+    if area.height < 3 {
+        return;
+    }
+    let title = if s.cockpit.demo { " TRAFFIC · demo: soaks shortened " } else { " TRAFFIC " };
+    let block = panel(title, s.theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(lines(s, inner.width as usize)), inner);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+fn field<'a>(label: String, text: &str, active: bool, s: &Screen) -> Line<'a> {
+    let t = s.theme;
+    let mut spans: Vec<Span> = vec![styled(format!(" {label}: "), if active { t.accent } else { t.muted })];
+    spans.push(styled(format!("> {text}"), t.text));
+    if active {
+        spans.push(styled("▏", t.accent));
+    }
+    Line::from(spans)
+}
+
+/// The advance or rollback dialog.
+pub fn dialog(frame: &mut Frame, area: Rect, s: &Screen, d: &TrafficDialog) {
+    let c = s.cockpit;
+    let t = s.theme;
+    let width = area.width.min(96);
+    let inner_w = width as usize - 4;
+    let (blue, green) = (c.env_names.0[0].clone(), c.env_names.0[1].clone());
+    let from = c.traffic.blue_percent;
+    let w = weights_for(d.to);
+    let mut out = Vec::new();
+    let head = if d.rollback {
+        format!("ROLLBACK {from}% → 0%: all traffic to {green}")
+    } else {
+        format!("{from}% → {}%: {blue} {} / {green} {}", d.to, w.blue, w.green)
+    };
+    out.push(Line::styled(format!(" {head}"), if d.rollback { t.crit } else { t.accent }));
+    if c.actuators.is_empty() {
+        out.push(Line::styled(" no actuator configured: the change will fail; move traffic by hand", t.warn));
+    }
+    for (i, a) in c.actuators.iter().enumerate() {
+        out.push(Line::styled(
+            fit(&format!(" {}. {a}: {blue} {} {green} {}", i + 1, w.blue, w.green), inner_w),
+            t.text,
+        ));
+    }
+    if !d.rollback {
+        out.push(Line::from(""));
+        let failing = c.preview_advance(Some(d.to)).map(|p| p.failing).unwrap_or_default();
+        let soak = failing.iter().find(|g| matches!(g, Gate::Soak { .. }));
+        let trig = failing.iter().find(|g| matches!(g, Gate::Triggers { .. }));
+        let tasks = failing.iter().find(|g| matches!(g, Gate::Tasks { .. }));
+        let ctrl = failing.iter().find(|g| matches!(g, Gate::Controls));
+        let soak_ok = if c.traffic.stage.is_none() { "first stage: no soak" } else { "soak passed" };
+        for (gate, ok) in [
+            (soak, soak_ok.to_string()),
+            (trig, "no trigger firing".to_string()),
+            (tasks, format!("runbook gate tasks for {}% done", d.to)),
+            (ctrl, "controls held".to_string()),
+        ] {
+            let line = match gate {
+                Some(g) => Line::styled(fit(&format!(" ✗ {g}"), inner_w), t.crit),
+                None => Line::styled(format!(" ✓ {ok}"), t.ok),
+            };
+            out.push(line);
+        }
+    }
+    out.push(Line::from(""));
+    let target = if d.rollback { Confirmation::Rollback } else { Confirmation::Stage(d.to) };
+    let reason_label = if d.rollback {
+        "why (goes to the audit log)".to_string()
+    } else {
+        "gates fail: override reason (logged)".to_string()
+    };
+    let reason = field(reason_label, &d.reason, d.field == Field::Reason, s);
+    let confirm = field(target.prompt(), &d.confirm, d.field == Field::Confirm, s);
+    match (d.rollback, d.needs_reason) {
+        (true, _) => out.extend([confirm, reason]),
+        (false, true) => out.extend([reason, confirm]),
+        (false, false) => out.push(confirm),
+    }
+    out.push(Line::styled(" enter · esc cancels, nothing changes", t.muted));
+    let rect = centered(area, width, out.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let title = if d.rollback { " rollback " } else { " advance " };
+    frame.render_widget(Paragraph::new(out).block(panel(title, t)), rect);
+}

@@ -1,0 +1,196 @@
+//! `cutover advance` and `cutover rollback` against the simulated fleet's router, moved through a
+//! webhook actuator, with the state and audit log in a state dir of the test's own.
+
+#[path = "common/fleet_proc.rs"]
+mod fleet_proc;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use fleet_proc::FleetProc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("cutover-advance-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A config whose only actuator is the fleet's weights webhook; one blue target so a look at the
+/// sources can be made to take a while (`--wait`).
+fn config(dir: &Path, fleet: &FleetProc) -> PathBuf {
+    let admin = &fleet.info.admin;
+    let blue = fleet.info.services.iter().find(|s| s.env == cutover::domain::env::Env::Blue).unwrap();
+    let text = format!(
+        r#"[deployment]
+name = "cli-test"
+[signals]
+interval = "1s"
+timeout = "800ms"
+window = "10s"
+[[slo]]
+name = "error rate"
+sli = "error_ratio"
+objective = "< 1%"
+[[target]]
+env = "blue"
+service = "api"
+metrics = "{metrics}"
+[triggers]
+defaults = false
+[traffic]
+stages = [10, 25, 50, 75, 100]
+soak = "30m"
+[[actuator]]
+kind = "webhook"
+method = "PUT"
+url = "{admin}/weights"
+body = '{{"blue":{{blue}},"green":{{green}}}}'
+read_url = "{admin}/weights"
+tries = 2
+backoff = "100ms"
+timeout = "2s"
+"#,
+        metrics = blue.metrics
+    );
+    let path = dir.join("cutover.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn cutover(cfg: &Path, state: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args).arg("--config").arg(cfg).arg("--state-dir").arg(state).stdin(Stdio::null());
+    c
+}
+
+fn run(cfg: &Path, state: &Path, args: &[&str]) -> Output {
+    cutover(cfg, state, args).output().expect("run cutover")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn router_weights(admin: &str) -> (u64, u64) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::builder().no_proxy().build().unwrap();
+        let v: serde_json::Value = c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap();
+        (v["blue"].as_u64().unwrap(), v["green"].as_u64().unwrap())
+    })
+}
+
+fn stored_percent(state: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(state.join("state.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["state"]["traffic"]["blue_percent"].as_u64()
+}
+
+#[test]
+fn advance_gates_override_rollback_through_the_fleet_router() {
+    let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
+    let dir = Dir::new("flow");
+    let cfg = config(&dir.0, &fleet);
+    let state = dir.0.join("state");
+    assert_eq!(router_weights(&fleet.info.admin), (0, 100), "the fleet starts before the first stage");
+
+    let o = run(&cfg, &state, &["advance", "--wait", "0s"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("use --yes"), "{}", text(&o));
+    assert_eq!(router_weights(&fleet.info.admin), (0, 100));
+
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0% → 10%"), "{}", text(&o));
+    assert_eq!(router_weights(&fleet.info.admin), (10, 90));
+    assert_eq!(stored_percent(&state), Some(10));
+
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("soak not over") && err.contains("--override"), "{}", text(&o));
+    assert_eq!(router_weights(&fleet.info.admin), (10, 90));
+    assert_eq!(stored_percent(&state), Some(10));
+
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s", "--override", "CAB-42 approved the early move"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(router_weights(&fleet.info.admin), (25, 75));
+    assert_eq!(stored_percent(&state), Some(25));
+    let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    let line = audit.lines().find(|l| l.contains("\"advance-override\"")).expect("an override entry");
+    assert!(line.contains("CAB-42 approved the early move") && line.contains("soak not over"), "{line}");
+    assert!(line.contains("\"slos\""), "the SLO snapshot is in the entry: {line}");
+
+    let o = run(&cfg, &state, &["rollback", "--reason", "x", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(router_weights(&fleet.info.admin), (0, 100));
+    assert_eq!(stored_percent(&state), Some(0));
+    let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"what\":\"rollback\"")), "{audit}");
+
+    let o = run(&cfg, &state, &["status", "--json", "--wait", "0s"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    assert_eq!(v["stage"]["blue_percent"], 0);
+    assert_eq!(v["stage"]["rolled_back"], true);
+}
+
+#[test]
+fn two_advances_at_once_one_goes_the_other_is_told_who_is_busy() {
+    let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
+    let dir = Dir::new("race");
+    let cfg = config(&dir.0, &fleet);
+    let state = dir.0.join("state");
+    // --wait keeps the first one in its look at the sources, holding the action lock.
+    let a = cutover(&cfg, &state, &["advance", "--yes", "--wait", "3s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = cutover(&cfg, &state, &["advance", "--yes", "--wait", "3s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let ok = [&a, &b].iter().filter(|o| o.status.success()).count();
+    assert_eq!(ok, 1, "exactly one succeeds:\n{}\n{}", text(&a), text(&b));
+    let loser = if a.status.success() { &b } else { &a };
+    let err = String::from_utf8_lossy(&loser.stderr);
+    assert!(err.contains("busy") && err.contains("running advance since"), "{}", text(loser));
+    assert_eq!(router_weights(&fleet.info.admin), (10, 90));
+    assert_eq!(stored_percent(&state), Some(10));
+}
+
+#[test]
+fn an_unreachable_actuator_fails_naming_the_url_and_keeps_the_stage() {
+    let mut fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
+    let dir = Dir::new("down");
+    let cfg = config(&dir.0, &fleet);
+    let state = dir.0.join("state");
+    fleet.signal("KILL");
+    fleet.wait_exit(std::time::Duration::from_secs(10)).expect("the fleet is gone");
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("{}/weights", fleet.info.admin)), "names the URL: {}", text(&o));
+    assert!(err.contains("stays at 0%"), "{}", text(&o));
+    assert_eq!(stored_percent(&state).unwrap_or(0), 0);
+}
