@@ -634,28 +634,41 @@ async fn real_go_live_queries_agree_with_the_direct_scrape() {
     wait_for_result(prom.url(), &full, WINDOW + Duration::from_secs(60)).await;
     tokio::time::sleep_until(started + WINDOW + 2 * interval).await;
 
-    let rounds = 5;
+    // Rounds in which either side has no value for some SLI (a scrape or query that timed out
+    // while the other tests of this binary load the machine) are not comparisons; they are
+    // recorded and skipped. At least three complete rounds must be seen, and every one must agree.
     let mut worst: HashMap<(usize, Env), f64> = HashMap::new();
     let mut failures = Vec::new();
     let mut table = String::new();
-    for round in 0..rounds {
+    let mut complete = 0;
+    let mut round = 0;
+    while complete < 3 && round < 15 {
         if round > 0 {
             tokio::time::sleep(2 * interval).await;
         }
         let (p, d) = (promql.lock().unwrap().clone(), direct.lock().unwrap().clone());
+        let values = |i: usize, env: Env| match (p.get(&(i, env)), d.get(&(i, env))) {
+            (Some(Outcome::Value(pv)), Some(Outcome::Value(dv))) => Some((*pv, *dv)),
+            _ => None,
+        };
+        let missing: Vec<String> = SliKind::ALL
+            .iter()
+            .enumerate()
+            .flat_map(|(i, kind)| Env::ALL.map(move |env| (i, *kind, env)))
+            .filter(|(i, _, env)| values(*i, *env).is_none())
+            .map(|(i, kind, env)| {
+                format!("{} {env}: promql {:?}, direct {:?}", kind.key(), p.get(&(i, env)), d.get(&(i, env)))
+            })
+            .collect();
+        if !missing.is_empty() {
+            table += &format!("round {round} skipped, not every value present: {}\n", missing.join("; "));
+            round += 1;
+            continue;
+        }
         for (i, kind) in SliKind::ALL.iter().copied().enumerate() {
             for env in Env::ALL {
-                let (Some(Outcome::Value(pv)), Some(Outcome::Value(dv))) = (p.get(&(i, env)), d.get(&(i, env))) else {
-                    failures.push(format!(
-                        "round {round} {} {env}: promql {:?}, direct {:?}",
-                        kind.key(),
-                        p.get(&(i, env)),
-                        d.get(&(i, env))
-                    ));
-                    continue;
-                };
-                let diff = agree(kind, *pv, *dv);
-                let d = match diff {
+                let (pv, dv) = values(i, env).expect("checked above");
+                let d = match agree(kind, pv, dv) {
                     Ok(d) => d,
                     Err(d) => {
                         failures.push(format!("round {round} {} {env}: promql {pv} vs direct {dv}", kind.key()));
@@ -667,7 +680,10 @@ async fn real_go_live_queries_agree_with_the_direct_scrape() {
                 table += &format!("round {round} {:<18} {env:<5} promql {pv:>10.5} direct {dv:>10.5}\n", kind.key());
             }
         }
+        complete += 1;
+        round += 1;
     }
+    assert!(complete >= 3, "only {complete} complete rounds in {round}:\n{table}");
     eprintln!("{table}");
     for (i, kind) in SliKind::ALL.iter().enumerate() {
         for env in Env::ALL {
