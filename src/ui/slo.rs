@@ -129,7 +129,18 @@ fn extra_column<'a>(row: &SloRow, now: Ts, t: &Theme, width: usize) -> Span<'a> 
             styled(pad(&fit(&text, width - 1), width), style)
         }
         Judge::PerEnv => {
-            let text = row.blue_vs_green(now).map_or("–".to_string(), |d| format!("{d:+.0}%"));
+            let text = match row.blue_vs_green(now) {
+                None => "–".to_string(),
+                // Against a near-zero green a percentage says little; past ±999 % it says "far".
+                Some(d) if d.abs() > 999.0 => {
+                    if d > 0.0 {
+                        ">+999%".into()
+                    } else {
+                        "<-999%".into()
+                    }
+                }
+                Some(d) => format!("{d:+.0}%"),
+            };
             styled(pad(&fit(&text, width - 1), width), t.muted)
         }
     }
