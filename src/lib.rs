@@ -11,4 +11,5 @@ pub mod domain;
 pub mod fleet;
 pub mod sources;
 pub mod store;
+pub mod text;
 pub mod ui;

@@ -122,21 +122,7 @@ fn output(stderr: &str, stdout: &str) -> String {
 }
 
 /// Whitespace collapsed to single spaces, at most `max` characters.
-pub(crate) fn one_line(text: &str, max: usize) -> String {
-    let s = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() <= max { s } else { s.chars().take(max - 1).chain(['…']).collect() }
-}
-
-pub(crate) fn fmt_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
+pub(crate) use crate::text::{one_line, short_duration as fmt_duration};
 
 /// Everything that can move traffic. An enum rather than a trait object: async fns in traits are
 /// not dyn-compatible, and the set is closed.

@@ -74,21 +74,10 @@ pub(crate) fn describe_error(err: &reqwest::Error, timeout: Duration) -> String 
 
 /// The start of a body on one line, for error messages.
 pub(crate) fn snippet(body: &str) -> String {
-    let one_line = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= 80 { one_line } else { one_line.chars().take(79).chain(['…']).collect() }
+    crate::text::one_line(body, 80)
 }
 
-/// `250ms`, `2s`, `1.5s`.
-pub(crate) fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
+pub(crate) use crate::text::short_duration as format_duration;
 
 /// Reads at most `limit` bytes of a body. Returns the text (lossy UTF-8) and whether
 /// more was there.
