@@ -34,6 +34,17 @@ pub enum Command {
     Advance(AdvanceArgs),
     /// Send all traffic back to green and start the rollback procedure.
     Rollback(RollbackArgs),
+    /// After a rollback whose procedure is complete: start the go-live again from 0 % (asks why).
+    Resume(ResumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Why the go-live may go on: goes to the audit log.
+    #[arg(long)]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]

@@ -17,5 +17,6 @@ fn main() -> std::process::ExitCode {
         Command::Status(args) => cutover::commands::status(args, state_dir),
         Command::Advance(args) => cutover::commands::advance(args, state_dir),
         Command::Rollback(args) => cutover::commands::rollback(args, state_dir),
+        Command::Resume(args) => cutover::commands::resume(args, state_dir),
     }
 }

@@ -143,6 +143,10 @@ pub enum Event {
     TickRollbackStep(StepKind),
     /// After a part-way failure: set the router back to the split cutover has recorded.
     Revert,
+    /// After a rollback whose procedure is complete: the go-live may start again from 0 %.
+    Resume {
+        reason: String,
+    },
 }
 
 /// What the cockpit asks the outside world to do.
@@ -339,6 +343,7 @@ impl Cockpit {
             Event::ActualWeights(Err(e)) => return self.update(Event::Weights(Err(e)), now),
             Event::TickRollbackStep(kind) => self.tick_rollback_step(kind, now, &mut out),
             Event::Revert => self.revert(&mut out),
+            Event::Resume { reason } => self.resume(&reason, now, &mut out),
         }
         self.evaluate_triggers(now, &mut out);
         out

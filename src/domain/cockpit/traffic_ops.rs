@@ -302,6 +302,19 @@ impl Cockpit {
         }
     }
 
+    pub(super) fn resume(&mut self, reason: &str, now: Ts, out: &mut Vec<Command>) {
+        let who = self.operator.clone();
+        match self.traffic.resume(reason, &who, now) {
+            Ok((next, effects)) => {
+                self.traffic = next;
+                self.effects(effects, out);
+                self.audit("resume", json!({ "reason": reason, "by": who }), out);
+                out.push(Command::Persist);
+            }
+            Err(refusal) => out.push(Command::Log(Level::Warn, refusal.to_string())),
+        }
+    }
+
     /// Every second: the soak passing, green's stability after a rollback.
     pub(super) fn traffic_tick(&mut self, now: Ts, out: &mut Vec<Command>) {
         if self.traffic.pending.is_none()
@@ -481,6 +494,28 @@ mod tests {
         c.update(Event::Applied { seq: 0, detail: "ok".into() }, later);
         assert!(c.apply_failure.is_none());
         assert_eq!(c.traffic.blue_percent, 10);
+    }
+
+    #[test]
+    fn resume_only_after_every_rollback_step_and_with_a_reason() {
+        let mut c = cockpit();
+        advanced(&mut c, Some("test"), Ts(0));
+        let out = c.update(Event::Rollback { reason: "error spike".into() }, Ts(100));
+        let (seq, _) = set_weights(&out).unwrap();
+        c.update(Event::Applied { seq, detail: "ok".into() }, Ts(200));
+        let out = c.update(Event::Resume { reason: "fixed".into() }, Ts(300));
+        assert!(c.traffic.is_rolled_back(), "steps are open");
+        assert!(matches!(&out[..], [Command::Log(Level::Warn, _)]), "{out:?}");
+        for kind in crate::domain::traffic::StepKind::ALL {
+            c.update(Event::TickRollbackStep(kind), Ts(400));
+        }
+        let out = c.update(Event::Resume { reason: "  ".into() }, Ts(500));
+        assert!(c.traffic.is_rolled_back(), "a reason is needed: {out:?}");
+        let out = c.update(Event::Resume { reason: "root cause fixed in 1.4.2".into() }, Ts(600));
+        assert!(!c.traffic.is_rolled_back(), "{out:?}");
+        assert_eq!(c.traffic.blue_percent, 0);
+        assert!(out.iter().any(|x| matches!(x, Command::Audit { what, .. } if what == "resume")));
+        assert!(out.contains(&Command::Persist));
     }
 
     #[test]
