@@ -74,6 +74,9 @@ pub async fn run(setup: Setup) -> Result<()> {
         None => !chain.actuators.is_empty(),
     };
     let mut tasks: Vec<JoinHandle<()>> = setup.sources.spawn(&client, &sink);
+    if setup.cockpit.traffic.interrupted.is_some() {
+        tasks.push(spawn_settle_interrupted(chain.clone(), tx.clone()));
+    }
     if reconcile {
         tasks.push(spawn_reconcile(chain.clone(), tx.clone()));
     }
@@ -180,18 +183,31 @@ struct Executor {
 enum StoreJob {
     Save(Box<crate::domain::cockpit::PersistedState>),
     Audit(Box<AuditEntry>),
+    /// Answered once every job sent before it is done, with how the last save went: a traffic
+    /// change waits on it so its intent is on disk before the actuators are called.
+    Barrier(tokio::sync::oneshot::Sender<Result<(), String>>),
 }
 
 fn spawn_store_writer(mut dir: StateDir) -> std::sync::mpsc::Sender<StoreJob> {
     let (tx, rx) = std::sync::mpsc::channel::<StoreJob>();
     let who = Who::from_env();
     std::thread::spawn(move || {
+        let mut last_save = Ok(());
         while let Ok(job) = rx.recv() {
             match job {
                 StoreJob::Save(state) => match dir.save(&*state, &who) {
-                    Ok(saved) => saved.warnings.iter().for_each(|w| tracing::warn!("{w}")),
-                    Err(e) => tracing::error!("the traffic state was NOT saved: {e}"),
+                    Ok(saved) => {
+                        last_save = Ok(());
+                        saved.warnings.iter().for_each(|w| tracing::warn!("{w}"));
+                    }
+                    Err(e) => {
+                        tracing::error!("the traffic state was NOT saved: {e}");
+                        last_save = Err(e.to_string());
+                    }
                 },
+                StoreJob::Barrier(done) => {
+                    let _ = done.send(last_save.clone());
+                }
                 StoreJob::Audit(entry) => {
                     if let Err(e) = dir.append_audit(&entry) {
                         tracing::error!("audit log: {} NOT recorded: {e}", entry.what);
@@ -201,6 +217,15 @@ fn spawn_store_writer(mut dir: StateDir) -> std::sync::mpsc::Sender<StoreJob> {
         }
     });
     tx
+}
+
+/// Reads the router once at start-up to settle a change found interrupted (see
+/// [`Event::Reconcile`]); never applies anything.
+fn spawn_settle_interrupted(chain: Arc<Chain>, tx: UnboundedSender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let read = super::traffic_io::read_back(&chain).await;
+        let _ = tx.send(Msg::Domain(Event::Reconcile(read)));
+    })
 }
 
 /// Reads the router's weights back through the actuators every few seconds (reconciliation).
@@ -232,8 +257,26 @@ impl Executor {
             }
             Command::SetWeights { seq, weights, stage } => {
                 let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
+                // Write-ahead: the Persist before this command must be on disk before traffic moves.
+                let saved = self.store.as_ref().map(|store| {
+                    let (done, wait) = tokio::sync::oneshot::channel();
+                    let _ = store.send(StoreJob::Barrier(done));
+                    wait
+                });
                 tokio::spawn(async move {
                     let _one_at_a_time = lock.lock().await;
+                    let not_saved = match saved {
+                        None => None,
+                        Some(wait) => match wait.await {
+                            Ok(Ok(())) => None,
+                            Ok(Err(e)) => Some(e),
+                            Err(_) => Some("the state dir's writer stopped".to_string()),
+                        },
+                    };
+                    if let Some(e) = not_saved {
+                        let _ = tx.send(Msg::Domain(super::traffic_io::not_recorded(seq, &e)));
+                        return;
+                    }
                     let event = super::traffic_io::apply(&chain, seq, weights, stage).await;
                     let _ = tx.send(Msg::Domain(event));
                 });

@@ -44,6 +44,22 @@ pub async fn apply(chain: &Chain, seq: u64, weights: Weights, stage: String) -> 
     }
 }
 
+/// The outcome of change `seq` when its intent could not be saved first: the actuators were not
+/// called, since a crash would then leave no trace of a change the router may have made.
+pub fn not_recorded(seq: u64, error: &str) -> Event {
+    Event::ApplyFailed {
+        seq,
+        error: format!("traffic NOT moved: the change could not be recorded first ({error})"),
+        steps_done: Vec::new(),
+    }
+}
+
+/// The router's split as the chain reads it back, for reconciliation (`Ok(None)`: no actuator can
+/// read it).
+pub async fn read_back(chain: &Chain) -> Result<Option<Weights>, String> {
+    chain.read().await.map_err(|e| e.to_string())
+}
+
 /// The URL the chain reads the weights back from, when its first possible reader is a webhook.
 pub fn read_url(chain: &Chain) -> Option<String> {
     use crate::actuators::Actuator;

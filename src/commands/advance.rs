@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::traffic_cli::{Session, ask, fail, split};
 use crate::cli::AdvanceArgs;
 use crate::domain::cockpit::Event;
-use crate::domain::traffic::format_countdown;
+use crate::domain::traffic::{Verdict, format_countdown};
 
 pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>) -> ExitCode {
     let verb = "advance";
@@ -19,6 +19,22 @@ pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // A change cut off earlier is settled first; if that changed the recorded stage, the operator
+    // looks again before anything else moves.
+    match s.reconcile(&rt) {
+        Err(e) => return fail(verb, e),
+        Ok(Some(Verdict::Applied | Verdict::NotApplied)) => {
+            return fail(
+                verb,
+                format!(
+                    "an interrupted change was reconciled (see above) and nothing else was done; the stage is now \
+                     {}%: check it with `cutover status`, then run `cutover advance` again",
+                    s.cockpit().traffic.blue_percent
+                ),
+            );
+        }
+        Ok(_) => {}
+    }
     if let Err(code) = s.look(&rt, args.wait.as_deref()) {
         return code;
     }

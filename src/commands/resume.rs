@@ -25,6 +25,9 @@ pub fn resume(args: ResumeArgs, state_dir: Option<PathBuf>) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    if let Err(e) = s.reconcile(&rt) {
+        return fail(verb, e);
+    }
     if let Err(e) = s.run(&rt, Event::Resume { reason }) {
         return fail(verb, e);
     }

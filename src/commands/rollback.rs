@@ -23,6 +23,10 @@ pub fn rollback(args: RollbackArgs, state_dir: Option<PathBuf>) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // Settled and recorded, never repeated; the rollback goes on whatever it found.
+    if let Err(e) = s.reconcile(&rt) {
+        eprintln!("cutover {verb}: warning: {e}");
+    }
     if !args.yes {
         let what = format!(
             "ROLLBACK {}% → 0%: all traffic to {}",

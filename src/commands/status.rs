@@ -41,9 +41,11 @@ pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCo
         Ok(r) => r,
         Err(code) => return code,
     };
+    let actuators = setup.actuators.clone();
     let report = runtime.block_on(async move {
         let mut cockpit = setup.cockpit;
         one_shot(setup.sources, &mut cockpit, wait).await;
+        read_router(&actuators, &mut cockpit).await;
         StatusReport::of(&cockpit, sources::now())
     });
     if args.json {
@@ -84,6 +86,21 @@ pub(crate) async fn one_shot(plan: crate::sources::plan::SourcePlan, cockpit: &m
     for t in tasks {
         t.abort();
     }
+}
+
+/// Without a router source, asks the actuators for the router's split, so drift and a change
+/// found interrupted can be judged. Only reads: an interrupted change is shown here, recorded by
+/// the next cutover that may write.
+async fn read_router(actuators: &[crate::actuators::ActuatorSpec], cockpit: &mut Cockpit) {
+    if cockpit.weights.is_some() {
+        return;
+    }
+    let Ok(chain) = crate::app::traffic_io::build_chain(actuators) else { return };
+    if chain.actuators.is_empty() {
+        return;
+    }
+    let read = crate::app::traffic_io::read_back(&chain).await;
+    cockpit.update(Event::ActualWeights(read), sources::now());
 }
 
 /// The default wait for a one-shot look: two poll intervals plus the timeout.
@@ -146,5 +163,18 @@ fn print_table(r: &StatusReport) {
     println!("  stage {}% on blue, {next}", st.blue_percent);
     if let Some(d) = &st.drift {
         println!("  DRIFT: {d}");
+    }
+    if let Some(i) = &st.interrupted {
+        let kind = serde_json::to_value(i.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let router = i.router.as_deref().unwrap_or("unread");
+        let verdict = match i.verdict {
+            crate::domain::traffic::Verdict::Applied => "it was applied",
+            crate::domain::traffic::Verdict::NotApplied => "it was not applied",
+            crate::domain::traffic::Verdict::Unknown => "unknown: a retries, V reverts (in the cockpit)",
+        };
+        println!(
+            "  INTERRUPTED: {kind} {}% → {}% by {}; router {router}: {verdict}; nothing was repeated",
+            i.from, i.to, i.by
+        );
     }
 }

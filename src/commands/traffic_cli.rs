@@ -7,12 +7,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::actuators::Chain;
 use crate::app::Setup;
 use crate::app::traffic_io;
 use crate::config::Config;
 use crate::domain::cockpit::{Cockpit, Command, Event, Level};
 use crate::domain::time::parse_duration_ms;
-use crate::domain::traffic::{Confirmation, TrafficState, confirm};
+use crate::domain::traffic::{Confirmation, TrafficState, Verdict, confirm};
 use crate::store::cockpit_state::resolve;
 use crate::store::{ActionLock, AuditEntry, StateDir, Who};
 
@@ -87,6 +88,21 @@ impl Session {
         Ok(())
     }
 
+    /// A change found interrupted (the intent saved, the outcome not) is settled against the
+    /// router's reading and recorded; nothing is sent to the actuators. Returns the verdict, `None`
+    /// when nothing was interrupted.
+    pub fn reconcile(&mut self, rt: &tokio::runtime::Runtime) -> Result<Option<Verdict>, String> {
+        if self.setup.cockpit.traffic.interrupted.is_none() {
+            return Ok(None);
+        }
+        let chain = traffic_io::build_chain(&self.config.actuators)?;
+        let read = rt.block_on(traffic_io::read_back(&chain));
+        let mut out = Vec::new();
+        let verdict = self.setup.cockpit.reconcile_interrupted(&read, crate::sources::now(), &mut out);
+        self.execute(rt, &chain, out)?;
+        Ok(verdict)
+    }
+
     pub fn cockpit(&self) -> &Cockpit {
         &self.setup.cockpit
     }
@@ -95,18 +111,34 @@ impl Session {
     /// the actuators, the state file, the audit log, runbook ticks.
     pub fn run(&mut self, rt: &tokio::runtime::Runtime, event: Event) -> Result<(), String> {
         let chain = traffic_io::build_chain(&self.config.actuators)?;
-        let mut queue: VecDeque<Command> = self.setup.cockpit.update(event, crate::sources::now()).into();
+        let out = self.setup.cockpit.update(event, crate::sources::now());
+        self.execute(rt, &chain, out)
+    }
+
+    /// Carries out `commands` and whatever follows from them, in order. The actuators are only
+    /// called once the state saved just before (the change marked pending) is on disk.
+    fn execute(&mut self, rt: &tokio::runtime::Runtime, chain: &Chain, commands: Vec<Command>) -> Result<(), String> {
+        let mut queue: VecDeque<Command> = commands.into();
         let mut saved = Ok(());
+        let mut last_save: Result<(), String> = Ok(());
         while let Some(cmd) = queue.pop_front() {
             match cmd {
                 Command::Log(Level::Info, m) => println!("{m}"),
                 Command::Log(_, m) => eprintln!("{m}"),
                 Command::SetWeights { seq, weights, stage } => {
-                    let ev = rt.block_on(traffic_io::apply(&chain, seq, weights, stage));
+                    let ev = match &last_save {
+                        Ok(()) => rt.block_on(traffic_io::apply(chain, seq, weights, stage)),
+                        Err(e) => traffic_io::not_recorded(seq, e),
+                    };
                     queue.extend(self.setup.cockpit.update(ev, crate::sources::now()));
                 }
                 Command::Persist => {
-                    if let Err(e) = self.dir.save(&self.setup.cockpit.persisted(), &self.who) {
+                    last_save = self
+                        .dir
+                        .save(&self.setup.cockpit.persisted(), &self.who)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string());
+                    if let Err(e) = &last_save {
                         saved = Err(format!("the new state was NOT saved: {e}"));
                     }
                 }

@@ -1,5 +1,6 @@
 //! The whole state of one cockpit, and the one function that changes it.
 
+mod interrupted;
 mod traffic_ops;
 
 use std::collections::BTreeSet;
@@ -139,6 +140,9 @@ pub enum Event {
     },
     /// The actuators' readback of the router's split (`None`: they cannot tell).
     ActualWeights(Result<Option<Weights>, String>),
+    /// The router's reading taken at start-up, which settles a change found interrupted
+    /// (`Ok(None)`: no actuator can read it back). Then handled as [`Event::ActualWeights`].
+    Reconcile(Result<Option<Weights>, String>),
     /// The operator ticks a step of the rollback procedure.
     TickRollbackStep(StepKind),
     /// After a part-way failure: set the router back to the split cutover has recorded.
@@ -341,6 +345,11 @@ impl Cockpit {
             Event::ActualWeights(Ok(None)) => {}
             Event::ActualWeights(Ok(Some(w))) => return self.update(Event::Weights(Ok(w)), now),
             Event::ActualWeights(Err(e)) => return self.update(Event::Weights(Err(e)), now),
+            Event::Reconcile(read) => {
+                self.reconcile_interrupted(&read, now, &mut out);
+                out.extend(self.update(Event::ActualWeights(read), now));
+                return out;
+            }
             Event::TickRollbackStep(kind) => self.tick_rollback_step(kind, now, &mut out),
             Event::Revert => self.revert(&mut out),
             Event::Resume { reason } => self.resume(&reason, now, &mut out),

@@ -9,6 +9,7 @@ use super::env::{Env, Weights};
 use super::health::HealthState;
 use super::slo::{Judge, SloState};
 use super::time::Ts;
+use super::traffic::{MoveKind, Verdict};
 use super::trigger::Phase;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,6 +62,24 @@ pub struct StageStatus {
     pub rolled_back: bool,
     /// A change handed to the actuators and not yet confirmed: `10% → 25%`.
     pub pending: Option<String>,
+    /// A change cut off by a crash (its intent saved, its outcome not) that the router's reading
+    /// has not settled; `null` otherwise.
+    pub interrupted: Option<InterruptedStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterruptedStatus {
+    pub kind: MoveKind,
+    pub from: u8,
+    pub to: u8,
+    /// When the change was asked for, seconds since the Unix epoch.
+    pub since: f64,
+    pub by: String,
+    /// The router's split as last read (`25/75`), `null` when unknown.
+    pub router: Option<String>,
+    /// What that reading says: `applied`, `not_applied` or `unknown`. The next cutover that may
+    /// write (a CLI verb, the cockpit) records it; nothing is ever repeated.
+    pub verdict: Verdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -201,6 +220,18 @@ impl StatusReport {
                 drift: c.drift.map(|d| d.to_string()),
                 rolled_back: c.traffic.is_rolled_back(),
                 pending: c.traffic.pending.as_ref().map(|p| format!("{}% → {}%", p.from, p.to)),
+                interrupted: c.traffic.interrupted.as_ref().map(|p| {
+                    let w = c.weights.map(|(_, w)| w);
+                    InterruptedStatus {
+                        kind: p.kind,
+                        from: p.from,
+                        to: p.to,
+                        since: p.requested_at.as_secs_f64(),
+                        by: p.by.clone(),
+                        router: w.map(|w| format!("{}/{}", w.blue, w.green)),
+                        verdict: Verdict::of(p, w),
+                    }
+                }),
             },
         }
     }
@@ -271,6 +302,34 @@ mod tests {
         assert!(r.complete());
         assert_eq!(serde_json::to_value(&r).unwrap()["health"][0]["state"], "up");
         assert!(r.triggers.is_empty());
+        assert_eq!(json_stage(&c)["interrupted"], serde_json::Value::Null);
+    }
+
+    fn json_stage(c: &Cockpit) -> serde_json::Value {
+        serde_json::to_value(StatusReport::of(c, Ts(0))).unwrap()["stage"].clone()
+    }
+
+    #[test]
+    fn an_interrupted_change_is_reported_with_the_routers_reading() {
+        let mut c = Cockpit::new("go-live", "prod");
+        c.operator = "alice".into();
+        c.update(Event::Advance { to: None, override_reason: None }, Ts(2000));
+        let mut restarted = Cockpit::new("go-live", "prod");
+        restarted.restore(c.persisted());
+        let st = json_stage(&restarted);
+        assert_eq!(st["interrupted"]["kind"], "advance");
+        assert_eq!((st["interrupted"]["from"].as_u64(), st["interrupted"]["to"].as_u64()), (Some(0), Some(10)));
+        assert_eq!(st["interrupted"]["since"], 2.0);
+        assert_eq!(st["interrupted"]["by"], "alice");
+        assert_eq!(st["interrupted"]["verdict"], "unknown");
+        assert_eq!(st["interrupted"]["router"], serde_json::Value::Null);
+        assert_eq!(st["pending"], serde_json::Value::Null, "nobody is applying it any more");
+        restarted.update(Event::Weights(Ok(Weights { blue: 10, green: 90 })), Ts(3000));
+        let st = json_stage(&restarted);
+        assert_eq!(
+            (st["interrupted"]["router"].as_str(), st["interrupted"]["verdict"].as_str()),
+            (Some("10/90"), Some("applied"))
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@
 //!   then reads like the stage, and every split is exact within HAProxy's 0–256).
 
 mod confirm;
+mod interrupted;
 mod reconcile;
 mod rollback;
 
@@ -45,6 +46,7 @@ use super::env::Weights;
 use super::time::Ts;
 
 pub use confirm::{Confirmation, confirm, expected_confirmation};
+pub use interrupted::{Verdict, describe};
 pub use reconcile::{Drift, reconcile, same_split};
 pub use rollback::{RollbackProcedure, RollbackStep, StepKind, TickedBy, VERIFY_WINDOW_MS};
 
@@ -331,6 +333,11 @@ pub struct TrafficState {
     pub history: Vec<HistoryEntry>,
     #[serde(default)]
     pub pending: Option<PendingMove>,
+    /// A change found still in flight when cutover started: the process applying it died between
+    /// the actuator call and saving the outcome. Shown until the router's reading settles it or
+    /// the operator retries, reverts or rolls back (see `interrupted`).
+    #[serde(default)]
+    pub interrupted: Option<PendingMove>,
     /// The rollback in progress, if traffic was rolled back.
     #[serde(default)]
     pub rollback: Option<RollbackProcedure>,
@@ -351,6 +358,7 @@ impl TrafficState {
             stage_started: None,
             history: Vec::new(),
             pending: None,
+            interrupted: None,
             rollback: None,
             past_rollbacks: Vec::new(),
             next_seq: 1,
@@ -402,13 +410,16 @@ impl TrafficState {
 
     /// At 100 % for the whole stabilization window: "decommission green" may be offered.
     pub fn stabilization_done(&self, now: Ts) -> bool {
-        self.pending.is_none() && self.stabilization_remaining(now) == Some(0)
+        self.pending.is_none() && self.interrupted.is_none() && self.stabilization_remaining(now) == Some(0)
     }
 
     /// What comes next, for the header: `next 50% in 12:41`.
     pub fn next_up(&self, now: Ts) -> NextUp {
         if let Some(p) = &self.pending {
             return NextUp::Moving { from: p.from, to: p.to };
+        }
+        if let Some(p) = &self.interrupted {
+            return NextUp::Interrupted { from: p.from, to: p.to };
         }
         if let Some(r) = &self.rollback {
             let (done, total) = r.progress();
@@ -520,6 +531,8 @@ impl TrafficState {
         let line = format!("stage {arrow} requested by {who} ({})", pending.gates);
         let level = if pending.overridden.is_empty() { Level::Info } else { Level::Warn };
         s.pending = Some(pending);
+        // Trying again replaces a change found interrupted.
+        s.interrupted = None;
         let effects = vec![
             Effect::Audit(level, line),
             Effect::SetWeights { seq, weights: preview.weights, stage: (preview.stage + 1).to_string() },
@@ -548,6 +561,7 @@ impl TrafficState {
         let reason = Some(reason.trim().to_string()).filter(|r| !r.is_empty());
         let from = s.blue_percent;
         let mut effects = Vec::new();
+        s.interrupted = None;
         if let Some(p) = s.pending.take() {
             effects.push(Effect::Audit(
                 Level::Warn,
@@ -694,6 +708,7 @@ impl TrafficState {
         }
         let mut s = self.clone();
         let seq = s.take_seq();
+        s.interrupted = None;
         s.past_rollbacks.extend(s.rollback.take());
         s.history.push(HistoryEntry {
             seq,
@@ -742,6 +757,11 @@ pub enum NextUp {
         from: u8,
         to: u8,
     },
+    /// A change was cut off by a crash and the router did not settle it.
+    Interrupted {
+        from: u8,
+        to: u8,
+    },
     /// At 100 %, stabilizing.
     Stabilizing {
         remaining_ms: i64,
@@ -762,6 +782,7 @@ impl NextUp {
             NextUp::Stage { percent, in_ms } if in_ms > 0 => format!("next {percent}% in {}", format_countdown(in_ms)),
             NextUp::Stage { percent, .. } => format!("next {percent}% ready"),
             NextUp::Moving { from, to } => format!("moving {from}% → {to}%…"),
+            NextUp::Interrupted { from, to } => format!("INTERRUPTED {from}% → {to}%: a retries · V reverts"),
             NextUp::Stabilizing { remaining_ms } => {
                 format!("decommission {green} in {}", format_countdown(remaining_ms))
             }

@@ -33,6 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let next = c.traffic.next_up(c.now);
     let next_style = match next {
         crate::domain::traffic::NextUp::RolledBack { .. } => t.crit,
+        crate::domain::traffic::NextUp::Interrupted { .. } => t.crit.add_modifier(ratatui::style::Modifier::REVERSED),
         _ => h,
     };
     spans.push(styled("▸ ", h));

@@ -23,6 +23,22 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
     let t = s.theme;
     let tr = &c.traffic;
     let mut out = Vec::new();
+    if let Some(p) = &tr.interrupted {
+        let router = match c.weights {
+            Some((_, w)) => format!("router reads {}/{}", w.blue, w.green),
+            None => "router unread".to_string(),
+        };
+        let what = crate::domain::traffic::describe(p);
+        out.push(Line::styled(
+            fit(&format!("INTERRUPTED {what} at {} by {}: {router}", clock(c, p.requested_at), p.by), width),
+            t.crit,
+        ));
+        let back = if p.kind == MoveKind::Rollback { "R rolls back again" } else { "a retries" };
+        out.push(Line::styled(
+            fit(&format!("nothing was repeated · {back} · V sets the router back to {}%", tr.blue_percent), width),
+            t.warn,
+        ));
+    }
     if let Some(f) = &c.apply_failure {
         let what = if f.kind == MoveKind::Rollback {
             "ROLLBACK routing".to_string()
@@ -100,11 +116,12 @@ pub fn is_quiet(c: &Cockpit) -> bool {
         && c.traffic.rollback.is_none()
         && c.apply_failure.is_none()
         && c.traffic.pending.is_none()
+        && c.traffic.interrupted.is_none()
 }
 
-/// A rollback or a failed change: shown whatever the room.
+/// A rollback, a failed change or an interrupted one: shown whatever the room.
 pub fn is_urgent(c: &Cockpit) -> bool {
-    c.traffic.rollback.is_some() || c.apply_failure.is_some()
+    c.traffic.rollback.is_some() || c.apply_failure.is_some() || c.traffic.interrupted.is_some()
 }
 
 /// Rows the panel wants.

@@ -68,6 +68,14 @@ impl Cockpit {
             ));
         }
         self.traffic = saved.traffic;
+        // Whatever was in flight when the state was saved is no longer being applied by anyone.
+        if let Some(p) = &self.traffic.pending {
+            warnings.push(format!(
+                "{} was in flight when cutover stopped: it is checked against the router, never repeated",
+                crate::domain::traffic::describe(p)
+            ));
+        }
+        self.traffic.interrupt();
         self.triggers.restore(saved.triggers);
         self.auto_ticked = saved.auto_ticked;
         warnings
@@ -132,13 +140,23 @@ impl Cockpit {
         }
     }
 
-    fn effects(&self, effects: Vec<Effect>, out: &mut Vec<Command>) {
+    pub(super) fn effects(&self, effects: Vec<Effect>, out: &mut Vec<Command>) {
         for e in effects {
             match e {
                 Effect::SetWeights { seq, weights, stage } => out.push(Command::SetWeights { seq, weights, stage }),
                 Effect::Audit(level, line) => out.push(Command::Log(level, line)),
             }
         }
+    }
+
+    /// Write-ahead: the log lines, then the state with the change marked pending, and only then
+    /// the actuator call. A crash between the two leaves a trace that start-up reconciles.
+    fn persist_then_move(&self, effects: Vec<Effect>, out: &mut Vec<Command>) {
+        let (moves, rest): (Vec<Effect>, Vec<Effect>) =
+            effects.into_iter().partition(|e| matches!(e, Effect::SetWeights { .. }));
+        self.effects(rest, out);
+        out.push(Command::Persist);
+        self.effects(moves, out);
     }
 
     pub(super) fn advance(&mut self, to: Option<u8>, reason: Option<String>, now: Ts, out: &mut Vec<Command>) {
@@ -159,8 +177,7 @@ impl Cockpit {
                 let what =
                     if p.as_ref().is_some_and(|p| !p.overridden.is_empty()) { "advance-override" } else { "advance" };
                 self.audit(what, detail, out);
-                self.effects(effects, out);
-                out.push(Command::Persist);
+                self.persist_then_move(effects, out);
             }
             Err(refusal) => out.push(Command::Log(Level::Warn, refusal.to_string())),
         }
@@ -174,16 +191,15 @@ impl Cockpit {
         self.rollback_requested = true;
         self.apply_failure = None;
         self.audit("rollback", json!({ "from": from, "to": 0, "reason": reason, "by": who }), out);
-        self.effects(effects, out);
         self.stage_changed(now, out);
         if first {
             out.extend(self.happened(&When::RollbackStarted));
         }
-        out.push(Command::Persist);
+        self.persist_then_move(effects, out);
     }
 
     /// A new split took effect: per-stage trigger history starts again.
-    fn stage_changed(&mut self, now: Ts, _out: &mut [Command]) {
+    pub(super) fn stage_changed(&mut self, now: Ts, _out: &mut [Command]) {
         let input = Input {
             slos: &self.slos,
             health: &self.health,
@@ -198,7 +214,11 @@ impl Cockpit {
         if seq == 0 {
             out.push(Command::Log(Level::Info, format!("router set back to the recorded split: {detail}")));
             self.apply_failure = None;
+            let interrupted = self.traffic.interrupted.take();
             self.audit("revert", json!({ "result": detail }), out);
+            if interrupted.is_some() {
+                out.push(Command::Persist);
+            }
             return;
         }
         let kind = self.traffic.pending.as_ref().filter(|p| p.seq == seq).map(|p| p.kind);
@@ -268,8 +288,11 @@ impl Cockpit {
     }
 
     pub(super) fn revert(&mut self, out: &mut Vec<Command>) {
-        if self.apply_failure.is_none() {
-            out.push(Command::Log(Level::Info, "nothing to revert: no traffic change failed part-way".into()));
+        if self.apply_failure.is_none() && self.traffic.interrupted.is_none() {
+            out.push(Command::Log(
+                Level::Info,
+                "nothing to revert: no traffic change failed part-way or was interrupted".into(),
+            ));
             return;
         }
         if let Some(p) = &self.traffic.pending {
