@@ -99,8 +99,13 @@ async fn read_router(actuators: &[crate::actuators::ActuatorSpec], cockpit: &mut
     if chain.actuators.is_empty() {
         return;
     }
-    let read = crate::app::traffic_io::read_back(&chain).await;
-    cockpit.update(Event::ActualWeights(read), sources::now());
+    match crate::app::traffic_io::read_back(&chain).await {
+        Ok(Some(w)) => cockpit.fresh_reading(w, sources::now()),
+        Ok(None) => {}
+        Err(e) => {
+            cockpit.update(Event::Weights(Err(e)), sources::now());
+        }
+    }
 }
 
 /// The default wait for a one-shot look: two poll intervals plus the timeout.

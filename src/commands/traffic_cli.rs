@@ -56,6 +56,10 @@ impl Session {
                 l.warnings.iter().for_each(|w| eprintln!("cutover {verb}: warning: {w}"));
                 let w = setup.cockpit.restore(l.state);
                 w.iter().for_each(|w| eprintln!("cutover {verb}: warning: {w}"));
+                // The action lock is ours: nobody else is applying what the state marks in flight.
+                if let Some(w) = setup.cockpit.take_over_in_flight() {
+                    eprintln!("cutover {verb}: warning: {w}");
+                }
             }
             Ok(None) => {}
             Err(e) => return Err(fail(verb, e)),

@@ -316,6 +316,8 @@ mod tests {
         c.update(Event::Advance { to: None, override_reason: None }, Ts(2000));
         let mut restarted = Cockpit::new("go-live", "prod");
         restarted.restore(c.persisted());
+        assert_eq!(json_stage(&restarted)["pending"], "0% → 10%", "as saved");
+        restarted.take_over_in_flight();
         let st = json_stage(&restarted);
         assert_eq!(st["interrupted"]["kind"], "advance");
         assert_eq!((st["interrupted"]["from"].as_u64(), st["interrupted"]["to"].as_u64()), (Some(0), Some(10)));

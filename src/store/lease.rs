@@ -411,6 +411,21 @@ impl Drop for ActionLock {
     }
 }
 
+/// Who runs an action now, if anyone (never writes): a change the state marks in flight may
+/// really be in flight only while someone does.
+pub fn action_holder(dir: &StateDir) -> Option<HolderInfo> {
+    let path = dir.ctx.file(ACTION_LOCK);
+    let file = File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            None
+        }
+        Err(TryLockError::WouldBlock) => read_info(&path).or_else(|| Some(unknown_holder())),
+        Err(TryLockError::Error(_)) => None,
+    }
+}
+
 fn open_lock(path: &Path) -> Result<File, StoreError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);

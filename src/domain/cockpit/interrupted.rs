@@ -80,8 +80,11 @@ mod tests {
         let saved = c.persisted();
         assert!(saved.traffic.pending.is_some(), "the saved intent");
         let mut fresh = cockpit();
-        let warnings = fresh.restore(saved);
-        assert!(warnings.iter().any(|w| w.contains("never repeated")), "{warnings:?}");
+        assert!(fresh.restore(saved).is_empty());
+        assert!(fresh.traffic.pending.is_some(), "a viewer sees it still moving");
+        let warning = fresh.take_over_in_flight().expect("a warning");
+        assert!(warning.contains("advance 0% → 10% was in flight") && warning.contains("never repeated"), "{warning}");
+        assert!(fresh.take_over_in_flight().is_none());
         fresh
     }
 

@@ -68,17 +68,32 @@ impl Cockpit {
             ));
         }
         self.traffic = saved.traffic;
-        // Whatever was in flight when the state was saved is no longer being applied by anyone.
-        if let Some(p) = &self.traffic.pending {
-            warnings.push(format!(
-                "{} was in flight when cutover stopped: it is checked against the router, never repeated",
-                crate::domain::traffic::describe(p)
-            ));
-        }
-        self.traffic.interrupt();
         self.triggers.restore(saved.triggers);
         self.auto_ticked = saved.auto_ticked;
         warnings
+    }
+
+    /// For a cutover that may write, at start-up: a change the state still marks in flight is
+    /// no longer being applied by anyone (the one writer died), so it becomes interrupted, to be
+    /// settled by the router's reading. Returns a warning saying so.
+    pub fn take_over_in_flight(&mut self) -> Option<String> {
+        let p = self.traffic.pending.as_ref()?;
+        let warning = format!(
+            "{} was in flight when cutover stopped: it is checked against the router, never repeated",
+            crate::domain::traffic::describe(p)
+        );
+        self.traffic.interrupt();
+        Some(warning)
+    }
+
+    /// A router reading taken after the state was loaded, with no change in flight (a one-shot
+    /// look): drift is judged at once, without the settling time a live cockpit allows.
+    pub fn fresh_reading(&mut self, w: crate::domain::env::Weights, now: Ts) {
+        self.weights = Some((now, w));
+        self.weights_error = None;
+        if self.traffic.pending.is_none() {
+            self.drift = self.traffic.drift(w);
+        }
     }
 
     /// The stage as text for the audit log: `25%`, `0% (rolled back)`.
