@@ -162,6 +162,31 @@ fn drift_takes_the_header_in_crit_and_the_advance_dialog_lists_gates_and_asks_fo
 }
 
 #[test]
+fn a_change_interrupted_by_a_crash_is_shown_in_crit_with_retry_and_revert() {
+    let mut c = cockpit();
+    let later = Ts(NOW.0 + 31 * 60_000);
+    c.update(Event::Advance { to: None, override_reason: Some("CAB".into()) }, later);
+    // Killed between the actuator call and saving its outcome, then restarted.
+    let mut restarted = cockpit();
+    restarted.restore(c.persisted());
+    restarted.take_over_in_flight();
+    // A fresh start has no reading, and no actuator could read the router back: it stays interrupted.
+    restarted.weights = None;
+    restarted.update(Event::Reconcile(Ok(None)), Ts(later.0 + 60_000));
+    let buf = render(&restarted, &ViewState::default(), 120, 40);
+    let (x, y) = find(&buf, "▸ INTERRUPTED 10% → 25%");
+    let x = x + 2;
+    assert_eq!(buf[(x, y)].style().fg, Theme::builtin().crit.fg, "the header shouts it in crit");
+    let screen = text(&buf);
+    for needle in [
+        "INTERRUPTED advance 10% → 25% at 16:02:25 by alice: router unread",
+        "nothing was repeated · a retries · V sets the router back to 10%",
+    ] {
+        assert!(screen.contains(needle), "{needle:?} missing:\n{screen}");
+    }
+}
+
+#[test]
 fn help_overlay_lists_every_binding() {
     let view = ViewState { overlay: Some(Overlay::Help), ..Default::default() };
     let buf = render(&cockpit(), &view, 120, 40);

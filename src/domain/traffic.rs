@@ -782,7 +782,7 @@ impl NextUp {
             NextUp::Stage { percent, in_ms } if in_ms > 0 => format!("next {percent}% in {}", format_countdown(in_ms)),
             NextUp::Stage { percent, .. } => format!("next {percent}% ready"),
             NextUp::Moving { from, to } => format!("moving {from}% → {to}%…"),
-            NextUp::Interrupted { from, to } => format!("INTERRUPTED {from}% → {to}%: a retries · V reverts"),
+            NextUp::Interrupted { from, to } => format!("INTERRUPTED {from}% → {to}%"),
             NextUp::Stabilizing { remaining_ms } => {
                 format!("decommission {green} in {}", format_countdown(remaining_ms))
             }

@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn restart_with_the_router_at_the_target_records_the_change_and_moves_nothing() {
         let mut c = restarted();
-        assert_eq!(c.traffic.next_up(Ts(1)).label("green"), "INTERRUPTED 0% → 10%: a retries · V reverts");
+        assert_eq!(c.traffic.next_up(Ts(1)).label("green"), "INTERRUPTED 0% → 10%");
         let out = c.update(Event::Reconcile(Ok(Some(weights_for(10)))), Ts(9000));
         assert_eq!((c.traffic.blue_percent, c.traffic.stage_started), (10, Some(Ts(9000))));
         assert!(c.traffic.interrupted.is_none());

@@ -106,10 +106,11 @@ impl TrafficState {
             }
             Verdict::Unknown => {
                 let recorded = s.blue_percent;
+                let retry = if p.kind == MoveKind::Rollback { "R rolls back again" } else { "a retries" };
                 effects.push(Effect::Audit(
                     Level::Error,
                     format!(
-                        "INTERRUPTED: {what} was cut off and {seen}; nothing was repeated: a retries, \
+                        "INTERRUPTED: {what} was cut off and {seen}; nothing was repeated: {retry}, \
                          V sets the router back to {recorded}%"
                     ),
                 ));
