@@ -36,6 +36,15 @@ async fn run(args: FleetArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listening before the addresses are printed: a parent may signal as soon as it reads them.
+    let stopped = match Signals::listen() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cutover fleet: cannot listen for signals: {e}");
+            fleet.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
     // One line, flushed before anything waits, so a parent reading stdout can start at once.
     let line = serde_json::to_string(&fleet.info).unwrap_or_default();
     let printed = {
@@ -47,27 +56,36 @@ async fn run(args: FleetArgs) -> ExitCode {
             eprintln!("cutover fleet: cannot write the fleet's addresses to stdout: {e}");
             ExitCode::FAILURE
         }
-        Ok(()) => match until_stopped().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("cutover fleet: cannot listen for signals: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Ok(()) => {
+            stopped.recv().await;
+            ExitCode::SUCCESS
+        }
     };
     fleet.shutdown().await;
     code
 }
 
 /// SIGINT (Ctrl-C), SIGTERM (a supervisor) or SIGHUP (a dropped ssh link) all end the same clean way.
-async fn until_stopped() -> std::io::Result<()> {
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
     }
-    Ok(())
+
+    async fn recv(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+    }
 }
