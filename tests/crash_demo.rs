@@ -402,6 +402,19 @@ fn an_interrupted_advance_is_recorded_from_the_router_and_never_repeated() {
     assert_eq!(v["stage"]["blue_percent"], 10, "status only reads");
     assert!(load(&state).unwrap().traffic.pending.is_some(), "status wrote nothing");
 
+    // While a cutover runs an action, the change may really be in flight: status says so.
+    {
+        let dir = StateDir::open(&state).unwrap();
+        let who = Who::new("bob", "localhost", std::process::id());
+        let _busy = cutover::store::ActionLock::acquire(&dir, &who, "advance", Duration::ZERO).unwrap();
+        let o = run(&["status", "--json", "--wait", "0s"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        assert_eq!(
+            (v["stage"]["pending"].as_str(), &v["stage"]["interrupted"]),
+            (Some("10% → 25%"), &serde_json::Value::Null)
+        );
+    }
+
     let o = run(&["advance", "--yes", "--wait", "0s", "--override", "go on"]);
     assert!(!o.status.success(), "{}", text(&o));
     let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));

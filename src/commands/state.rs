@@ -6,8 +6,8 @@ use std::path::Path;
 use crate::app::Setup;
 use crate::config::Config;
 use crate::domain::traffic::TrafficState;
+use crate::store::StateDir;
 use crate::store::cockpit_state::{open_and_load, resolve};
-use crate::store::{StateDir, lease};
 
 /// Gives the cockpit the configured stages, then whatever the state dir kept. With `write`, the
 /// state dir is created if need be and kept open for saving; without, it is only read (status).
@@ -29,11 +29,6 @@ pub fn attach(setup: &mut Setup, config: &Config, explicit: Option<&Path>, demo:
                 setup.notices.extend(l.warnings);
                 let w = setup.cockpit.restore(l.state);
                 setup.notices.extend(w);
-                // Only a cutover running an action can be applying a change; with none, a change
-                // marked in flight was cut off (shown as interrupted, recorded by the next writer).
-                if lease::action_holder(&dir).is_none() {
-                    setup.notices.extend(setup.cockpit.take_over_in_flight());
-                }
             }
             Ok(None) => {}
             Err(e) => setup.notices.push(e.to_string()),

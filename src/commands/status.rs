@@ -36,6 +36,7 @@ pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCo
     let mut setup = cockpit::setup(&config, config.runbook.as_deref(), false);
     setup.sources.backfill = false;
     super::state::attach(&mut setup, &config, state_dir.as_deref(), false, false);
+    cut_off_is_interrupted(&mut setup.cockpit, &config, state_dir.as_deref());
     setup.cockpit.auto_rollback = false;
     let runtime = match super::runtime() {
         Ok(r) => r,
@@ -85,6 +86,20 @@ pub(crate) async fn one_shot(plan: crate::sources::plan::SourcePlan, cockpit: &m
     }
     for t in tasks {
         t.abort();
+    }
+}
+
+/// Only a cutover running an action can be applying a change; with none running, a change the
+/// state marks in flight was cut off: it is reported as interrupted (and recorded by the next
+/// cutover that may write).
+fn cut_off_is_interrupted(cockpit: &mut Cockpit, config: &crate::config::Config, explicit: Option<&std::path::Path>) {
+    if cockpit.traffic.pending.is_none() {
+        return;
+    }
+    let Some(path) = crate::store::cockpit_state::resolve(explicit, &config.deployment, false) else { return };
+    let Ok(dir) = crate::store::StateDir::open_read_only(&path) else { return };
+    if crate::store::lease::action_holder(&dir).is_none() {
+        cockpit.take_over_in_flight();
     }
 }
 
