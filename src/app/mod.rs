@@ -76,6 +76,10 @@ impl App {
                 let d = d.clone();
                 return self.traffic_key(key, d, now);
             }
+            Some(Overlay::Manual { text }) => {
+                let text = text.clone();
+                return self.manual_key(key, text, now);
+            }
             _ => {}
         }
         if matches!(self.view.overlay, Some(Overlay::Help | Overlay::SloDetail { .. } | Overlay::TriggerDetail { .. }))
@@ -170,6 +174,18 @@ impl App {
                 }));
             }
             Action::Revert => return self.cockpit.update(Event::Revert, now),
+            Action::ConfirmManual => {
+                if self.cockpit.manual_wait.is_none() {
+                    return vec![Command::Log(Level::Info, "no manual traffic step is waiting".into())];
+                }
+                if !self.cockpit.controls_held {
+                    return vec![Command::Log(
+                        Level::Warn,
+                        "you do not hold the controls: traffic cannot move from here".into(),
+                    )];
+                }
+                self.view.overlay = Some(Overlay::Manual { text: String::new() });
+            }
             Action::Tick => {
                 let Some(task) = self.view.selected_task(self.cockpit.runbook.as_ref()) else {
                     return vec![Command::Log(Level::Info, "select a task to tick: tab moves to the task list".into())];
@@ -287,6 +303,39 @@ impl App {
             _ => {}
         }
         self.view.overlay = Some(Overlay::Traffic(d));
+        Vec::new()
+    }
+
+    /// Typing into the manual-step dialog: `done` confirms, `abandon` gives the change up, anything
+    /// else is refused; Esc closes it and the step keeps waiting.
+    fn manual_key(&mut self, key: KeyEvent, mut text: String, now: Ts) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc => {
+                self.view.overlay = None;
+                return vec![Command::Log(Level::Info, "the manual step is still waiting: c when it is done".into())];
+            }
+            KeyCode::Enter => {
+                let event = match text.trim() {
+                    "done" => Event::ConfirmManual,
+                    "abandon" => Event::AbandonManual { why: format!("given up by {}", self.cockpit.operator) },
+                    other => {
+                        self.view.overlay = Some(Overlay::Manual { text: String::new() });
+                        return vec![Command::Log(
+                            Level::Warn,
+                            format!("{other:?} is neither done nor abandon: nothing changed"),
+                        )];
+                    }
+                };
+                self.view.overlay = None;
+                return self.cockpit.update(event, now);
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => text.push(c),
+            _ => {}
+        }
+        self.view.overlay = Some(Overlay::Manual { text });
         Vec::new()
     }
 

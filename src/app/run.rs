@@ -230,14 +230,8 @@ impl Executor {
                 let mut out = std::io::stdout();
                 let _ = out.write_all(b"\x07").and_then(|_| out.flush());
             }
-            Command::SetWeights { seq, weights, stage } => {
-                let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
-                tokio::spawn(async move {
-                    let _one_at_a_time = lock.lock().await;
-                    let event = super::traffic_io::apply(&chain, seq, weights, stage).await;
-                    let _ = tx.send(Msg::Domain(event));
-                });
-            }
+            Command::SetWeights { seq, weights, stage } => self.apply(seq, weights, stage, 0),
+            Command::ContinueWeights { seq, weights, stage, from_step } => self.apply(seq, weights, stage, from_step),
             Command::Persist => {
                 if let Some(store) = &self.store {
                     let _ = store.send(StoreJob::Save(Box::new(cockpit.persisted())));
@@ -269,6 +263,16 @@ impl Executor {
     }
 
     /// Writes one checkbox on a blocking thread; the runbook as written comes back.
+    /// Runs change `seq` through the actuators from step `from` in a task, one change at a time.
+    fn apply(&self, seq: u64, weights: crate::domain::env::Weights, stage: String, from: usize) {
+        let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let _one_at_a_time = lock.lock().await;
+            let event = super::traffic_io::apply(&chain, seq, weights, stage, from).await;
+            let _ = tx.send(Msg::Domain(event));
+        });
+    }
+
     fn write_task(&self, task: Task, done: bool) {
         let Some(file) = self.runbook_file.clone() else {
             tracing::warn!("the runbook is not backed by a file: the tick is not kept");
