@@ -240,3 +240,17 @@ pub fn manual_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(out).block(panel(" manual step ", t)), rect);
 }
+
+/// Resuming after a rollback: the reason, which goes to the audit log.
+pub fn resume_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
+    let t = s.theme;
+    let width = area.width.saturating_sub(4).min(90);
+    let out = vec![
+        Line::styled(" resume the go-live: blue starts again before the first stage (0 %)", t.accent),
+        Line::from(vec![styled(" why? > ", t.text), styled(text.to_string(), t.text), styled("▏", t.accent)]),
+        Line::styled(" enter resumes · esc cancels · the reason goes to the audit log", t.muted),
+    ];
+    let rect = centered(area, width, out.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(out).block(panel(" resume ", t)), rect);
+}
