@@ -32,6 +32,7 @@ pub enum Action {
     Advance,
     Rollback,
     Revert,
+    ConfirmManual,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,6 +223,7 @@ mod tests {
             Action::Advance,
             Action::Rollback,
             Action::Revert,
+            Action::ConfirmManual,
         ] {
             assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
         }
@@ -229,7 +231,7 @@ mod tests {
         assert_eq!(km.action(&press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Quit));
         assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(km.action(&press(KeyCode::Char('F'), KeyModifiers::SHIFT)), Some(Action::Faults));
-        assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), Some(Action::ConfirmManual));
     }
 
     #[test]

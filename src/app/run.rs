@@ -255,32 +255,8 @@ impl Executor {
                 let mut out = std::io::stdout();
                 let _ = out.write_all(b"\x07").and_then(|_| out.flush());
             }
-            Command::SetWeights { seq, weights, stage } => {
-                let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
-                // Write-ahead: the Persist before this command must be on disk before traffic moves.
-                let saved = self.store.as_ref().map(|store| {
-                    let (done, wait) = tokio::sync::oneshot::channel();
-                    let _ = store.send(StoreJob::Barrier(done));
-                    wait
-                });
-                tokio::spawn(async move {
-                    let _one_at_a_time = lock.lock().await;
-                    let not_saved = match saved {
-                        None => None,
-                        Some(wait) => match wait.await {
-                            Ok(Ok(())) => None,
-                            Ok(Err(e)) => Some(e),
-                            Err(_) => Some("the state dir's writer stopped".to_string()),
-                        },
-                    };
-                    if let Some(e) = not_saved {
-                        let _ = tx.send(Msg::Domain(super::traffic_io::not_recorded(seq, &e)));
-                        return;
-                    }
-                    let event = super::traffic_io::apply(&chain, seq, weights, stage).await;
-                    let _ = tx.send(Msg::Domain(event));
-                });
-            }
+            Command::SetWeights { seq, weights, stage } => self.apply(seq, weights, stage, 0),
+            Command::ContinueWeights { seq, weights, stage, from_step } => self.apply(seq, weights, stage, from_step),
             Command::Persist => {
                 if let Some(store) = &self.store {
                     let _ = store.send(StoreJob::Save(Box::new(cockpit.persisted())));
@@ -312,6 +288,34 @@ impl Executor {
     }
 
     /// Writes one checkbox on a blocking thread; the runbook as written comes back.
+    /// Runs change `seq` through the actuators from step `from` in a task, one change at a time.
+    fn apply(&self, seq: u64, weights: crate::domain::env::Weights, stage: String, from: usize) {
+        let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
+        // Write-ahead: the Persist before this command must be on disk before traffic moves.
+        let saved = self.store.as_ref().map(|store| {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            let _ = store.send(StoreJob::Barrier(done));
+            wait
+        });
+        tokio::spawn(async move {
+            let _one_at_a_time = lock.lock().await;
+            let not_saved = match saved {
+                None => None,
+                Some(wait) => match wait.await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e),
+                    Err(_) => Some("the state dir's writer stopped".to_string()),
+                },
+            };
+            if let Some(e) = not_saved {
+                let _ = tx.send(Msg::Domain(super::traffic_io::not_recorded(seq, &e)));
+                return;
+            }
+            let event = super::traffic_io::apply(&chain, seq, weights, stage, from).await;
+            let _ = tx.send(Msg::Domain(event));
+        });
+    }
+
     fn write_task(&self, task: Task, done: bool) {
         let Some(file) = self.runbook_file.clone() else {
             tracing::warn!("the runbook is not backed by a file: the tick is not kept");
