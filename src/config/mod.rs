@@ -59,6 +59,8 @@ pub struct Config {
     pub traffic: TrafficSpec,
     /// What moves traffic, in order.
     pub actuators: Vec<ActuatorSpec>,
+    /// `[deployment] read_only = true`: every command only watches, as with `--read-only`.
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -342,6 +344,7 @@ impl Validator<'_> {
             file: self.file.to_path_buf(),
             deployment,
             label: raw.deployment.environment.unwrap_or_else(|| "prod".into()),
+            read_only: raw.deployment.read_only,
             env_names,
             runbook: raw.runbook.as_ref().map(|r| resolve(r.path.get_ref())),
             links,
