@@ -9,7 +9,7 @@ pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-pub use run::{Setup, run};
+pub use run::{Setup, acting, run};
 
 use crate::domain::cockpit::{Cockpit, Command, Event, Level};
 use crate::domain::fault::FaultPreset;
