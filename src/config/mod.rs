@@ -441,6 +441,10 @@ mod tests {
         assert_eq!(c.interval, Duration::from_secs(2));
         assert_eq!(c.window, Duration::from_secs(60));
         assert!(c.slos.is_empty() && c.targets.is_empty());
+        assert!(!c.read_only);
+        assert!(parse_str("[deployment]\nread_only = true\n").unwrap().read_only);
+        let e = parse_str("[deployment]\nread_only = \"yes\"\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(2), "{e}");
     }
 
     #[test]
