@@ -12,6 +12,10 @@ pub struct Cli {
     /// `$XDG_STATE_HOME/cutover/<deployment>` (`<deployment>-demo` for the demo).
     #[arg(long, global = true, env = "CUTOVER_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Only watch: no traffic moves, no ticks, nothing written to the state dir or the runbook
+    /// (also `CUTOVER_READ_ONLY=1`, or `read_only = true` under `[deployment]` in the config).
+    #[arg(long, global = true, env = "CUTOVER_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,6 +40,17 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// After a rollback whose procedure is complete: start the go-live again from 0 % (asks why).
     Resume(ResumeArgs),
+    /// Print a markdown report of the go-live from the audit log and the runbook.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

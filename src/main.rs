@@ -8,15 +8,17 @@ fn main() -> std::process::ExitCode {
         eprintln!("cutover: cannot install the error report hook: {e}");
     }
     let state_dir = cli.state_dir;
+    let ro = cli.read_only;
     match cli.command {
         Command::Fleet(args) => cutover::commands::fleet(args),
-        Command::Demo(args) => cutover::commands::demo(args, state_dir),
-        Command::Run(args) => cutover::commands::run(args, state_dir),
+        Command::Demo(args) => cutover::commands::demo(args, state_dir, ro),
+        Command::Run(args) => cutover::commands::run(args, state_dir, ro),
         Command::Check(args) => cutover::commands::check(args),
         Command::Runbook(args) => cutover::commands::runbook(args),
         Command::Status(args) => cutover::commands::status(args, state_dir),
-        Command::Advance(args) => cutover::commands::advance(args, state_dir),
-        Command::Rollback(args) => cutover::commands::rollback(args, state_dir),
-        Command::Resume(args) => cutover::commands::resume(args, state_dir),
+        Command::Advance(args) => cutover::commands::advance(args, state_dir, ro),
+        Command::Rollback(args) => cutover::commands::rollback(args, state_dir, ro),
+        Command::Resume(args) => cutover::commands::resume(args, state_dir, ro),
+        Command::Report(args) => cutover::commands::report(args, state_dir),
     }
 }

@@ -57,8 +57,17 @@ fn config_with(fleet: &FleetProc, extra_target: Option<&str>, extra: &str) -> st
     path
 }
 
+/// `cutover status --json` with a state dir of its own beside the config (missing unless a test
+/// writes one), so nothing under the home folder is read.
 fn status(config: &std::path::Path) -> (i32, Value, String) {
-    let out = Command::new(BIN).args(["status", "--json", "--wait", "20s", "--config"]).arg(config).output().unwrap();
+    let state = config.parent().unwrap().join("state");
+    let out = Command::new(BIN)
+        .args(["status", "--json", "--wait", "20s", "--config"])
+        .arg(config)
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     (out.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&out.stderr).into_owned())
@@ -88,7 +97,34 @@ fn status_json_against_the_fleet_has_every_slo_and_health_check() {
     assert_eq!(health.len(), 12);
     assert!(health.iter().all(|h| h["state"] == "up" && h["code"] == 200), "{json}");
     assert_eq!(json["weights"], serde_json::json!({"blue": 0, "green": 100}));
+    assert_eq!(json["last_action"], Value::Null, "no audit log: {json}");
+    assert_eq!(json["runbook"], Value::Null, "no runbook configured: {json}");
     assert_eq!(code, 0, "all ok exits 0; stderr: {err}");
+}
+
+#[test]
+fn status_names_the_last_action_of_the_audit_log_and_the_runbook_progress() {
+    use cutover::domain::time::Ts;
+    use cutover::store::{AuditEntry, StateDir, Who};
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "50", "--smoke-rps", "10"]);
+    let runbook = std::env::temp_dir().join(format!("cutover-status-rb-{}.md", std::process::id()));
+    std::fs::write(&runbook, "## Prep\n- [x] T1 a\n- [ ] T2 b\n- [x] T3 c\n").unwrap();
+    let config = config_with(&fleet, None, &format!("[runbook]\npath = {:?}\n", runbook.display().to_string()));
+    let state = config.parent().unwrap().join("state");
+    let _ = std::fs::remove_dir_all(&state);
+    let dir = StateDir::open(&state).unwrap();
+    let who = Who::new("alice", "ops1", 42);
+    dir.append_audit(&AuditEntry::new(Ts(1_000), who.clone(), "advance").stage("0%")).unwrap();
+    dir.append_audit(&AuditEntry::new(Ts(2_000), who, "advance-applied").stage("10%")).unwrap();
+    let (_, json, err) = status(&config);
+    assert_eq!(
+        json["last_action"],
+        serde_json::json!({"what": "advance-applied", "who": "alice@ops1", "when": "1970-01-01T00:00:02.000Z", "stage": "10%"}),
+        "{err}"
+    );
+    assert_eq!(json["runbook"], serde_json::json!({"done": 2, "total": 3}));
+    let _ = std::fs::remove_dir_all(&state);
+    let _ = std::fs::remove_file(&runbook);
 }
 
 #[test]

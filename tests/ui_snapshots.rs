@@ -367,3 +367,27 @@ fn sub_tasks_fold_and_say_how_many() {
     assert!(screen.lines().find(|l| l.contains("T1180 ")).unwrap().contains("▸5"));
     assert!(!screen.contains("T1180a"), "{screen}");
 }
+
+#[test]
+fn read_only_marks_the_header_and_leaves_action_keys_out_of_footer_and_help() {
+    let mut c = cockpit();
+    c.demo = true;
+    c.read_only = true;
+    let buf = render(&c, &ViewState::default(), 120, 40);
+    let (x, y) = find(&buf, "read-only");
+    assert_eq!(y, 0, "the marker is in the header");
+    assert_eq!(buf[(x, y)].style().fg, Theme::builtin().warn.fg, "in the warn role");
+    let screen = text(&buf);
+    let footer = screen.lines().last().unwrap();
+    for gone in ["tick", "advance", "rollback", "faults"] {
+        assert!(!footer.contains(gone), "footer offers {gone}: {footer}");
+    }
+    assert!(footer.contains("help") && footer.contains("quit"), "{footer}");
+    insta::assert_snapshot!(screen);
+    let view = ViewState { overlay: Some(Overlay::Help), ..Default::default() };
+    let help = text(&render(&c, &view, 120, 40));
+    for b in &Keymap::builtin().bindings {
+        assert_eq!(help.contains(&b.desc), !b.acts, "{:?} in read-only help:\n{help}", b.desc);
+    }
+    insta::assert_snapshot!("read_only_help", help);
+}

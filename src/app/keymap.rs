@@ -114,6 +114,8 @@ pub struct Binding {
     pub action: Action,
     pub keys: Vec<Key>,
     pub desc: String,
+    /// The action changes production, a file or the audit log: absent in read-only mode.
+    pub acts: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +136,7 @@ struct RawBinding {
     action: Action,
     keys: Vec<String>,
     desc: Option<String>,
+    acts: Option<bool>,
 }
 
 impl Keymap {
@@ -164,11 +167,18 @@ impl Keymap {
             match next.bindings.iter_mut().find(|x| x.action == b.action) {
                 Some(existing) => {
                     existing.keys = keys;
+                    // A user keymap may mark more actions as acting, never fewer.
+                    existing.acts |= b.acts.unwrap_or(false);
                     if let Some(d) = b.desc {
                         existing.desc = d;
                     }
                 }
-                None => next.bindings.push(Binding { action: b.action, keys, desc: b.desc.unwrap_or_default() }),
+                None => next.bindings.push(Binding {
+                    action: b.action,
+                    keys,
+                    desc: b.desc.unwrap_or_default(),
+                    acts: b.acts.unwrap_or(false),
+                }),
             }
         }
         *self = next;
@@ -182,6 +192,16 @@ impl Keymap {
 
     pub fn keys_for(&self, action: Action) -> &[Key] {
         self.bindings.iter().find(|b| b.action == action).map_or(&[], |b| &b.keys)
+    }
+
+    /// Whether the action acts (see [`Binding::acts`]); unknown actions count as acting.
+    pub fn acts(&self, action: Action) -> bool {
+        self.bindings.iter().find(|b| b.action == action).is_none_or(|b| b.acts)
+    }
+
+    /// The bindings that can be shown: all of them, or in read-only mode only those that watch.
+    pub fn shown(&self, read_only: bool) -> impl Iterator<Item = &Binding> {
+        self.bindings.iter().filter(move |b| !b.keys.is_empty() && (!read_only || !b.acts))
     }
 
     /// The first key of an action as text, for the footer.
@@ -232,6 +252,28 @@ mod tests {
         assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(km.action(&press(KeyCode::Char('F'), KeyModifiers::SHIFT)), Some(Action::Faults));
         assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), Some(Action::ConfirmManual));
+    }
+
+    #[test]
+    fn acting_actions_are_marked_and_a_user_keymap_cannot_unmark_them() {
+        let mut km = Keymap::builtin();
+        let acting = [
+            Action::Tick,
+            Action::Advance,
+            Action::Rollback,
+            Action::Revert,
+            Action::Acknowledge,
+            Action::RaiseManual,
+            Action::Faults,
+            Action::ConfirmManual,
+        ];
+        for b in &km.bindings {
+            assert_eq!(b.acts, acting.contains(&b.action), "{:?}", b.action);
+        }
+        km.merge_str("[[bind]]\naction = \"advance\"\nkeys = [\"x\"]\nacts = false\n").unwrap();
+        assert!(km.acts(Action::Advance));
+        assert!(km.shown(true).all(|b| !acting.contains(&b.action)));
+        assert_eq!(km.shown(false).count(), km.bindings.len());
     }
 
     #[test]

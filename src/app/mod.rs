@@ -9,7 +9,7 @@ pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-pub use run::{Setup, run};
+pub use run::{Setup, acting, run};
 
 use crate::domain::cockpit::{Cockpit, Command, Event, Level};
 use crate::domain::fault::FaultPreset;
@@ -93,6 +93,9 @@ impl App {
             return Vec::new();
         }
         let Some(action) = action else { return Vec::new() };
+        if self.cockpit.read_only && self.keymap.acts(action) {
+            return vec![Command::Log(Level::Warn, format!("read-only: {} is not available", what(action)))];
+        }
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.view.overlay = Some(Overlay::Help),
@@ -443,6 +446,20 @@ impl App {
     }
 }
 
+/// An acting key's name for the read-only refusal.
+fn what(action: Action) -> &'static str {
+    match action {
+        Action::Tick => "ticking",
+        Action::Advance => "advance",
+        Action::Rollback => "rollback",
+        Action::Revert => "revert",
+        Action::Acknowledge => "acknowledge",
+        Action::RaiseManual => "raising a manual trigger",
+        Action::Faults => "the fault menu",
+        _ => "this key",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,6 +508,23 @@ mod tests {
         let mut a = app();
         a.handle(Msg::Signal("SIGHUP"), Ts(0));
         assert!(a.quit);
+    }
+
+    #[test]
+    fn acting_keys_only_log_in_read_only_mode() {
+        let mut a = with_runbook();
+        a.cockpit.read_only = true;
+        key(&mut a, KeyCode::Tab);
+        for c in [' ', 'a', 'R', 'V', 'A', '!', 'F'] {
+            let out = key(&mut a, KeyCode::Char(c));
+            assert!(
+                matches!(&out[..], [Command::Log(Level::Warn, m)] if m.starts_with("read-only: ") && m.ends_with(" is not available")),
+                "{c}: {out:?}"
+            );
+            assert_eq!(a.view.overlay, None, "{c} opened nothing");
+        }
+        key(&mut a, KeyCode::Char('?'));
+        assert_eq!(a.view.overlay, Some(Overlay::Help), "watching keys still work");
     }
 
     #[test]

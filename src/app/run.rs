@@ -43,6 +43,8 @@ pub struct Setup {
     pub state_dir: Option<StateDir>,
     /// What moves traffic, in order.
     pub actuators: Vec<ActuatorSpec>,
+    /// A viewer's loop: no actuators, no writes of any kind (the cockpit refuses actions too).
+    pub read_only: bool,
 }
 
 pub async fn run(setup: Setup) -> Result<()> {
@@ -61,6 +63,8 @@ pub async fn run(setup: Setup) -> Result<()> {
         })
     };
     let chain = match super::traffic_io::build_chain(&setup.actuators) {
+        // A viewer has nothing that could move traffic, not even a readback.
+        _ if setup.read_only => Chain::default(),
         Ok(c) => c,
         Err(e) => {
             tracing::error!("{e}; traffic cannot be moved from this cockpit");
@@ -74,13 +78,13 @@ pub async fn run(setup: Setup) -> Result<()> {
         None => !chain.actuators.is_empty(),
     };
     let mut tasks: Vec<JoinHandle<()>> = setup.sources.spawn(&client, &sink);
-    if setup.cockpit.traffic.interrupted.is_some() {
+    if setup.cockpit.traffic.interrupted.is_some() && !setup.read_only {
         tasks.push(spawn_settle_interrupted(chain.clone(), tx.clone()));
     }
     if reconcile {
         tasks.push(spawn_reconcile(chain.clone(), tx.clone()));
     }
-    let store = setup.state_dir.map(spawn_store_writer);
+    let store = setup.state_dir.filter(|_| !setup.read_only).map(spawn_store_writer);
     let runbook_file = setup.runbook_file.map(|f| Arc::new(Mutex::new(f)));
     if let Some(file) = &runbook_file {
         tasks.push(spawn_runbook_watch(file.clone(), tx.clone()));
@@ -100,6 +104,7 @@ pub async fn run(setup: Setup) -> Result<()> {
         apply_lock: Arc::new(tokio::sync::Mutex::new(())),
         store,
         who: Who::from_env(),
+        read_only: setup.read_only,
     };
     let mut guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
     let mut clock = local_clock();
@@ -177,6 +182,8 @@ struct Executor {
     /// The state dir's writer thread.
     store: Option<std::sync::mpsc::Sender<StoreJob>>,
     who: Who,
+    /// Drops every command that would act (the cockpit already refuses; this is the second wall).
+    read_only: bool,
 }
 
 /// Work for the thread that owns the state dir: writes happen in order, off the loop.
@@ -245,6 +252,12 @@ fn spawn_reconcile(chain: Arc<Chain>, tx: UnboundedSender<Msg>) -> JoinHandle<()
 
 impl Executor {
     fn execute(&self, cmd: Command, cockpit: &Cockpit) {
+        if self.read_only
+            && let Some(what) = acting(&cmd)
+        {
+            tracing::warn!("read-only: {what} dropped");
+            return;
+        }
         match cmd {
             Command::Log(Level::Info, m) => tracing::info!("{m}"),
             Command::Log(Level::Warn, m) => tracing::warn!("{m}"),
@@ -340,6 +353,20 @@ impl Executor {
             };
             let _ = tx.send(Msg::Domain(event));
         });
+    }
+}
+
+/// What a command that acts on the world is, for the read-only executor; `None` for log lines and
+/// the bell.
+pub fn acting(cmd: &Command) -> Option<&'static str> {
+    match cmd {
+        Command::WriteTask { .. } => Some("a runbook tick"),
+        Command::PostFault(_) => Some("a fault"),
+        Command::ClearFaults => Some("clearing the faults"),
+        Command::SetWeights { .. } | Command::ContinueWeights { .. } => Some("a traffic change"),
+        Command::Persist => Some("saving the state"),
+        Command::Audit { .. } => Some("an audit entry"),
+        Command::Log(..) | Command::Bell => None,
     }
 }
 

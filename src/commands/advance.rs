@@ -9,9 +9,9 @@ use crate::cli::AdvanceArgs;
 use crate::domain::cockpit::Event;
 use crate::domain::traffic::{Verdict, format_countdown};
 
-pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>) -> ExitCode {
+pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>, read_only: bool) -> ExitCode {
     let verb = "advance";
-    let mut s = match Session::open(verb, &args.config, state_dir.as_deref()) {
+    let mut s = match Session::open(verb, &args.config, state_dir.as_deref(), read_only) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -8,7 +8,7 @@ use crate::config::{self, Config, Target};
 use crate::domain::env::Weights;
 use crate::fleet::{Fleet, FleetOptions};
 
-pub fn demo(args: DemoArgs, state_dir: Option<PathBuf>) -> ExitCode {
+pub fn demo(args: DemoArgs, state_dir: Option<PathBuf>, read_only: bool) -> ExitCode {
     let config = match &args.config {
         Some(path) => config::load(path),
         None => config::parse(config::DEMO_CONFIG, Path::new("<built-in demo config>"), None),
@@ -46,13 +46,22 @@ pub fn demo(args: DemoArgs, state_dir: Option<PathBuf>) -> ExitCode {
         let config = with_fleet(config, &fleet);
         // A given config names its own runbook; the built-in one is copied out once
         // so ticks have a file to go to.
+        let read_only = super::read_only(read_only, &config);
         let (runbook, notice) = match &args.config {
             Some(_) => (config.runbook.clone(), None),
+            // A viewer copies nothing: the demo's copy when there is one, else the built-in text.
+            None if read_only => (Some(dir.join("runbook.md")).filter(|p| p.exists()), None),
             None => demo_runbook(&dir),
         };
         let mut setup = cockpit::setup(&config, runbook.as_deref(), true);
         setup.notices.extend(notice);
-        super::state::attach(&mut setup, &config, Some(&dir), true, true);
+        if read_only {
+            if setup.cockpit.runbook.is_none() && args.config.is_none() {
+                setup.cockpit.runbook = crate::domain::runbook::parse(config::GO_LIVE_RUNBOOK).ok();
+            }
+            super::state::make_read_only(&mut setup);
+        }
+        super::state::attach(&mut setup, &config, Some(&dir), true, !read_only);
         if let Some(path) = &args.fleet_info {
             let json = serde_json::to_string(&fleet.info).unwrap_or_default();
             if let Err(e) = std::fs::write(path, json) {

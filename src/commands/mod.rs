@@ -5,6 +5,7 @@ mod check;
 mod cockpit;
 mod demo;
 mod fleet;
+mod report;
 mod resume;
 mod rollback;
 mod run;
@@ -19,6 +20,7 @@ pub use advance::advance;
 pub use check::check;
 pub use demo::demo;
 pub use fleet::fleet;
+pub use report::report;
 pub use resume::resume;
 pub use rollback::rollback;
 pub use run::run;
@@ -32,6 +34,11 @@ fn load_config(args: &crate::cli::ConfigArgs) -> Result<crate::config::Config, S
         config.override_prometheus(url)?;
     }
     Ok(config)
+}
+
+/// Whether a command only watches: the flag (or `CUTOVER_READ_ONLY`), or the config says so.
+fn read_only(flag: bool, config: &crate::config::Config) -> bool {
+    flag || config.read_only
 }
 
 /// The runtime behind every long-running command: two workers are plenty for a cockpit.

@@ -8,13 +8,13 @@ use super::traffic_cli::{Session, fail};
 use crate::cli::ResumeArgs;
 use crate::domain::cockpit::Event;
 
-pub fn resume(args: ResumeArgs, state_dir: Option<PathBuf>) -> ExitCode {
+pub fn resume(args: ResumeArgs, state_dir: Option<PathBuf>, read_only: bool) -> ExitCode {
     let verb = "resume";
     let reason = args.reason.trim().to_string();
     if reason.is_empty() {
         return fail(verb, "--reason must say why the go-live may go on");
     }
-    let mut s = match Session::open(verb, &args.config, state_dir.as_deref()) {
+    let mut s = match Session::open(verb, &args.config, state_dir.as_deref(), read_only) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -9,13 +9,13 @@ use crate::cli::RollbackArgs;
 use crate::domain::cockpit::Event;
 use crate::domain::traffic::Confirmation;
 
-pub fn rollback(args: RollbackArgs, state_dir: Option<PathBuf>) -> ExitCode {
+pub fn rollback(args: RollbackArgs, state_dir: Option<PathBuf>, read_only: bool) -> ExitCode {
     let verb = "rollback";
     let reason = args.reason.trim().to_string();
     if reason.is_empty() {
         return fail(verb, "--reason must say why");
     }
-    let mut s = match Session::open(verb, &args.config, state_dir.as_deref()) {
+    let mut s = match Session::open(verb, &args.config, state_dir.as_deref(), read_only) {
         Ok(s) => s,
         Err(code) => return code,
     };

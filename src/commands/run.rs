@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use crate::cli::RunArgs;
 use crate::commands::cockpit;
 
-pub fn run(args: RunArgs, state_dir: Option<std::path::PathBuf>) -> ExitCode {
+pub fn run(args: RunArgs, state_dir: Option<std::path::PathBuf>, read_only: bool) -> ExitCode {
     let config = match super::load_config(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -12,7 +12,11 @@ pub fn run(args: RunArgs, state_dir: Option<std::path::PathBuf>) -> ExitCode {
         }
     };
     let mut setup = cockpit::setup(&config, config.runbook.as_deref(), false);
-    super::state::attach(&mut setup, &config, state_dir.as_deref(), false, true);
+    let read_only = super::read_only(read_only, &config);
+    if read_only {
+        super::state::make_read_only(&mut setup);
+    }
+    super::state::attach(&mut setup, &config, state_dir.as_deref(), false, !read_only);
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,

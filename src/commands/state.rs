@@ -9,6 +9,15 @@ use crate::domain::traffic::TrafficState;
 use crate::store::StateDir;
 use crate::store::cockpit_state::{open_and_load, resolve};
 
+/// Turns a setup into a viewer's: the cockpit refuses every action, the loop moves no traffic and
+/// writes nothing (no log file either: the log pane only).
+pub fn make_read_only(setup: &mut Setup) {
+    setup.read_only = true;
+    setup.cockpit.read_only = true;
+    setup.cockpit.controls_held = false;
+    setup.log_file = None;
+}
+
 /// Gives the cockpit the configured stages, then whatever the state dir kept. With `write`, the
 /// state dir is created if need be and kept open for saving; without, it is only read (status).
 pub fn attach(setup: &mut Setup, config: &Config, explicit: Option<&Path>, demo: bool, write: bool) {
@@ -23,6 +32,7 @@ pub fn attach(setup: &mut Setup, config: &Config, explicit: Option<&Path>, demo:
         return;
     };
     if !write {
+        // A missing state dir is fine: the configured stages are shown.
         let Ok(mut dir) = StateDir::open_read_only(&path) else { return };
         match dir.load() {
             Ok(Some(l)) => {

@@ -10,7 +10,7 @@ use crate::cli::StatusArgs;
 use crate::commands::cockpit;
 use crate::domain::cockpit::{Cockpit, Event};
 use crate::domain::slo::SloState;
-use crate::domain::status::StatusReport;
+use crate::domain::status::{LastAction, StatusReport};
 use crate::domain::time::{format_age, parse_duration_ms};
 use crate::sources::{self, Sink};
 
@@ -43,12 +43,13 @@ pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCo
         Err(code) => return code,
     };
     let actuators = setup.actuators.clone();
-    let report = runtime.block_on(async move {
+    let mut report = runtime.block_on(async move {
         let mut cockpit = setup.cockpit;
         one_shot(setup.sources, &mut cockpit, wait).await;
         read_router(&actuators, &mut cockpit).await;
         StatusReport::of(&cockpit, sources::now())
     });
+    report.last_action = last_action(&config, state_dir.as_deref());
     if args.json {
         match serde_json::to_string(&report) {
             Ok(s) => println!("{s}"),
@@ -61,6 +62,26 @@ pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCo
         print_table(&report);
     }
     if report.all_ok() { ExitCode::SUCCESS } else { ExitCode::from(NOT_OK) }
+}
+
+/// The audit log's last entry, read without writing anything; `None` when there is no log.
+fn last_action(config: &crate::config::Config, explicit: Option<&std::path::Path>) -> Option<LastAction> {
+    let path = crate::store::cockpit_state::resolve(explicit, &config.deployment, false)?;
+    let dir = crate::store::StateDir::open_read_only(path).ok()?;
+    let read = match dir.audit_tail(1) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cutover status: warning: {e}");
+            return None;
+        }
+    };
+    let e = read.entries.into_iter().last()?;
+    Some(LastAction {
+        what: e.what,
+        who: format!("{}@{}", e.who.user, e.who.host),
+        when: crate::store::state_dir::rfc3339(e.when),
+        stage: e.stage,
+    })
 }
 
 /// Runs every source once (until each has answered, or `wait` is over) and feeds what they say
@@ -170,6 +191,9 @@ fn print_table(r: &StatusReport) {
     }
     if let Some(rb) = &r.runbook {
         println!("  runbook {}/{} done", rb.done, rb.total);
+    }
+    if let Some(a) = &r.last_action {
+        println!("  last action: {} by {} at {} ({})", a.what, a.who, a.when, a.stage.as_deref().unwrap_or("?"));
     }
     let st = &r.stage;
     let next = match (st.rolled_back, st.next, st.soak_remaining_s) {

@@ -34,13 +34,22 @@ pub fn fail(verb: &str, msg: impl std::fmt::Display) -> ExitCode {
 
 impl Session {
     /// Loads the config, takes the action lock (a second action at the same time is refused at
-    /// once, naming who runs what), then reads the state.
+    /// once, naming who runs what), then reads the state. Read-only (the flag, the environment or
+    /// the config) is refused before any lock is taken or any file touched.
     pub fn open(
         verb: &'static str,
         config_args: &crate::cli::ConfigArgs,
         state_dir: Option<&Path>,
+        read_only: bool,
     ) -> Result<Session, ExitCode> {
+        if read_only {
+            return Err(refuse_read_only(verb, "--read-only or CUTOVER_READ_ONLY"));
+        }
         let config = super::load_config(config_args).map_err(|e| fail(verb, e))?;
+        if config.read_only {
+            let why = format!("read_only = true in {}", config.file.display());
+            return Err(refuse_read_only(verb, &why));
+        }
         let path = resolve(state_dir, &config.deployment, false)
             .ok_or_else(|| fail(verb, "no default state dir (no home folder?); pass --state-dir DIR"))?;
         let mut dir = StateDir::open(&path).map_err(|e| fail(verb, e))?;
@@ -209,6 +218,11 @@ fn ask_manual(instruction: &str) -> Result<(), String> {
         Ok(_) => Err(format!("the operator typed {:?} instead of done", line.trim())),
         Err(e) => Err(format!("cannot read the terminal: {e}")),
     }
+}
+
+/// `cutover advance: read-only: …`, naming what made this process read-only.
+fn refuse_read_only(verb: &str, why: &str) -> ExitCode {
+    fail(verb, format!("read-only: this cockpit only watches ({why}): nothing was changed"))
 }
 
 /// Asks for the typed confirmation on the terminal. Refuses when stdin is not one.

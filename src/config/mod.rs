@@ -59,6 +59,8 @@ pub struct Config {
     pub traffic: TrafficSpec,
     /// What moves traffic, in order.
     pub actuators: Vec<ActuatorSpec>,
+    /// `[deployment] read_only = true`: every command only watches, as with `--read-only`.
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -342,6 +344,7 @@ impl Validator<'_> {
             file: self.file.to_path_buf(),
             deployment,
             label: raw.deployment.environment.unwrap_or_else(|| "prod".into()),
+            read_only: raw.deployment.read_only,
             env_names,
             runbook: raw.runbook.as_ref().map(|r| resolve(r.path.get_ref())),
             links,
@@ -438,6 +441,10 @@ mod tests {
         assert_eq!(c.interval, Duration::from_secs(2));
         assert_eq!(c.window, Duration::from_secs(60));
         assert!(c.slos.is_empty() && c.targets.is_empty());
+        assert!(!c.read_only);
+        assert!(parse_str("[deployment]\nread_only = true\n").unwrap().read_only);
+        let e = parse_str("[deployment]\nread_only = \"yes\"\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(2), "{e}");
     }
 
     #[test]

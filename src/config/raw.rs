@@ -40,6 +40,9 @@ pub struct RawDeployment {
     pub environment: Option<String>,
     pub blue: Option<String>,
     pub green: Option<String>,
+    /// This cockpit only watches (as `--read-only`).
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,8 @@
 
 mod interrupted;
 mod manual_step;
+#[cfg(test)]
+mod read_only_tests;
 mod traffic_ops;
 
 use std::collections::BTreeSet;
@@ -65,6 +67,8 @@ pub struct Cockpit {
     pub traffic: TrafficState,
     /// Whether this cockpit may move traffic (false when read-only; the controls lease comes later).
     pub controls_held: bool,
+    /// A viewer's cockpit: it watches, and never moves traffic, writes a file or the audit log.
+    pub read_only: bool,
     /// The router's split differs from what cutover expects.
     pub drift: Option<Drift>,
     /// The last traffic change that failed part-way, until it is retried, reverted or superseded.
@@ -172,6 +176,42 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// What an operator's action is called, for the read-only refusal; `None` for what is only
+    /// watched (readings, the runbook as on disk, time passing).
+    pub fn action(&self) -> Option<&'static str> {
+        Some(match self {
+            Event::ToggleTask(_) => "ticking a task",
+            Event::Advance { .. } => "advancing traffic",
+            Event::Rollback { .. } => "rolling back",
+            Event::Revert => "reverting the router",
+            Event::Resume { .. } => "resuming the go-live",
+            Event::TickRollbackStep(_) => "ticking a rollback step",
+            Event::AckTrigger(_) => "acknowledging a trigger",
+            Event::RaiseTrigger { .. } => "raising a trigger",
+            Event::LowerTrigger { .. } => "lowering a trigger",
+            Event::Fault(_) => "injecting a fault",
+            Event::ConfirmManual => "confirming a manual traffic step",
+            Event::AbandonManual { .. } => "giving up a manual traffic step",
+            // Only the actuators of a traffic change send these; a viewer has none.
+            Event::Applied { .. } | Event::ApplyFailed { .. } | Event::NeedsConfirmation { .. } => {
+                "recording a traffic change"
+            }
+            // Settling a change cut off by a crash records it: a writer's job.
+            Event::Reconcile(_) => "settling an interrupted traffic change",
+            Event::Tick
+            | Event::Sample { .. }
+            | Event::Health { .. }
+            | Event::Weights(_)
+            | Event::Alerts(_)
+            | Event::Runbook { .. }
+            | Event::RunbookFailed(_)
+            | Event::History { .. }
+            | Event::ActualWeights(_) => return None,
+        })
+    }
+}
+
 /// What the cockpit asks the outside world to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -246,6 +286,7 @@ impl Cockpit {
             now: Ts(0),
             traffic: TrafficState::new(TrafficSpec::default()),
             controls_held: true,
+            read_only: false,
             drift: None,
             apply_failure: None,
             manual_wait: None,
@@ -257,6 +298,20 @@ impl Cockpit {
     /// Applies one event at time `now` and returns what should be done about it.
     pub fn update(&mut self, event: Event, now: Ts) -> Vec<Command> {
         self.now = now;
+        if self.read_only
+            && let Some(what) = event.action()
+        {
+            return vec![Command::Log(Level::Warn, format!("read-only: {what} is not available"))];
+        }
+        let mut out = self.apply(event, now);
+        if self.read_only {
+            // Whatever a watched change asks for (saving a trigger state, an audit line) is not ours to do.
+            out.retain(|c| matches!(c, Command::Log(..) | Command::Bell));
+        }
+        out
+    }
+
+    fn apply(&mut self, event: Event, now: Ts) -> Vec<Command> {
         let mut out = Vec::new();
         match event {
             Event::Tick => {
@@ -370,11 +425,11 @@ impl Cockpit {
             Event::Applied { seq, detail } => self.applied(seq, &detail, now, &mut out),
             Event::ApplyFailed { seq, error, steps_done } => self.apply_failed(seq, &error, steps_done, now, &mut out),
             Event::ActualWeights(Ok(None)) => {}
-            Event::ActualWeights(Ok(Some(w))) => return self.update(Event::Weights(Ok(w)), now),
-            Event::ActualWeights(Err(e)) => return self.update(Event::Weights(Err(e)), now),
+            Event::ActualWeights(Ok(Some(w))) => return self.apply(Event::Weights(Ok(w)), now),
+            Event::ActualWeights(Err(e)) => return self.apply(Event::Weights(Err(e)), now),
             Event::Reconcile(read) => {
                 self.reconcile_interrupted(&read, now, &mut out);
-                out.extend(self.update(Event::ActualWeights(read), now));
+                out.extend(self.apply(Event::ActualWeights(read), now));
                 return out;
             }
             Event::TickRollbackStep(kind) => self.tick_rollback_step(kind, now, &mut out),
@@ -414,6 +469,14 @@ impl Cockpit {
             && !self.rollback_requested
         {
             self.rollback_requested = true;
+            if self.read_only {
+                let name = &self.triggers.specs[i].name;
+                out.push(Command::Log(
+                    Level::Error,
+                    format!("read-only: {name} asks for an automatic rollback; it is NOT started from this cockpit"),
+                ));
+                return;
+            }
             let reason = format!("automatic rollback: {}", self.triggers.specs[i].name);
             out.push(Command::Log(Level::Error, reason.clone()));
             self.start_rollback(&reason, "auto-rollback", now, out);
@@ -440,6 +503,10 @@ impl Cockpit {
             _ => Level::Info,
         };
         out.push(Command::Log(level, e.text(spec)));
+        if matches!(e, TriggerEvent::Fired { .. }) {
+            let detail = serde_json::json!({ "trigger": spec.name, "tier": spec.tier.label(), "reason": e.text(spec) });
+            self.audit("trigger-fired", detail, out);
+        }
         if matches!(e, TriggerEvent::Fired { .. } | TriggerEvent::Cleared { .. }) {
             out.push(Command::Persist);
         }
@@ -483,6 +550,10 @@ impl Cockpit {
     }
 
     fn auto_tick(&mut self, id: &str, what: &When, out: &mut Vec<Command>) {
+        // A viewer's cockpit ticks nothing: the operating cockpit does, and the file shows it.
+        if self.read_only {
+            return;
+        }
         let Some(rb) = &self.runbook else { return };
         let Some(task) = super::runbook::find(rb, id) else {
             out.push(Command::Log(Level::Warn, format!("linked task {id} is not in the runbook ({what})")));

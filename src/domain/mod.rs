@@ -7,6 +7,7 @@ pub mod env;
 pub mod exposition;
 pub mod fault;
 pub mod health;
+pub mod report;
 pub mod runbook;
 pub mod sli;
 pub mod slo;

@@ -25,7 +25,10 @@ pub struct StatusReport {
     pub alerts_error: Option<String>,
     /// The split as the router last reported it.
     pub weights: Option<Weights>,
+    /// Ticked tasks of the runbook; `null` without a runbook.
     pub runbook: Option<RunbookStatus>,
+    /// The audit log's last entry; `null` when there is none (or the log was not read).
+    pub last_action: Option<LastAction>,
     pub triggers: Vec<TriggerStatus>,
     /// The traffic stage as cutover has it recorded.
     pub stage: StageStatus,
@@ -107,6 +110,19 @@ pub struct HealthStatus {
     pub detail: Option<String>,
 }
 
+/// What was last done to the go-live, as the audit log has it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastAction {
+    /// `advance`, `rollback`, `tick`, …
+    pub what: String,
+    /// `alice@ops1`.
+    pub who: String,
+    /// RFC 3339, UTC.
+    pub when: String,
+    /// The traffic stage at the time, e.g. `25%`.
+    pub stage: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunbookStatus {
     pub done: usize,
@@ -183,6 +199,7 @@ impl StatusReport {
                 let (done, total) = rb.progress();
                 RunbookStatus { done, total }
             }),
+            last_action: None,
             triggers: {
                 let labels = c.labels();
                 c.triggers

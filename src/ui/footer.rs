@@ -22,8 +22,12 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
         items.push((Action::Faults, "faults"));
     }
     items.push((Action::Quit, "quit"));
+    let read_only = s.cockpit.read_only;
     let mut spans: Vec<Span> = vec![styled(" ", s.theme.text)];
     for (action, label) in items {
+        if read_only && s.keymap.acts(action) {
+            continue;
+        }
         if let Some(key) = s.keymap.first_key(action) {
             spans.push(styled(key, s.theme.accent));
             spans.push(styled(format!(" {label}  "), s.theme.muted));

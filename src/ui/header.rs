@@ -17,6 +17,10 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
         return;
     }
     let mut spans: Vec<Span> = vec![styled(format!(" cutover · {} · {} ", c.deployment, c.label), h)];
+    if c.read_only {
+        spans.push(styled(" read-only ", t.warn.add_modifier(ratatui::style::Modifier::REVERSED)));
+        spans.push(styled(" ", h));
+    }
     spans.push(styled("── ", h));
     // The split as cutover has it recorded; the router's own reading beside it when they differ.
     let p = c.traffic.blue_percent;
@@ -38,10 +42,10 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     };
     spans.push(styled("▸ ", h));
     spans.push(styled(format!("{} ", next.label(&c.env_names.0[1])), next_style));
-    if c.auto_rollback {
+    if c.auto_rollback && !c.read_only {
         spans.push(styled("── auto-rollback on ", h.add_modifier(ratatui::style::Modifier::BOLD)));
     }
-    if c.demo {
+    if c.demo && !c.read_only {
         spans.push(styled("── demo fleet: F injects faults ", h));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
@@ -73,12 +77,9 @@ fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
         _ => return None,
     };
     let style = style.add_modifier(ratatui::style::Modifier::REVERSED);
-    let auto = if c.auto_rollback { " · auto-rollback on" } else { "" };
-    let text = format!(
-        " {word} · {} · {} · {}{auto} · tab to triggers, A acknowledges ",
-        names.join(", "),
-        c.deployment,
-        s.clock
-    );
+    let auto = if c.auto_rollback && !c.read_only { " · auto-rollback on" } else { "" };
+    // A viewer cannot acknowledge: the marker stays visible instead of the hint.
+    let hint = if c.read_only { "read-only" } else { "tab to triggers, A acknowledges" };
+    let text = format!(" {word} · {} · {} · {}{auto} · {hint} ", names.join(", "), c.deployment, s.clock);
     Some(vec![styled(format!("{text:<w$}", w = 400), style)])
 }

@@ -20,19 +20,21 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 pub fn help(frame: &mut Frame, area: Rect, s: &Screen) {
     let t = s.theme;
     let mut lines = Vec::new();
-    for b in &s.keymap.bindings {
-        if b.keys.is_empty() {
-            continue;
-        }
+    for b in s.keymap.shown(s.cockpit.read_only) {
         let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
         lines.push(Line::from(vec![
             styled(format!(" {:<14}", keys.join(" ")), t.accent),
             styled(b.desc.clone(), t.text),
         ]));
     }
+    let title = if s.cockpit.read_only {
+        " help · read-only: watching keys only · esc closes "
+    } else {
+        " help · esc closes "
+    };
     let rect = centered(area, 72, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(panel(" help · esc closes ", t)), rect);
+    frame.render_widget(Paragraph::new(lines).block(panel(title, t)), rect);
 }
 
 pub fn faults(frame: &mut Frame, area: Rect, s: &Screen, selected: usize) {
@@ -163,7 +165,13 @@ pub fn trigger_detail(frame: &mut Frame, area: Rect, s: &Screen, i: usize) {
             lines.push(Line::styled(format!(" {}", super::fit(&seen.text(spec, &labels), width)), t.text));
         }
     }
-    let keys = if spec.is_manual() { "! raises or lowers · esc closes" } else { "A acknowledges · esc closes" };
+    let keys = if s.cockpit.read_only {
+        "esc closes"
+    } else if spec.is_manual() {
+        "! raises or lowers · esc closes"
+    } else {
+        "A acknowledges · esc closes"
+    };
     lines.push(Line::from(""));
     lines.push(Line::styled(format!(" {keys}"), t.muted));
     let rect = centered(area, 110, lines.len() as u16 + 2);

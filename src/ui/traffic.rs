@@ -60,7 +60,9 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
             format!("{}% → {}%", f.from, f.to)
         };
         out.push(Line::styled(fit(&format!("{what} FAILED: {}", f.error), width), t.crit));
-        let keys = if f.steps_done.is_empty() {
+        let keys = if c.read_only {
+            "read-only: the operating cockpit retries or reverts".to_string()
+        } else if f.steps_done.is_empty() {
             if f.kind == MoveKind::Rollback { "R retries the rollback".to_string() } else { "a retries".to_string() }
         } else {
             format!("done: {} · a retries · V sets the router back to {}%", f.steps_done.join(", "), tr.blue_percent)
@@ -94,7 +96,13 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
             };
             out.push(Line::styled(fit(&format!("{mark} {:<27} {when}", kind.label()), width), style));
         }
-        let hint = if focused { "space ticks the selected step" } else { "tab here, space ticks a step" };
+        let hint = if c.read_only {
+            "read-only: steps are ticked from the operating cockpit"
+        } else if focused {
+            "space ticks the selected step"
+        } else {
+            "tab here, space ticks a step"
+        };
         out.push(Line::styled(hint, t.muted));
     }
     for h in tr.history.iter().rev().take(4) {
@@ -115,7 +123,13 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
         let stages: Vec<String> = tr.spec.percents().iter().map(|p| p.to_string()).collect();
         out.push(Line::styled(
             fit(
-                &format!("{}% on {} · stages {} · a advances", tr.blue_percent, c.env_names.0[0], stages.join(" ")),
+                &format!(
+                    "{}% on {} · stages {}{}",
+                    tr.blue_percent,
+                    c.env_names.0[0],
+                    stages.join(" "),
+                    if c.read_only { "" } else { " · a advances" }
+                ),
                 width,
             ),
             t.muted,
