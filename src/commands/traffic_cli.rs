@@ -126,7 +126,7 @@ impl Session {
                         }
                     }
                 }
-                Command::Bell | Command::PostFault(_) | Command::ClearFaults => {}
+                Command::Bell | Command::PostFault(_) | Command::ClearFaults | Command::Controls(_) => {}
             }
         }
         saved

@@ -1,9 +1,11 @@
 //! The whole state of one cockpit, and the one function that changes it.
 
+mod controls_ops;
 mod traffic_ops;
 
 use std::collections::BTreeSet;
 
+pub use controls_ops::{ControlsInfo, ControlsOp, NOT_HOLDER};
 pub use traffic_ops::{ApplyFailure, PersistedState};
 
 use super::alert::Alert;
@@ -60,8 +62,11 @@ pub struct Cockpit {
     pub now: Ts,
     /// The traffic split: stages, soak, history, rollback procedure.
     pub traffic: TrafficState,
-    /// Whether this cockpit may move traffic (false when read-only; the controls lease comes later).
+    /// Whether this cockpit may move traffic: it holds the controls lease (or has no state dir
+    /// to share).
     pub controls_held: bool,
+    /// Who holds the controls, who watches, who asks (from the state dir's lease).
+    pub controls: ControlsInfo,
     /// The router's split differs from what cutover expects.
     pub drift: Option<Drift>,
     /// The last traffic change that failed part-way, until it is retried, reverted or superseded.
@@ -147,6 +152,18 @@ pub enum Event {
     Resume {
         reason: String,
     },
+    /// The controls as the poller last saw them, with a line for the log (an answer to a request).
+    Controls {
+        info: ControlsInfo,
+        note: Option<String>,
+    },
+    /// The operator takes, hands over or keeps the controls.
+    ControlsKey(ControlsOp),
+    /// `state.json` as someone else wrote it (the holder, or a CLI verb), and who.
+    StateLoaded {
+        state: Box<PersistedState>,
+        by: Option<String>,
+    },
 }
 
 /// What the cockpit asks the outside world to do.
@@ -179,6 +196,8 @@ pub enum Command {
         stage: String,
         detail: serde_json::Value,
     },
+    /// Take, hand over or keep the controls (the lease in the state dir).
+    Controls(ControlsOp),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +235,7 @@ impl Cockpit {
             now: Ts(0),
             traffic: TrafficState::new(TrafficSpec::default()),
             controls_held: true,
+            controls: ControlsInfo::default(),
             drift: None,
             apply_failure: None,
             soak_announced: None,
@@ -331,6 +351,12 @@ impl Cockpit {
                 self.trigger_action("trigger-lower", trigger, Some(&reason), done.is_ok(), &mut out);
                 self.trigger_outcome(trigger, done, &mut out);
             }
+            Event::Advance { .. }
+            | Event::Rollback { .. }
+            | Event::Revert
+            | Event::Resume { .. }
+            | Event::TickRollbackStep(_)
+                if self.refuse_unless_held(&mut out) => {}
             Event::Advance { to, override_reason } => self.advance(to, override_reason, now, &mut out),
             Event::Rollback { reason } => {
                 let who = self.operator.clone();
@@ -344,6 +370,9 @@ impl Cockpit {
             Event::TickRollbackStep(kind) => self.tick_rollback_step(kind, now, &mut out),
             Event::Revert => self.revert(&mut out),
             Event::Resume { reason } => self.resume(&reason, now, &mut out),
+            Event::Controls { info, note } => self.controls_changed(info, note, &mut out),
+            Event::ControlsKey(op) => self.controls_op(op, &mut out),
+            Event::StateLoaded { state, by } => self.state_loaded(*state, by, &mut out),
         }
         self.evaluate_triggers(now, &mut out);
         out
@@ -368,7 +397,9 @@ impl Cockpit {
         for (i, e) in events {
             self.trigger_event(i, &e, out);
         }
+        // Only the holder of the controls moves traffic; observers see the rollback in the state.
         if let Some(i) = self.triggers.auto_rollback(self.auto_rollback)
+            && self.controls_held
             && !self.rollback_requested
         {
             self.rollback_requested = true;

@@ -40,15 +40,36 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     if c.auto_rollback {
         spans.push(styled("── auto-rollback on ", h.add_modifier(ratatui::style::Modifier::BOLD)));
     }
-    if c.demo {
-        spans.push(styled("── demo fleet: F injects faults ", h));
+    if let Some(text) = controls(c) {
+        let style = if c.controls_held { h } else { h.add_modifier(ratatui::style::Modifier::BOLD) };
+        spans.push(styled(text, style));
+    }
+    let clock = format!(" {} ", s.clock);
+    let demo = "── demo fleet: F injects faults ";
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    // The demo's hint gives way first on a narrow terminal.
+    if c.demo && used + demo.chars().count() + clock.chars().count() <= area.width as usize {
+        spans.push(styled(demo, h));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let clock = format!(" {} ", s.clock);
     let pad = (area.width as usize).saturating_sub(used + clock.chars().count());
     spans.push(styled("─".repeat(pad), h));
     spans.push(styled(clock, h));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(h), area);
+}
+
+/// Who holds the controls, when the state dir is shared: `controls: you · 2 watching`,
+/// `observing · controls: alice@ops1`, `controls: free · t takes them`.
+fn controls(c: &crate::domain::cockpit::Cockpit) -> Option<String> {
+    let k = &c.controls;
+    if !k.shared {
+        return None;
+    }
+    Some(match (&k.holder, c.controls_held) {
+        (_, true) => format!("── controls: you · {} watching ", k.observers),
+        (Some(who), false) => format!("── observing · controls: {} ", super::fit(who, 24)),
+        (None, false) => "── controls: free · t takes them ".to_string(),
+    })
 }
 
 /// A firing immediate trigger takes over the header: ROLLBACK NOW, in crit,

@@ -104,6 +104,7 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         Some(Overlay::Traffic(d)) => traffic::dialog(frame, area, s, d),
         None => {}
     }
+    overlay::handover(frame, area, s);
 }
 
 /// A bordered panel with a title, in the theme's colours.

@@ -186,3 +186,22 @@ pub fn reason(frame: &mut Frame, area: Rect, s: &Screen, i: usize, raise: bool, 
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(panel(" reason ", t)), rect);
 }
+
+/// On the holder, while someone asks for the controls: who, and the keys that answer.
+pub fn handover(frame: &mut Frame, area: Rect, s: &Screen) {
+    use crate::app::keymap::Action;
+    let c = s.cockpit;
+    let Some(who) = c.controls.asked_by.as_deref().filter(|_| c.controls_held) else { return };
+    let t = s.theme;
+    let key = |a: Action| s.keymap.first_key(a).unwrap_or_else(|| "?".into());
+    let text = format!(
+        " {who} asks for the controls: {} hand over, {} keep them ",
+        key(Action::HandOver),
+        key(Action::KeepControls)
+    );
+    let width = (text.chars().count() as u16 + 2).min(area.width);
+    let rect = Rect { x: area.x + (area.width - width) / 2, y: area.y + 1, width, height: 3.min(area.height) };
+    frame.render_widget(Clear, rect);
+    let style = t.warn.add_modifier(ratatui::style::Modifier::BOLD);
+    frame.render_widget(Paragraph::new(Line::styled(text, style)).block(panel(" controls ", t)), rect);
+}
