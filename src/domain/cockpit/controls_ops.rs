@@ -46,8 +46,7 @@ impl Cockpit {
             self.controls_held = true;
             self.audit("take-controls", json!({ "observers": info.observers }), out);
         } else if !info.held && self.controls_held {
-            let by = info.holder.as_deref().unwrap_or("nobody");
-            out.push(Command::Log(Level::Warn, format!("you no longer hold the controls (held by {by}): observing")));
+            out.push(Command::Log(Level::Warn, "you no longer hold the controls: observing".into()));
             self.controls_held = false;
         }
         if info.asked_by.is_some() && info.asked_by != self.controls.asked_by && info.held {
