@@ -71,7 +71,7 @@ fn header(screen: &str) -> &str {
 #[test]
 fn the_second_instance_observes_follows_the_advance_and_takes_the_controls_after_a_handover() {
     let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "20", "--smoke-rps", "5"]);
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-e2e-controls-{}", std::process::id())));
+    let dir = Dir(std::env::temp_dir().join(format!("cutover-pairing-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();
     let cfg = config(&dir.0, &fleet);
@@ -147,4 +147,36 @@ fn the_second_instance_observes_follows_the_advance_and_takes_the_controls_after
     two.key("q");
     one.wait_for("instance 1 ending", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
     two.wait_for("instance 2 ending", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+}
+
+#[test]
+fn the_holder_follows_a_cli_advance_instead_of_overwriting_it() {
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
+    let dir = Dir(std::env::temp_dir().join(format!("cutover-pairing-cli-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let cfg = config(&dir.0, &fleet);
+    let state = dir.0.join("state");
+    let holder = Tmux::start("controls-cli", 120, 40);
+    holder.type_text(&format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display()), true);
+    holder.wait_for("the holder at 0%", Duration::from_secs(60), |s, _| {
+        header(s).contains("controls: you · 0 watching") && header(s).contains("blue 0%")
+    });
+    let out = std::process::Command::new(BIN)
+        .args(["advance", "--yes", "--wait", "0s", "--config"])
+        .arg(&cfg)
+        .arg("--state-dir")
+        .arg(&state)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    holder.wait_for("the holder at 10%, saying who moved it", Duration::from_secs(10), |s, _| {
+        header(s).contains("blue 10%") && s.contains("state changed by") && s.contains("blue 10%")
+    });
+    // The holder's next save (a trigger, a tick) starts from 10 %, not from its old 0 %.
+    let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"advance\""), "{audit}");
+    holder.key("q");
+    holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
 }

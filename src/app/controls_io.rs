@@ -207,3 +207,61 @@ impl Controls {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cockpit::Cockpit;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("cutover-controls-io-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        p
+    }
+
+    fn controls(path: &Path) -> Controls {
+        let dir = StateDir::open(path).unwrap();
+        Controls { dir, who: Who::from_env(), read_only: false, lease: None, observer: None, asked: false }
+    }
+
+    #[test]
+    fn state_written_by_another_process_is_news_and_our_own_is_not() {
+        let path = temp("state");
+        let mut c = controls(&path);
+        let mut writer = StateDir::open(&path).unwrap();
+        let state = Cockpit::new("go-live", "prod").persisted();
+        assert!(c.state_change().is_none(), "nothing written yet");
+        writer.save(&state, &Who::new("alice", "ops1", 1)).unwrap();
+        match c.state_change() {
+            Some(Event::StateLoaded { by, .. }) => assert_eq!(by.as_deref(), Some("alice@ops1")),
+            other => panic!("{other:?}"),
+        }
+        assert!(c.state_change().is_none(), "reported once");
+        writer.save(&state, &Who::from_env()).unwrap();
+        assert!(c.state_change().is_none(), "our own write is not news");
+        let _ = std::fs::remove_dir_all(&path);
+    }
+
+    #[test]
+    fn a_request_is_answered_and_the_requester_takes_the_controls() {
+        let path = temp("handover");
+        let mut holder = controls(&path);
+        holder.lease = match Lease::try_acquire(&holder.dir, &holder.who).unwrap() {
+            Acquire::Acquired(l) => Some(l),
+            Acquire::Held { .. } => panic!("free"),
+        };
+        // The requester is a second instance; in one process its lock conflicts all the same.
+        let mut asker = controls(&path);
+        assert_eq!(asker.take().unwrap().as_deref().map(|n| n.starts_with("asked ")), Some(true));
+        assert!(asker.asked);
+        // Our own PID asks, so the holder does not see it as someone else's request.
+        assert_eq!(holder.info().asked_by, None);
+        assert_eq!(holder.hand_over().unwrap().map(|n| n.contains("you handed the controls")), Some(true));
+        assert!(holder.lease.is_none() && holder.observer.is_some());
+        let note = asker.follow_request().unwrap();
+        assert!(note.ends_with("handed you the controls"), "{note}");
+        assert!(asker.lease.is_some() && asker.info().held);
+        assert_eq!(asker.info().observers, 1, "the old holder watches now");
+        let _ = std::fs::remove_dir_all(&path);
+    }
+}
