@@ -472,6 +472,10 @@ impl Cockpit {
     }
 
     fn auto_tick(&mut self, id: &str, what: &When, out: &mut Vec<Command>) {
+        // The holder ticks (once, audited); observers see it in the runbook and the state.
+        if !self.controls_held {
+            return;
+        }
         let Some(rb) = &self.runbook else { return };
         let Some(task) = super::runbook::find(rb, id) else {
             out.push(Command::Log(Level::Warn, format!("linked task {id} is not in the runbook ({what})")));

@@ -150,6 +150,18 @@ mod tests {
     }
 
     #[test]
+    fn only_the_holder_ticks_linked_tasks() {
+        use crate::domain::automation::{Link, When};
+        let mut c = Cockpit::new("go-live", "prod");
+        c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1217 route 10%\n").unwrap());
+        c.links = vec![Link { task: "T1217".into(), when: When::Stage(10) }];
+        c.update(Event::Controls { info: shared(false), note: None }, Ts(0));
+        assert!(c.happened(&When::Stage(10)).is_empty(), "an observer leaves it to the holder");
+        c.update(Event::Controls { info: shared(true), note: None }, Ts(1));
+        assert!(c.happened(&When::Stage(10)).iter().any(|x| matches!(x, Command::WriteTask { .. })));
+    }
+
+    #[test]
     fn taking_asking_and_handing_over() {
         let mut c = Cockpit::new("go-live", "prod");
         let out = c.update(Event::ControlsKey(ControlsOp::Take), Ts(0));
