@@ -19,20 +19,44 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 pub fn help(frame: &mut Frame, area: Rect, s: &Screen) {
     let t = s.theme;
-    let mut lines = Vec::new();
-    for b in &s.keymap.bindings {
-        if b.keys.is_empty() {
-            continue;
-        }
-        let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
-        lines.push(Line::from(vec![
-            styled(format!(" {:<14}", keys.join(" ")), t.accent),
-            styled(b.desc.clone(), t.text),
-        ]));
+    let bindings: Vec<(String, &str)> = s
+        .keymap
+        .bindings
+        .iter()
+        .filter(|b| !b.keys.is_empty())
+        .map(|b| (b.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" "), b.desc.as_str()))
+        .collect();
+    let rows = area.height.saturating_sub(2) as usize;
+    if bindings.len() <= rows {
+        let lines: Vec<Line> = bindings
+            .iter()
+            .map(|(keys, desc)| Line::from(vec![styled(format!(" {keys:<14}"), t.accent), styled(*desc, t.text)]))
+            .collect();
+        let rect = centered(area, 72, lines.len() as u16 + 2);
+        frame.render_widget(Clear, rect);
+        frame.render_widget(Paragraph::new(lines).block(panel(" help · esc closes ", t)), rect);
+        return;
     }
-    let rect = centered(area, 72, lines.len() as u16 + 2);
+    // Too many for the height: two columns, descriptions cut to fit.
+    let half = bindings.len().div_ceil(2);
+    let rect = centered(area, area.width, half as u16 + 2);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(panel(" help · esc closes ", t)), rect);
+    let block = panel(" help · esc closes ", t);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [left, right] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
+    for (column, part) in [(left, &bindings[..half]), (right, &bindings[half..])] {
+        let width = column.width as usize;
+        let lines: Vec<Line> = part
+            .iter()
+            .map(|(keys, desc)| {
+                let keys = format!(" {keys:<9}");
+                let room = width.saturating_sub(keys.chars().count());
+                Line::from(vec![styled(keys, t.accent), styled(super::fit(desc, room), t.text)])
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), column);
+    }
 }
 
 pub fn faults(frame: &mut Frame, area: Rect, s: &Screen, selected: usize) {
