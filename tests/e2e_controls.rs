@@ -180,3 +180,41 @@ fn the_holder_follows_a_cli_advance_instead_of_overwriting_it() {
     holder.key("q");
     holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
 }
+
+#[test]
+fn a_cockpit_advance_waits_for_a_cli_action_and_then_changes_nothing() {
+    use cutover::store::{ActionLock, StateDir, Who};
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
+    let dir = Dir(std::env::temp_dir().join(format!("cutover-pairing-busy-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let cfg = config(&dir.0, &fleet);
+    let state = dir.0.join("state");
+    let holder = Tmux::start("controls-busy", 120, 40);
+    holder.type_text(&format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display()), true);
+    holder.wait_for("the holder at 0%", Duration::from_secs(60), |s, _| {
+        header(s).contains("controls: you · 0 watching") && header(s).contains("blue 0%")
+    });
+    // A CLI verb is running (as far as the lock says) while the operator advances.
+    let sd = StateDir::open(&state).unwrap();
+    let busy = ActionLock::acquire(&sd, &Who::new("carol", "ops9", 1), "advance", Duration::from_secs(1)).unwrap();
+    holder.key("a");
+    holder.wait_for("the confirmation prompt", Duration::from_secs(10), |s, _| s.contains("type 10 to send 10%"));
+    holder.type_text("10", false);
+    holder.key("Enter");
+    holder.wait_for("the cockpit saying who is busy", Duration::from_secs(20), |s, _| {
+        s.contains("carol@ops9") && s.contains("nothing was changed")
+    });
+    assert!(header(&holder.screen(false)).contains("blue 0%"), "{}", holder.screen(false));
+    let weights =
+        std::process::Command::new("curl").args(["-fsS", &format!("{}/weights", fleet.info.admin)]).output().unwrap();
+    let weights: serde_json::Value = serde_json::from_slice(&weights.stdout).unwrap();
+    assert_eq!(
+        (weights["blue"].as_u64(), weights["green"].as_u64()),
+        (Some(0), Some(100)),
+        "the router was not touched"
+    );
+    drop(busy);
+    holder.key("q");
+    holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+}
