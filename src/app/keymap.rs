@@ -32,6 +32,7 @@ pub enum Action {
     Advance,
     Rollback,
     Revert,
+    ConfirmManual,
     TakeControls,
     /// Answers to a handover request; only heard while one is shown.
     HandOver,
@@ -244,6 +245,7 @@ mod tests {
             Action::Advance,
             Action::Rollback,
             Action::Revert,
+            Action::ConfirmManual,
             Action::TakeControls,
             Action::HandOver,
             Action::KeepControls,
@@ -254,7 +256,7 @@ mod tests {
         assert_eq!(km.action(&press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Quit));
         assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(km.action(&press(KeyCode::Char('F'), KeyModifiers::SHIFT)), Some(Action::Faults));
-        assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), Some(Action::ConfirmManual));
         assert_eq!(km.action(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::NextOpen));
         assert_eq!(km.prompt_action(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::KeepControls));
         assert_eq!(km.prompt_action(&press(KeyCode::Char('y'), KeyModifiers::NONE)), Some(Action::HandOver));

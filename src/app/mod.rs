@@ -16,7 +16,7 @@ pub use run::{Setup, run};
 use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level, NOT_HOLDER};
 use crate::domain::fault::FaultPreset;
 use crate::domain::time::Ts;
-use crate::domain::traffic::{Confirmation, Gate, StepKind, confirm};
+use crate::domain::traffic::{Confirmation, Gate, Refusal, StepKind, confirm};
 use crate::ui::theme::Theme;
 use keymap::{Action, Keymap};
 use view::{Field, Focus, Overlay, TrafficDialog, ViewState};
@@ -83,6 +83,14 @@ impl App {
             Some(Overlay::Traffic(d)) => {
                 let d = d.clone();
                 return self.traffic_key(key, d, now);
+            }
+            Some(Overlay::Resume { text }) => {
+                let text = text.clone();
+                return self.resume_key(key, text, now);
+            }
+            Some(Overlay::Manual { text }) => {
+                let text = text.clone();
+                return self.manual_key(key, text, now);
             }
             _ => {}
         }
@@ -154,6 +162,7 @@ impl App {
             Action::Advance => {
                 let preview = match self.cockpit.preview_advance(None) {
                     Ok(p) => p,
+                    Err(Refusal::RolledBack) => return self.ask_resume(),
                     Err(refusal) => return vec![Command::Log(Level::Warn, refusal.to_string())],
                 };
                 if preview.failing.contains(&Gate::Controls) {
@@ -186,6 +195,15 @@ impl App {
             Action::TakeControls => return self.cockpit.update(Event::ControlsKey(ControlsOp::Take), now),
             // Heard only while a handover request is shown (above).
             Action::HandOver | Action::KeepControls => {}
+            Action::ConfirmManual => {
+                if self.cockpit.manual_wait.is_none() {
+                    return vec![Command::Log(Level::Info, "no manual traffic step is waiting".into())];
+                }
+                if !self.cockpit.controls_held {
+                    return vec![Command::Log(Level::Warn, NOT_HOLDER.into())];
+                }
+                self.view.overlay = Some(Overlay::Manual { text: String::new() });
+            }
             Action::Tick => {
                 let Some(task) = self.view.selected_task(self.cockpit.runbook.as_ref()) else {
                     return vec![Command::Log(Level::Info, "select a task to tick: tab moves to the task list".into())];
@@ -303,6 +321,83 @@ impl App {
             _ => {}
         }
         self.view.overlay = Some(Overlay::Traffic(d));
+        Vec::new()
+    }
+
+    /// `a` after a rollback: once its procedure is complete, the go-live may start again from 0 %
+    /// with a reason; before that, what is still open is named.
+    fn ask_resume(&mut self) -> Vec<Command> {
+        if !self.cockpit.controls_held {
+            return vec![Command::Log(
+                Level::Warn,
+                "you do not hold the controls: traffic cannot move from here".into(),
+            )];
+        }
+        let open = self.cockpit.traffic.rollback.as_ref().map(|r| r.open()).unwrap_or_default();
+        if !open.is_empty() {
+            return vec![Command::Log(
+                Level::Warn,
+                format!("{}; then a resumes the go-live", Refusal::ProcedureOpen(open)),
+            )];
+        }
+        self.view.overlay = Some(Overlay::Resume { text: String::new() });
+        Vec::new()
+    }
+
+    /// Typing the reason to resume after a rollback: Enter with none is refused, Esc gives up.
+    fn resume_key(&mut self, key: KeyEvent, mut text: String, now: Ts) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc => {
+                self.view.overlay = None;
+                return vec![Command::Log(Level::Info, "resume cancelled: nothing changed".into())];
+            }
+            KeyCode::Enter if text.trim().is_empty() => {
+                return vec![Command::Log(Level::Warn, "a reason is needed; it goes to the audit log".into())];
+            }
+            KeyCode::Enter => {
+                self.view.overlay = None;
+                return self.cockpit.update(Event::Resume { reason: text.trim().to_string() }, now);
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => text.push(c),
+            _ => {}
+        }
+        self.view.overlay = Some(Overlay::Resume { text });
+        Vec::new()
+    }
+
+    /// Typing into the manual-step dialog: `done` confirms, `abandon` gives the change up, anything
+    /// else is refused; Esc closes it and the step keeps waiting.
+    fn manual_key(&mut self, key: KeyEvent, mut text: String, now: Ts) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc => {
+                self.view.overlay = None;
+                return vec![Command::Log(Level::Info, "the manual step is still waiting: c when it is done".into())];
+            }
+            KeyCode::Enter => {
+                let event = match text.trim() {
+                    "done" => Event::ConfirmManual,
+                    "abandon" => Event::AbandonManual { why: format!("given up by {}", self.cockpit.operator) },
+                    other => {
+                        self.view.overlay = Some(Overlay::Manual { text: String::new() });
+                        return vec![Command::Log(
+                            Level::Warn,
+                            format!("{other:?} is neither done nor abandon: nothing changed"),
+                        )];
+                    }
+                };
+                self.view.overlay = None;
+                return self.cockpit.update(event, now);
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => text.push(c),
+            _ => {}
+        }
+        self.view.overlay = Some(Overlay::Manual { text });
         Vec::new()
     }
 
@@ -557,6 +652,32 @@ mod tests {
         a.handle(Msg::Domain(Event::Controls { info: info(true, Some("bob@ops2")), note: None }), Ts(2));
         let out = key(&mut a, KeyCode::Char('y'));
         assert!(out.contains(&Command::Controls(ControlsOp::HandOver)), "{out:?}");
+    }
+
+    #[test]
+    fn after_a_rollback_a_names_the_open_steps_then_resumes_with_a_reason() {
+        let mut a = app();
+        let out = a.cockpit.update(Event::Rollback { reason: "errors".into() }, Ts(0));
+        let seq = out.iter().find_map(|c| match c {
+            Command::SetWeights { seq, .. } => Some(*seq),
+            _ => None,
+        });
+        a.cockpit.update(Event::Applied { seq: seq.unwrap(), detail: "ok".into() }, Ts(1000));
+        let out = key(&mut a, KeyCode::Char('a'));
+        assert_eq!(a.view.overlay, None);
+        assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("announce")), "{out:?}");
+        // The whole procedure done (how each step gets ticked is the stage machine's own test).
+        let r = a.cockpit.traffic.rollback.as_mut().unwrap();
+        r.steps.iter_mut().for_each(|s| s.done_at = s.done_at.or(Some(Ts(2000))));
+        key(&mut a, KeyCode::Char('a'));
+        assert_eq!(a.view.overlay, Some(Overlay::Resume { text: String::new() }));
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("reason")), "{out:?}");
+        typed(&mut a, "fix in 1.4.2");
+        let out = key(&mut a, KeyCode::Enter);
+        assert_eq!(a.view.overlay, None);
+        assert!(!a.cockpit.traffic.is_rolled_back(), "{out:?}");
+        assert!(out.iter().any(|c| matches!(c, Command::Audit { what, .. } if what == "resume")), "{out:?}");
     }
 
     #[test]

@@ -275,36 +275,8 @@ impl Executor {
                 let mut out = std::io::stdout();
                 let _ = out.write_all(b"\x07").and_then(|_| out.flush());
             }
-            Command::SetWeights { seq, weights, stage } => {
-                let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
-                let (dir, who) = (self.action_dir.clone(), self.who.clone());
-                tokio::spawn(async move {
-                    let _one_at_a_time = lock.lock().await;
-                    // Never interleave with a CLI verb (`cutover advance` from a shell).
-                    let action = match dir {
-                        Some(dir) => {
-                            let what = format!("a traffic change to {}/{}", weights.blue, weights.green);
-                            tokio::task::spawn_blocking(move || ActionLock::acquire(&dir, &who, &what, ACTION_WAIT))
-                                .await
-                                .map_err(|e| e.to_string())
-                                .and_then(|r| r.map(Some).map_err(|e| e.to_string()))
-                        }
-                        None => Ok(None),
-                    };
-                    let msg = match action {
-                        Ok(lock) => {
-                            let event = super::traffic_io::apply(&chain, seq, weights, stage).await;
-                            Msg::Action { event, lock }
-                        }
-                        Err(e) => Msg::Domain(Event::ApplyFailed {
-                            seq,
-                            error: format!("{e}; nothing was changed"),
-                            steps_done: Vec::new(),
-                        }),
-                    };
-                    let _ = tx.send(msg);
-                });
-            }
+            Command::SetWeights { seq, weights, stage } => self.apply(seq, weights, stage, 0),
+            Command::ContinueWeights { seq, weights, stage, from_step } => self.apply(seq, weights, stage, from_step),
             // Only the holder of the controls writes the state; observers follow it.
             Command::Persist if !cockpit.controls_held => {}
             Command::Persist => {
@@ -345,6 +317,38 @@ impl Executor {
     }
 
     /// Writes one checkbox on a blocking thread; the runbook as written comes back.
+    /// Runs change `seq` through the actuators from step `from` in a task, one change at a time.
+    fn apply(&self, seq: u64, weights: crate::domain::env::Weights, stage: String, from: usize) {
+        let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
+        let (dir, who) = (self.action_dir.clone(), self.who.clone());
+        tokio::spawn(async move {
+            let _one_at_a_time = lock.lock().await;
+            // Never interleave with a CLI verb (`cutover advance` from a shell).
+            let action = match dir {
+                Some(dir) => {
+                    let what = format!("a traffic change to {}/{}", weights.blue, weights.green);
+                    tokio::task::spawn_blocking(move || ActionLock::acquire(&dir, &who, &what, ACTION_WAIT))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map(Some).map_err(|e| e.to_string()))
+                }
+                None => Ok(None),
+            };
+            let msg = match action {
+                Ok(lock) => {
+                    let event = super::traffic_io::apply(&chain, seq, weights, stage, from).await;
+                    Msg::Action { event, lock }
+                }
+                Err(e) => Msg::Domain(Event::ApplyFailed {
+                    seq,
+                    error: format!("{e}; nothing was changed"),
+                    steps_done: Vec::new(),
+                }),
+            };
+            let _ = tx.send(msg);
+        });
+    }
+
     fn write_task(&self, task: Task, done: bool) {
         let Some(file) = self.runbook_file.clone() else {
             tracing::warn!("the runbook is not backed by a file: the tick is not kept");

@@ -15,8 +15,9 @@ pub fn build_chain(specs: &[ActuatorSpec]) -> Result<Chain, String> {
     Ok(Chain::new(actuators))
 }
 
-/// Runs change `seq` through the chain; the outcome as the event the cockpit expects.
-pub async fn apply(chain: &Chain, seq: u64, weights: Weights, stage: String) -> Event {
+/// Runs change `seq` through the chain from step `from` on (0: the whole chain; later: the steps
+/// after a confirmed manual one); the outcome as the event the cockpit expects.
+pub async fn apply(chain: &Chain, seq: u64, weights: Weights, stage: String, from: usize) -> Event {
     if chain.actuators.is_empty() {
         return Event::ApplyFailed {
             seq,
@@ -24,23 +25,17 @@ pub async fn apply(chain: &Chain, seq: u64, weights: Weights, stage: String) -> 
             steps_done: Vec::new(),
         };
     }
-    let Some(req) = Request::from_effect(&Effect::SetWeights { seq, weights, stage }) else {
+    let Some(req) = Request::from_effect(&Effect::SetWeights { seq, weights, stage: stage.clone() }) else {
         unreachable!("a SetWeights effect always makes a request")
     };
-    let report = chain.apply(&req).await;
+    let report = chain.apply_from(&req, from).await;
     let steps_done: Vec<String> = report.done.iter().map(|d| d.name.clone()).collect();
-    match &report.stop {
+    match report.stop {
         None => Event::Applied { seq, detail: report.summary() },
         Some(ChainStop::Failed { .. }) => Event::ApplyFailed { seq, error: report.summary(), steps_done },
-        Some(ChainStop::NeedsConfirmation { instruction, .. }) => Event::ApplyFailed {
-            seq,
-            error: format!(
-                "{}; confirming a manual step from cutover is not supported yet: do it ({instruction}), then check \
-                 the router agrees",
-                report.summary()
-            ),
-            steps_done,
-        },
+        Some(ChainStop::NeedsConfirmation { index, instruction }) => {
+            Event::NeedsConfirmation { seq, weights, stage, next_step: index + 1, instruction, steps_done }
+        }
     }
 }
 

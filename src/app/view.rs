@@ -61,6 +61,14 @@ pub enum Overlay {
     },
     /// Advance or rollback: preview, gates, reason, typed confirmation.
     Traffic(TrafficDialog),
+    /// After a completed rollback procedure: why the go-live may start again.
+    Resume {
+        text: String,
+    },
+    /// A manual actuator step: type `done` once it is done, or `abandon` to give the change up.
+    Manual {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -102,8 +102,12 @@ impl Session {
                 Command::Log(Level::Info, m) => println!("{m}"),
                 Command::Log(_, m) => eprintln!("{m}"),
                 Command::SetWeights { seq, weights, stage } => {
-                    let ev = rt.block_on(traffic_io::apply(&chain, seq, weights, stage));
-                    queue.extend(self.setup.cockpit.update(ev, crate::sources::now()));
+                    let ev = rt.block_on(traffic_io::apply(&chain, seq, weights, stage, 0));
+                    queue.extend(self.outcome(ev));
+                }
+                Command::ContinueWeights { seq, weights, stage, from_step } => {
+                    let ev = rt.block_on(traffic_io::apply(&chain, seq, weights, stage, from_step));
+                    queue.extend(self.outcome(ev));
                 }
                 Command::Persist => {
                     if let Err(e) = self.dir.save(&self.setup.cockpit.persisted(), &self.who) {
@@ -130,6 +134,41 @@ impl Session {
             }
         }
         saved
+    }
+}
+
+impl Session {
+    /// What the actuators did, into the cockpit; a manual step is asked for on the terminal.
+    fn outcome(&mut self, ev: Event) -> Vec<Command> {
+        let manual = match &ev {
+            Event::NeedsConfirmation { instruction, .. } => Some(instruction.clone()),
+            _ => None,
+        };
+        let mut out = self.setup.cockpit.update(ev, crate::sources::now());
+        if let Some(instruction) = manual.filter(|_| self.setup.cockpit.manual_wait.is_some()) {
+            let next = match ask_manual(&instruction) {
+                Ok(()) => Event::ConfirmManual,
+                Err(why) => Event::AbandonManual { why },
+            };
+            out.extend(self.setup.cockpit.update(next, crate::sources::now()));
+        }
+        out
+    }
+}
+
+/// A manual actuator step: the operator does it elsewhere and types `done` here.
+fn ask_manual(instruction: &str) -> Result<(), String> {
+    if !std::io::stdin().is_terminal() {
+        return Err("stdin is not a terminal, so nobody can confirm it".into());
+    }
+    println!("MANUAL STEP: {instruction}");
+    print!("type done once it is done (anything else gives the change up): ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(_) if line.trim() == "done" => Ok(()),
+        Ok(_) => Err(format!("the operator typed {:?} instead of done", line.trim())),
+        Err(e) => Err(format!("cannot read the terminal: {e}")),
     }
 }
 

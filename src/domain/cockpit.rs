@@ -1,11 +1,13 @@
 //! The whole state of one cockpit, and the one function that changes it.
 
 mod controls_ops;
+mod manual_step;
 mod traffic_ops;
 
 use std::collections::BTreeSet;
 
 pub use controls_ops::{ControlsInfo, ControlsOp, NOT_HOLDER};
+pub use manual_step::ManualWait;
 pub use traffic_ops::{ApplyFailure, PersistedState};
 
 use super::alert::Alert;
@@ -71,6 +73,8 @@ pub struct Cockpit {
     pub drift: Option<Drift>,
     /// The last traffic change that failed part-way, until it is retried, reverted or superseded.
     pub apply_failure: Option<ApplyFailure>,
+    /// A traffic change stopped at a manual actuator step, until the operator confirms or gives up.
+    pub manual_wait: Option<ManualWait>,
     /// The stage start whose soak was already announced as passed.
     pub soak_announced: Option<Ts>,
     /// What moves traffic, for the confirmation dialogs: `webhook PUT http://…/weights`.
@@ -164,6 +168,21 @@ pub enum Event {
         state: Box<PersistedState>,
         by: Option<String>,
     },
+    /// The actuators stopped change `seq` at a manual step (`next_step` runs once confirmed).
+    NeedsConfirmation {
+        seq: u64,
+        weights: Weights,
+        stage: String,
+        next_step: usize,
+        instruction: String,
+        steps_done: Vec<String>,
+    },
+    /// The operator did the manual step.
+    ConfirmManual,
+    /// The operator cannot do the manual step: the change fails, the stage stays.
+    AbandonManual {
+        why: String,
+    },
 }
 
 /// What the cockpit asks the outside world to do.
@@ -187,6 +206,13 @@ pub enum Command {
         weights: Weights,
         /// The actuators' `{stage}` placeholder.
         stage: String,
+    },
+    /// After a confirmed manual step: the steps of change `seq` from `from_step` on.
+    ContinueWeights {
+        seq: u64,
+        weights: Weights,
+        stage: String,
+        from_step: usize,
     },
     /// Save the persisted part of the state (see [`PersistedState`]) to the state dir.
     Persist,
@@ -238,6 +264,7 @@ impl Cockpit {
             controls: ControlsInfo::default(),
             drift: None,
             apply_failure: None,
+            manual_wait: None,
             soak_announced: None,
             actuators: Vec::new(),
         }
@@ -373,6 +400,12 @@ impl Cockpit {
             Event::Controls { info, note } => self.controls_changed(info, note, &mut out),
             Event::ControlsKey(op) => self.controls_op(op, &mut out),
             Event::StateLoaded { state, by } => self.state_loaded(*state, by, &mut out),
+            Event::NeedsConfirmation { seq, weights, stage, next_step, instruction, steps_done } => {
+                let wait = ManualWait { seq, weights, stage, next_step, instruction, steps_done, since: now };
+                self.manual_needed(wait, &mut out)
+            }
+            Event::ConfirmManual => self.confirm_manual(&mut out),
+            Event::AbandonManual { why } => self.abandon_manual(&why, now, &mut out),
         }
         self.evaluate_triggers(now, &mut out);
         out

@@ -766,6 +766,7 @@ impl NextUp {
                 format!("decommission {green} in {}", format_countdown(remaining_ms))
             }
             NextUp::Decommission => format!("decommission {green} offered"),
+            NextUp::RolledBack { done, total } if done == total => "ROLLED BACK · procedure done: a resumes".into(),
             NextUp::RolledBack { done, total } => format!("ROLLED BACK · procedure {done}/{total}"),
         }
     }
@@ -989,7 +990,7 @@ mod tests {
         for k in [StepKind::Announce, StepKind::Investigate, StepKind::Document] {
             r = r.tick_step(k, "bob", Some("INC-42".into()), Ts(t0 + HOUR_MS)).unwrap().0;
         }
-        assert_eq!(r.next_up(Ts(t0)).label("green"), "ROLLED BACK · procedure 5/5");
+        assert_eq!(r.next_up(Ts(t0)).label("green"), "ROLLED BACK · procedure done: a resumes");
         assert_eq!(r.resume(" ", "bob", Ts(t0)).unwrap_err(), Refusal::ResumeNeedsReason);
         let (r, _) = r.resume("fix deployed in 1.4.2", "bob", Ts(t0 + 2 * HOUR_MS)).unwrap();
         assert!(!r.is_rolled_back());

@@ -102,6 +102,8 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         Some(Overlay::TriggerDetail { trigger }) => overlay::trigger_detail(frame, area, s, *trigger),
         Some(Overlay::Reason { trigger, raise, text }) => overlay::reason(frame, area, s, *trigger, *raise, text),
         Some(Overlay::Traffic(d)) => traffic::dialog(frame, area, s, d),
+        Some(Overlay::Resume { text }) => traffic::resume_dialog(frame, area, s, text),
+        Some(Overlay::Manual { text }) => traffic::manual_dialog(frame, area, s, text),
         None => {}
     }
     overlay::handover(frame, area, s);

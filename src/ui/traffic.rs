@@ -23,6 +23,20 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
     let t = s.theme;
     let tr = &c.traffic;
     let mut out = Vec::new();
+    if let Some(w) = &c.manual_wait {
+        let what = match tr.pending.as_ref() {
+            Some(p) if p.kind == MoveKind::Rollback => "ROLLBACK".to_string(),
+            Some(p) => format!("{}% → {}%", p.from, p.to),
+            None => "change".to_string(),
+        };
+        let since = format_countdown(c.now.0 - w.since.0);
+        out.push(Line::styled(fit(&format!("MANUAL STEP {what} (waiting {since}): {}", w.instruction), width), t.crit));
+        let mut keys = "c once it is done (type done, or abandon to give the change up)".to_string();
+        if !w.steps_done.is_empty() {
+            keys = format!("done: {} · {keys}", w.steps_done.join(", "));
+        }
+        out.push(Line::styled(fit(&keys, width), t.warn));
+    }
     if let Some(f) = &c.apply_failure {
         let what = if f.kind == MoveKind::Rollback {
             "ROLLBACK routing".to_string()
@@ -104,7 +118,7 @@ pub fn is_quiet(c: &Cockpit) -> bool {
 
 /// A rollback or a failed change: shown whatever the room.
 pub fn is_urgent(c: &Cockpit) -> bool {
-    c.traffic.rollback.is_some() || c.apply_failure.is_some()
+    c.traffic.rollback.is_some() || c.apply_failure.is_some() || c.manual_wait.is_some()
 }
 
 /// Rows the panel wants.
@@ -204,4 +218,39 @@ pub fn dialog(frame: &mut Frame, area: Rect, s: &Screen, d: &TrafficDialog) {
     frame.render_widget(Clear, rect);
     let title = if d.rollback { " rollback " } else { " advance " };
     frame.render_widget(Paragraph::new(out).block(panel(title, t)), rect);
+}
+
+/// The manual-step dialog: what to do, and the typed answer.
+pub fn manual_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
+    let t = s.theme;
+    let Some(w) = &s.cockpit.manual_wait else { return };
+    let width = area.width.saturating_sub(4).min(90);
+    let inner_w = width.saturating_sub(2) as usize;
+    let out = vec![
+        Line::styled(fit(&format!(" {}", w.instruction), inner_w), t.accent),
+        Line::from(""),
+        Line::from(vec![
+            styled(" type done once it is done, or abandon to give the change up > ", t.text),
+            styled(text.to_string(), t.text),
+            styled("▏", t.accent),
+        ]),
+        Line::styled(" enter · esc closes, the step keeps waiting", t.muted),
+    ];
+    let rect = centered(area, width, out.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(out).block(panel(" manual step ", t)), rect);
+}
+
+/// Resuming after a rollback: the reason, which goes to the audit log.
+pub fn resume_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
+    let t = s.theme;
+    let width = area.width.saturating_sub(4).min(90);
+    let out = vec![
+        Line::styled(" resume the go-live: blue starts again before the first stage (0 %)", t.accent),
+        Line::from(vec![styled(" why? > ", t.text), styled(text.to_string(), t.text), styled("▏", t.accent)]),
+        Line::styled(" enter resumes · esc cancels · the reason goes to the audit log", t.muted),
+    ];
+    let rect = centered(area, width, out.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(out).block(panel(" resume ", t)), rect);
 }

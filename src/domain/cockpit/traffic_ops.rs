@@ -173,6 +173,7 @@ impl Cockpit {
         self.traffic = next;
         self.rollback_requested = true;
         self.apply_failure = None;
+        self.manual_wait = None;
         self.audit("rollback", json!({ "from": from, "to": 0, "reason": reason, "by": who }), out);
         self.effects(effects, out);
         self.stage_changed(now, out);
@@ -206,6 +207,7 @@ impl Cockpit {
             Ok((next, effects)) => {
                 self.traffic = next;
                 self.apply_failure = None;
+                self.manual_wait = None;
                 self.effects(effects, out);
                 let what = if kind == Some(MoveKind::Advance) { "advance-applied" } else { "rollback-routed" };
                 self.audit(what, json!({ "seq": seq, "result": detail }), out);
@@ -235,6 +237,7 @@ impl Cockpit {
         match self.traffic.apply_failed(seq, error, now) {
             Ok((next, effects)) => {
                 self.traffic = next;
+                self.manual_wait = None;
                 self.effects(effects, out);
                 if let Some(p) = pending {
                     if !steps_done.is_empty() {
