@@ -383,6 +383,8 @@ impl Cockpit {
             | Event::Revert
             | Event::Resume { .. }
             | Event::TickRollbackStep(_)
+            | Event::ConfirmManual
+            | Event::AbandonManual { .. }
                 if self.refuse_unless_held(&mut out) => {}
             Event::Advance { to, override_reason } => self.advance(to, override_reason, now, &mut out),
             Event::Rollback { reason } => {

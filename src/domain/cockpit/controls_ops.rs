@@ -141,6 +141,9 @@ mod tests {
             Event::Rollback { reason: "x".into() },
             Event::Revert,
             Event::Resume { reason: "x".into() },
+            Event::TickRollbackStep(crate::domain::traffic::StepKind::ALL[0]),
+            Event::ConfirmManual,
+            Event::AbandonManual { why: "x".into() },
         ] {
             let out = c.update(e.clone(), Ts(1));
             assert_eq!(logs(&out), vec![NOT_HOLDER], "{e:?}");
