@@ -204,6 +204,17 @@ impl<'f> World<'f> {
                     }
                 }
                 Command::PostFault(_) | Command::ClearFaults => self.faults += 1,
+                // What the controls poller would do: take the lease or ask for it, in the state dir.
+                Command::Controls(_) => {
+                    let who = Who::new("alice", "ops1", 2);
+                    if let Ok(cutover::store::Acquire::Acquired(lease)) =
+                        cutover::store::Lease::try_acquire(&self.dir, &who)
+                    {
+                        let _ = lease.release();
+                    } else {
+                        let _ = cutover::store::request_handover(&self.dir, &who);
+                    }
+                }
                 Command::Log(..) | Command::Bell => {}
             }
         }

@@ -175,3 +175,60 @@ fn status_reports_trigger_states_while_the_fleet_misbehaves() {
     assert_eq!(t("an hour to go")["count"], 1);
     assert_eq!(t("green errors")["state"], "inactive", "{json}");
 }
+
+/// Every file under `dir`, with its length, to see that a look changed nothing.
+fn listing(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(listing(&p));
+        } else {
+            out.push((p.display().to_string(), e.metadata().unwrap().len()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn status_json_says_who_holds_the_controls_and_how_many_watch_without_taking_anything() {
+    use cutover::store::{Acquire, Lease, Observer, StateDir, Who};
+    let root = std::env::temp_dir().join(format!("cutover-status-controls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let config = root.join("cutover.toml");
+    std::fs::write(&config, "[deployment]\nname = \"controls-test\"\n").unwrap();
+    let state = root.join("state");
+    let look = || {
+        let out = Command::new(BIN)
+            .args(["status", "--json", "--wait", "0s", "--config"])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(&state)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+        json["controls"].clone()
+    };
+    assert_eq!(look(), serde_json::json!({"holder": null, "observers": 0}), "no state dir yet");
+
+    let dir = StateDir::open(&state).unwrap();
+    let Acquire::Acquired(lease) = Lease::try_acquire(&dir, &Who::new("alice", "ops1", std::process::id())).unwrap()
+    else {
+        panic!("the controls were free")
+    };
+    let bob = Observer::join(&dir, &Who::new("bob", "ops2", std::process::id())).unwrap();
+    let carol = Observer::join(&dir, &Who::new("carol", "ops3", std::process::id())).unwrap();
+    let before = listing(&state);
+    assert_eq!(look(), serde_json::json!({"holder": "alice@ops1", "observers": 2}));
+    assert_eq!(listing(&state), before, "status only looks");
+
+    drop(carol);
+    lease.release().unwrap();
+    assert_eq!(look(), serde_json::json!({"holder": null, "observers": 1}));
+    drop(bob);
+    let _ = std::fs::remove_dir_all(&root);
+}

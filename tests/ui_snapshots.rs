@@ -5,7 +5,7 @@ use cutover::app::keymap::Keymap;
 use cutover::app::view::{Focus, Overlay, ViewState};
 use cutover::config::{self, GO_LIVE_RUNBOOK};
 use cutover::domain::automation::Gate;
-use cutover::domain::cockpit::{Cockpit, Event};
+use cutover::domain::cockpit::{Cockpit, ControlsInfo, Event};
 use cutover::domain::env::{Env, Weights};
 use cutover::domain::health::{HealthCell, HealthObservation, HealthState};
 use cutover::domain::runbook;
@@ -193,6 +193,12 @@ fn help_overlay_lists_every_binding() {
     let screen = text(&buf);
     for b in &Keymap::builtin().bindings {
         assert!(screen.contains(&b.desc), "help lacks {:?}:\n{screen}", b.desc);
+    }
+    // At 80x24 there are more bindings than rows: two columns keep every key on screen.
+    let small = text(&render(&cockpit(), &view, 80, 24));
+    insta::assert_snapshot!("help_80x24", small);
+    for key in [" ? ", " q ctrl-c", " t ", " y ", " n ", " V "] {
+        assert!(small.contains(key), "help at 80x24 lacks {key:?}:\n{small}");
     }
 }
 
@@ -390,4 +396,52 @@ fn read_only_marks_the_header_and_leaves_action_keys_out_of_footer_and_help() {
         assert_eq!(help.contains(&b.desc), !b.acts, "{:?} in read-only help:\n{help}", b.desc);
     }
     insta::assert_snapshot!("read_only_help", help);
+}
+
+fn with_controls(held: bool, holder: Option<&str>, asked_by: Option<&str>) -> Cockpit {
+    let mut c = cockpit();
+    c.controls_held = held;
+    c.controls = ControlsInfo {
+        held,
+        holder: holder.map(str::to_string),
+        observers: 2,
+        asked_by: asked_by.map(str::to_string),
+        shared: true,
+    };
+    c
+}
+
+#[test]
+fn the_header_says_who_holds_the_controls_within_80_columns() {
+    // At 80 columns the bar, the word cutover, green's percent and then the clock give way.
+    let cases = [
+        (with_controls(true, Some("alice@ops1"), None), "── controls: you · 2 watching"),
+        (with_controls(false, Some("alice@ops1"), None), "── observing · alice@ops1"),
+        (with_controls(false, None, None), "── controls free: t ── 14:02:11"),
+    ];
+    for (c, says) in cases {
+        let top = text(&render(&c, &ViewState::default(), 80, 24)).lines().next().unwrap().to_string();
+        assert!(top.starts_with(" go-live · prod ── blue 10% ▸ next 25% in 18:00 "), "{top}");
+        assert!(top.contains(says), "{top}");
+    }
+    let wide = with_controls(false, Some("alice@ops1"), None);
+    let top = text(&render(&wide, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
+    assert!(top.contains("green 90%") && top.contains("── observing · controls: alice@ops1 ─"), "{top}");
+    assert!(top.ends_with(" 14:02:11"), "{top}");
+}
+
+#[test]
+fn observer_at_80x24() {
+    let buf = render(&with_controls(false, Some("alice@ops1"), None), &ViewState::default(), 80, 24);
+    insta::assert_snapshot!(text(&buf));
+}
+
+#[test]
+fn a_request_for_the_controls_shows_on_the_holder_120x40() {
+    let buf = render(&with_controls(true, Some("alice@ops1"), Some("bob@ops2")), &ViewState::default(), 120, 40);
+    let screen = text(&buf);
+    assert!(screen.contains("bob@ops2 asks for the controls: y hand over, n keep them"), "{screen}");
+    insta::assert_snapshot!(screen);
+    let observer = with_controls(false, Some("alice@ops1"), Some("bob@ops2"));
+    assert!(!text(&render(&observer, &ViewState::default(), 120, 40)).contains("asks for the controls"));
 }

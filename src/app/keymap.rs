@@ -33,6 +33,18 @@ pub enum Action {
     Rollback,
     Revert,
     ConfirmManual,
+    TakeControls,
+    /// Answers to a handover request; only heard while one is shown.
+    HandOver,
+    KeepControls,
+}
+
+impl Action {
+    /// Keys of a prompt action are live only while its prompt is shown, so they may share keys
+    /// with ordinary actions (`n` keeps the controls there, and finds the next open task elsewhere).
+    pub fn is_prompt(self) -> bool {
+        matches!(self, Action::HandOver | Action::KeepControls)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,7 +173,7 @@ impl Keymap {
         for b in raw.bind {
             let keys = b.keys.iter().map(|k| Key::parse(k)).collect::<Result<Vec<_>, _>>()?;
             // A key belongs to one action: taking it away from any other keeps the map unambiguous.
-            for other in next.bindings.iter_mut() {
+            for other in next.bindings.iter_mut().filter(|o| o.action.is_prompt() == b.action.is_prompt()) {
                 other.keys.retain(|k| !keys.contains(k));
             }
             match next.bindings.iter_mut().find(|x| x.action == b.action) {
@@ -185,9 +197,19 @@ impl Keymap {
         Ok(())
     }
 
+    /// The ordinary action bound to a key.
     pub fn action(&self, ev: &KeyEvent) -> Option<Action> {
+        self.find(ev, false)
+    }
+
+    /// The prompt action bound to a key (see [`Action::is_prompt`]).
+    pub fn prompt_action(&self, ev: &KeyEvent) -> Option<Action> {
+        self.find(ev, true)
+    }
+
+    fn find(&self, ev: &KeyEvent, prompt: bool) -> Option<Action> {
         let key = Key::from_event(ev);
-        self.bindings.iter().find(|b| b.keys.contains(&key)).map(|b| b.action)
+        self.bindings.iter().find(|b| b.action.is_prompt() == prompt && b.keys.contains(&key)).map(|b| b.action)
     }
 
     pub fn keys_for(&self, action: Action) -> &[Key] {
@@ -244,6 +266,9 @@ mod tests {
             Action::Rollback,
             Action::Revert,
             Action::ConfirmManual,
+            Action::TakeControls,
+            Action::HandOver,
+            Action::KeepControls,
         ] {
             assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
         }
@@ -252,6 +277,10 @@ mod tests {
         assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(km.action(&press(KeyCode::Char('F'), KeyModifiers::SHIFT)), Some(Action::Faults));
         assert_eq!(km.action(&press(KeyCode::Char('c'), KeyModifiers::NONE)), Some(Action::ConfirmManual));
+        assert_eq!(km.action(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::NextOpen));
+        assert_eq!(km.prompt_action(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::KeepControls));
+        assert_eq!(km.prompt_action(&press(KeyCode::Char('y'), KeyModifiers::NONE)), Some(Action::HandOver));
+        assert_eq!(km.action(&press(KeyCode::Char('t'), KeyModifiers::NONE)), Some(Action::TakeControls));
     }
 
     #[test]
@@ -266,6 +295,9 @@ mod tests {
             Action::RaiseManual,
             Action::Faults,
             Action::ConfirmManual,
+            Action::TakeControls,
+            Action::HandOver,
+            Action::KeepControls,
         ];
         for b in &km.bindings {
             assert_eq!(b.acts, acting.contains(&b.action), "{:?}", b.action);

@@ -1,5 +1,6 @@
 //! The event loop: one channel in, update, draw when something changed.
 
+mod controls_io;
 pub mod keymap;
 mod logging;
 mod run;
@@ -9,9 +10,10 @@ pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+pub use controls_io::short as short_name;
 pub use run::{Setup, acting, run};
 
-use crate::domain::cockpit::{Cockpit, Command, Event, Level};
+use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level, NOT_HOLDER};
 use crate::domain::fault::FaultPreset;
 use crate::domain::time::Ts;
 use crate::domain::traffic::{Confirmation, Gate, Refusal, StepKind, confirm};
@@ -25,6 +27,12 @@ pub enum Msg {
     Key(KeyEvent),
     Resize,
     Domain(Event),
+    /// An actuator's outcome, with the action lock held since before the call: released once
+    /// the state it leads to is saved.
+    Action {
+        event: Event,
+        lock: Option<crate::store::ActionLock>,
+    },
     /// SIGTERM, SIGHUP, SIGINT: end the same clean way as `q`.
     Signal(&'static str),
 }
@@ -48,7 +56,7 @@ impl App {
         match msg {
             Msg::Key(key) => self.key(key, now),
             Msg::Resize => Vec::new(),
-            Msg::Domain(event) => {
+            Msg::Domain(event) | Msg::Action { event, .. } => {
                 let out = self.cockpit.update(event, now);
                 self.view.clamp_to(self.cockpit.runbook.as_ref());
                 out
@@ -85,6 +93,14 @@ impl App {
                 return self.manual_key(key, text, now);
             }
             _ => {}
+        }
+        // Someone asks for the controls: y and n answer, whatever else they are bound to.
+        if self.cockpit.controls_held && self.cockpit.controls.asked_by.is_some() {
+            match self.keymap.prompt_action(&key) {
+                Some(Action::HandOver) => return self.cockpit.update(Event::ControlsKey(ControlsOp::HandOver), now),
+                Some(Action::KeepControls) => return self.cockpit.update(Event::ControlsKey(ControlsOp::Decline), now),
+                _ => {}
+            }
         }
         if matches!(self.view.overlay, Some(Overlay::Help | Overlay::SloDetail { .. } | Overlay::TriggerDetail { .. }))
             && matches!(action, Some(Action::Close | Action::Help | Action::Detail))
@@ -143,6 +159,9 @@ impl App {
                 let Some(kind) = StepKind::ALL.get(self.view.step).copied() else { return Vec::new() };
                 return self.cockpit.update(Event::TickRollbackStep(kind), now);
             }
+            Action::Advance | Action::Rollback if !self.cockpit.controls_held => {
+                return vec![Command::Log(Level::Warn, NOT_HOLDER.into())];
+            }
             Action::Advance => {
                 let preview = match self.cockpit.preview_advance(None) {
                     Ok(p) => p,
@@ -166,12 +185,6 @@ impl App {
                 }));
             }
             Action::Rollback => {
-                if !self.cockpit.controls_held {
-                    return vec![Command::Log(
-                        Level::Warn,
-                        "you do not hold the controls: traffic cannot move from here".into(),
-                    )];
-                }
                 self.view.overlay = Some(Overlay::Traffic(TrafficDialog {
                     rollback: true,
                     to: 0,
@@ -182,15 +195,15 @@ impl App {
                 }));
             }
             Action::Revert => return self.cockpit.update(Event::Revert, now),
+            Action::TakeControls => return self.cockpit.update(Event::ControlsKey(ControlsOp::Take), now),
+            // Heard only while a handover request is shown (above).
+            Action::HandOver | Action::KeepControls => {}
             Action::ConfirmManual => {
                 if self.cockpit.manual_wait.is_none() {
                     return vec![Command::Log(Level::Info, "no manual traffic step is waiting".into())];
                 }
                 if !self.cockpit.controls_held {
-                    return vec![Command::Log(
-                        Level::Warn,
-                        "you do not hold the controls: traffic cannot move from here".into(),
-                    )];
+                    return vec![Command::Log(Level::Warn, NOT_HOLDER.into())];
                 }
                 self.view.overlay = Some(Overlay::Manual { text: String::new() });
             }
@@ -456,6 +469,9 @@ fn what(action: Action) -> &'static str {
         Action::Acknowledge => "acknowledge",
         Action::RaiseManual => "raising a manual trigger",
         Action::Faults => "the fault menu",
+        Action::ConfirmManual => "confirming a manual step",
+        Action::TakeControls => "taking the controls",
+        Action::HandOver | Action::KeepControls => "answering a request for the controls",
         _ => "this key",
     }
 }
@@ -645,6 +661,34 @@ mod tests {
         assert_eq!(a.view.overlay, None);
         assert!(out.iter().any(|c| matches!(c, Command::SetWeights { seq: 1, .. })), "{out:?}");
         assert_eq!(a.cockpit.traffic.pending.as_ref().unwrap().reason.as_deref(), Some("CAB-7 ok"));
+    }
+
+    #[test]
+    fn an_observer_is_told_to_ask_and_a_holder_answers_a_request_with_y_or_n() {
+        use crate::domain::cockpit::ControlsInfo;
+        let mut a = with_runbook();
+        let info = |held: bool, asked: Option<&str>| ControlsInfo {
+            held,
+            holder: Some("alice@ops1".into()),
+            observers: 1,
+            asked_by: asked.map(str::to_string),
+            shared: true,
+        };
+        a.handle(Msg::Domain(Event::Controls { info: info(false, None), note: None }), Ts(0));
+        for k in ['a', 'R'] {
+            let out = key(&mut a, KeyCode::Char(k));
+            assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m == NOT_HOLDER), "{k}: {out:?}");
+            assert_eq!(a.view.overlay, None);
+        }
+        assert_eq!(key(&mut a, KeyCode::Char('t')), vec![Command::Controls(ControlsOp::Take)]);
+        a.handle(Msg::Domain(Event::Controls { info: info(true, Some("bob@ops2")), note: None }), Ts(1));
+        let out = key(&mut a, KeyCode::Char('n'));
+        assert!(out.contains(&Command::Controls(ControlsOp::Decline)), "{out:?}");
+        key(&mut a, KeyCode::Char('n'));
+        assert_eq!(a.view.selected_task(a.cockpit.runbook.as_ref()).unwrap().id.as_deref(), Some("T1"), "n: next open");
+        a.handle(Msg::Domain(Event::Controls { info: info(true, Some("bob@ops2")), note: None }), Ts(2));
+        let out = key(&mut a, KeyCode::Char('y'));
+        assert!(out.contains(&Command::Controls(ControlsOp::HandOver)), "{out:?}");
     }
 
     #[test]

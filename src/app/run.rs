@@ -3,6 +3,7 @@
 //! commands in tasks, and draws once if anything changed. Nothing on the
 //! drawing path waits on the network.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,12 +19,12 @@ use super::keymap::Keymap;
 use super::terminal::TerminalGuard;
 use super::{App, Msg, logging};
 use crate::actuators::{ActuatorSpec, Chain};
-use crate::domain::cockpit::{Cockpit, Command, Event, Level};
+use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level};
 use crate::domain::runbook::Task;
 use crate::sources::plan::SourcePlan;
 use crate::sources::{self, Sink};
 use crate::store::runbook_file::RunbookFile;
-use crate::store::{AuditEntry, StateDir, Who};
+use crate::store::{ActionLock, AuditEntry, StateDir, Who};
 use crate::ui::{self, Screen, theme::Theme};
 
 /// What the loop is started with.
@@ -43,7 +44,8 @@ pub struct Setup {
     pub state_dir: Option<StateDir>,
     /// What moves traffic, in order.
     pub actuators: Vec<ActuatorSpec>,
-    /// A viewer's loop: no actuators, no writes of any kind (the cockpit refuses actions too).
+    /// A viewer's loop: follow only: never take the controls, never register as an observer, no
+    /// actuators, no writes of any kind (the cockpit refuses actions too).
     pub read_only: bool,
 }
 
@@ -84,6 +86,26 @@ pub async fn run(setup: Setup) -> Result<()> {
     if reconcile {
         tasks.push(spawn_reconcile(chain.clone(), tx.clone()));
     }
+    let state_path = setup.state_dir.as_ref().map(|d| d.path().to_path_buf());
+    let mut cockpit = setup.cockpit;
+    let mut controls = None;
+    let mut action_dir = None;
+    if let Some(path) = &state_path {
+        match super::controls_io::start(path, setup.read_only, tx.clone()) {
+            Ok((info, ops)) => {
+                cockpit.controls_held = info.held;
+                cockpit.controls = info;
+                controls = Some(ops);
+            }
+            Err(e) => {
+                tracing::error!("{e}: the controls cannot be shared; this instance does not move traffic");
+                cockpit.controls_held = false;
+            }
+        }
+        if !setup.read_only {
+            action_dir = StateDir::open(path).map(Arc::new).map_err(|e| tracing::error!("{e}")).ok();
+        }
+    }
     let store = setup.state_dir.filter(|_| !setup.read_only).map(spawn_store_writer);
     let runbook_file = setup.runbook_file.map(|f| Arc::new(Mutex::new(f)));
     if let Some(file) = &runbook_file {
@@ -93,7 +115,7 @@ pub async fn run(setup: Setup) -> Result<()> {
     tasks.push(spawn_signals(tx.clone())?);
     tasks.push(spawn_terminal_events(tx.clone()));
 
-    let mut app = App::new(setup.cockpit, setup.keymap, setup.theme);
+    let mut app = App::new(cockpit, setup.keymap, setup.theme);
     let log_theme = app.theme.clone();
     let exec = Executor {
         client: client.clone(),
@@ -105,6 +127,9 @@ pub async fn run(setup: Setup) -> Result<()> {
         store,
         who: Who::from_env(),
         read_only: setup.read_only,
+        controls,
+        action_dir,
+        action_lock: RefCell::new(None),
     };
     let mut guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
     let mut clock = local_clock();
@@ -147,9 +172,18 @@ pub async fn run(setup: Setup) -> Result<()> {
             if matches!(msg, Msg::Domain(Event::Tick)) {
                 clock = local_clock();
             }
+            // An actuator's outcome carries the action lock: the state save it leads to keeps it.
+            let msg = match msg {
+                Msg::Action { event, lock } => {
+                    *exec.action_lock.borrow_mut() = lock;
+                    Msg::Domain(event)
+                }
+                m => m,
+            };
             for cmd in app.handle(msg, sources::now()) {
                 exec.execute(cmd, &app.cockpit);
             }
+            exec.action_lock.borrow_mut().take();
         }
         if app.quit {
             break;
@@ -184,11 +218,21 @@ struct Executor {
     who: Who,
     /// Drops every command that would act (the cockpit already refuses; this is the second wall).
     read_only: bool,
+    /// The controls poller, which carries out take, hand over and decline.
+    controls: Option<std::sync::mpsc::Sender<ControlsOp>>,
+    /// Where the action lock is taken (none without a writable state dir).
+    action_dir: Option<Arc<StateDir>>,
+    /// The action lock of the traffic change being settled, until its state is saved.
+    action_lock: RefCell<Option<ActionLock>>,
 }
+
+/// How long a traffic change waits for a CLI verb's action to finish before giving up.
+const ACTION_WAIT: Duration = Duration::from_secs(2);
 
 /// Work for the thread that owns the state dir: writes happen in order, off the loop.
 enum StoreJob {
-    Save(Box<crate::domain::cockpit::PersistedState>),
+    /// The state, and the action lock to release once it is written.
+    Save(Box<crate::domain::cockpit::PersistedState>, Option<ActionLock>),
     Audit(Box<AuditEntry>),
     /// Answered once every job sent before it is done, with how the last save went: a traffic
     /// change waits on it so its intent is on disk before the actuators are called.
@@ -202,7 +246,7 @@ fn spawn_store_writer(mut dir: StateDir) -> std::sync::mpsc::Sender<StoreJob> {
         let mut last_save = Ok(());
         while let Ok(job) = rx.recv() {
             match job {
-                StoreJob::Save(state) => match dir.save(&*state, &who) {
+                StoreJob::Save(state, _lock) => match dir.save(&*state, &who) {
                     Ok(saved) => {
                         last_save = Ok(());
                         saved.warnings.iter().for_each(|w| tracing::warn!("{w}"));
@@ -270,11 +314,20 @@ impl Executor {
             }
             Command::SetWeights { seq, weights, stage } => self.apply(seq, weights, stage, 0),
             Command::ContinueWeights { seq, weights, stage, from_step } => self.apply(seq, weights, stage, from_step),
+            // Only the holder of the controls writes the state; observers follow it.
+            Command::Persist if !cockpit.controls_held => {}
             Command::Persist => {
                 if let Some(store) = &self.store {
-                    let _ = store.send(StoreJob::Save(Box::new(cockpit.persisted())));
+                    let lock = self.action_lock.borrow_mut().take();
+                    let _ = store.send(StoreJob::Save(Box::new(cockpit.persisted()), lock));
                 }
             }
+            Command::Controls(op) => match &self.controls {
+                Some(c) => {
+                    let _ = c.send(op);
+                }
+                None => tracing::warn!("no state dir: the controls are not shared"),
+            },
             Command::Audit { what, stage, detail } => {
                 let entry = AuditEntry::new(sources::now(), self.who.clone(), what).stage(stage).detail(detail);
                 match &self.store {
@@ -304,6 +357,7 @@ impl Executor {
     /// Runs change `seq` through the actuators from step `from` in a task, one change at a time.
     fn apply(&self, seq: u64, weights: crate::domain::env::Weights, stage: String, from: usize) {
         let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
+        let (dir, who) = (self.action_dir.clone(), self.who.clone());
         // Write-ahead: the Persist before this command must be on disk before traffic moves.
         let saved = self.store.as_ref().map(|store| {
             let (done, wait) = tokio::sync::oneshot::channel();
@@ -324,8 +378,29 @@ impl Executor {
                 let _ = tx.send(Msg::Domain(super::traffic_io::not_recorded(seq, &e)));
                 return;
             }
-            let event = super::traffic_io::apply(&chain, seq, weights, stage, from).await;
-            let _ = tx.send(Msg::Domain(event));
+            // Never interleave with a CLI verb (`cutover advance` from a shell).
+            let action = match dir {
+                Some(dir) => {
+                    let what = format!("a traffic change to {}/{}", weights.blue, weights.green);
+                    tokio::task::spawn_blocking(move || ActionLock::acquire(&dir, &who, &what, ACTION_WAIT))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map(Some).map_err(|e| e.to_string()))
+                }
+                None => Ok(None),
+            };
+            let msg = match action {
+                Ok(lock) => {
+                    let event = super::traffic_io::apply(&chain, seq, weights, stage, from).await;
+                    Msg::Action { event, lock }
+                }
+                Err(e) => Msg::Domain(Event::ApplyFailed {
+                    seq,
+                    error: format!("{e}; nothing was changed"),
+                    steps_done: Vec::new(),
+                }),
+            };
+            let _ = tx.send(msg);
         });
     }
 
@@ -366,6 +441,7 @@ pub fn acting(cmd: &Command) -> Option<&'static str> {
         Command::SetWeights { .. } | Command::ContinueWeights { .. } => Some("a traffic change"),
         Command::Persist => Some("saving the state"),
         Command::Audit { .. } => Some("an audit entry"),
+        Command::Controls(_) => Some("the controls"),
         Command::Log(..) | Command::Bell => None,
     }
 }

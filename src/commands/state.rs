@@ -34,6 +34,11 @@ pub fn attach(setup: &mut Setup, config: &Config, explicit: Option<&Path>, demo:
     if !write {
         // A missing state dir is fine: the configured stages are shown.
         let Ok(mut dir) = StateDir::open_read_only(&path) else { return };
+        // Looked at without taking anything: a shared-lock probe and a count.
+        let k = &mut setup.cockpit.controls;
+        k.holder = crate::store::holder(&dir).map(|h| crate::app::short_name(&h.who));
+        k.observers = crate::store::observers(&dir);
+        k.shared = true;
         match dir.load() {
             Ok(Some(l)) => {
                 setup.notices.extend(l.warnings);

@@ -178,7 +178,7 @@ impl Session {
                         }
                     }
                 }
-                Command::Bell | Command::PostFault(_) | Command::ClearFaults => {}
+                Command::Bell | Command::PostFault(_) | Command::ClearFaults | Command::Controls(_) => {}
             }
         }
         saved

@@ -1,5 +1,6 @@
 //! The whole state of one cockpit, and the one function that changes it.
 
+mod controls_ops;
 mod interrupted;
 mod manual_step;
 #[cfg(test)]
@@ -8,6 +9,7 @@ mod traffic_ops;
 
 use std::collections::BTreeSet;
 
+pub use controls_ops::{ControlsInfo, ControlsOp, NOT_HOLDER};
 pub use manual_step::ManualWait;
 pub use traffic_ops::{ApplyFailure, PersistedState};
 
@@ -65,10 +67,13 @@ pub struct Cockpit {
     pub now: Ts,
     /// The traffic split: stages, soak, history, rollback procedure.
     pub traffic: TrafficState,
-    /// Whether this cockpit may move traffic (false when read-only; the controls lease comes later).
+    /// Whether this cockpit may move traffic: it holds the controls lease (or has no state dir
+    /// to share).
     pub controls_held: bool,
     /// A viewer's cockpit: it watches, and never moves traffic, writes a file or the audit log.
     pub read_only: bool,
+    /// Who holds the controls, who watches, who asks (from the state dir's lease).
+    pub controls: ControlsInfo,
     /// The router's split differs from what cutover expects.
     pub drift: Option<Drift>,
     /// The last traffic change that failed part-way, until it is retried, reverted or superseded.
@@ -159,6 +164,18 @@ pub enum Event {
     Resume {
         reason: String,
     },
+    /// The controls as the poller last saw them, with a line for the log (an answer to a request).
+    Controls {
+        info: ControlsInfo,
+        note: Option<String>,
+    },
+    /// The operator takes, hands over or keeps the controls.
+    ControlsKey(ControlsOp),
+    /// `state.json` as someone else wrote it (the holder, or a CLI verb), and who.
+    StateLoaded {
+        state: Box<PersistedState>,
+        by: Option<String>,
+    },
     /// The actuators stopped change `seq` at a manual step (`next_step` runs once confirmed).
     NeedsConfirmation {
         seq: u64,
@@ -199,6 +216,7 @@ impl Event {
             }
             // Settling a change cut off by a crash records it: a writer's job.
             Event::Reconcile(_) => "settling an interrupted traffic change",
+            Event::ControlsKey(_) => "taking or handing over the controls",
             Event::Tick
             | Event::Sample { .. }
             | Event::Health { .. }
@@ -207,7 +225,10 @@ impl Event {
             | Event::Runbook { .. }
             | Event::RunbookFailed(_)
             | Event::History { .. }
-            | Event::ActualWeights(_) => return None,
+            | Event::ActualWeights(_)
+            // Who holds the controls, and the state they wrote: a viewer follows both.
+            | Event::Controls { .. }
+            | Event::StateLoaded { .. } => return None,
         })
     }
 }
@@ -249,6 +270,8 @@ pub enum Command {
         stage: String,
         detail: serde_json::Value,
     },
+    /// Take, hand over or keep the controls (the lease in the state dir).
+    Controls(ControlsOp),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,6 +310,7 @@ impl Cockpit {
             traffic: TrafficState::new(TrafficSpec::default()),
             controls_held: true,
             read_only: false,
+            controls: ControlsInfo::default(),
             drift: None,
             apply_failure: None,
             manual_wait: None,
@@ -417,6 +441,14 @@ impl Cockpit {
                 self.trigger_action("trigger-lower", trigger, Some(&reason), done.is_ok(), &mut out);
                 self.trigger_outcome(trigger, done, &mut out);
             }
+            Event::Advance { .. }
+            | Event::Rollback { .. }
+            | Event::Revert
+            | Event::Resume { .. }
+            | Event::TickRollbackStep(_)
+            | Event::ConfirmManual
+            | Event::AbandonManual { .. }
+                if self.refuse_unless_held(&mut out) => {}
             Event::Advance { to, override_reason } => self.advance(to, override_reason, now, &mut out),
             Event::Rollback { reason } => {
                 let who = self.operator.clone();
@@ -435,6 +467,9 @@ impl Cockpit {
             Event::TickRollbackStep(kind) => self.tick_rollback_step(kind, now, &mut out),
             Event::Revert => self.revert(&mut out),
             Event::Resume { reason } => self.resume(&reason, now, &mut out),
+            Event::Controls { info, note } => self.controls_changed(info, note, &mut out),
+            Event::ControlsKey(op) => self.controls_op(op, &mut out),
+            Event::StateLoaded { state, by } => self.state_loaded(*state, by, &mut out),
             Event::NeedsConfirmation { seq, weights, stage, next_step, instruction, steps_done } => {
                 let wait = ManualWait { seq, weights, stage, next_step, instruction, steps_done, since: now };
                 self.manual_needed(wait, &mut out)
@@ -465,7 +500,9 @@ impl Cockpit {
         for (i, e) in events {
             self.trigger_event(i, &e, out);
         }
+        // Only the holder of the controls moves traffic; observers see the rollback in the state.
         if let Some(i) = self.triggers.auto_rollback(self.auto_rollback)
+            && self.controls_held
             && !self.rollback_requested
         {
             self.rollback_requested = true;
@@ -550,8 +587,9 @@ impl Cockpit {
     }
 
     fn auto_tick(&mut self, id: &str, what: &When, out: &mut Vec<Command>) {
-        // A viewer's cockpit ticks nothing: the operating cockpit does, and the file shows it.
-        if self.read_only {
+        // A viewer (read-only) or an observer ticks nothing: the holder does (once, audited), and
+        // the others see it in the runbook and the state.
+        if self.read_only || !self.controls_held {
             return;
         }
         let Some(rb) = &self.runbook else { return };

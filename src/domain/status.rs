@@ -32,6 +32,16 @@ pub struct StatusReport {
     pub triggers: Vec<TriggerStatus>,
     /// The traffic stage as cutover has it recorded.
     pub stage: StageStatus,
+    /// Who holds the controls of the state dir and how many instances watch.
+    pub controls: ControlsStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControlsStatus {
+    /// `alice@ops1`, or `null` when nobody holds them.
+    pub holder: Option<String>,
+    /// Live observers (the holder is not one).
+    pub observers: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -250,6 +260,7 @@ impl StatusReport {
                     }
                 }),
             },
+            controls: ControlsStatus { holder: c.controls.holder.clone(), observers: c.controls.observers },
         }
     }
 

@@ -8,15 +8,49 @@ use ratatui::widgets::Paragraph;
 use super::{Screen, bar, styled};
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
-    let c = s.cockpit;
-    let t = s.theme;
-    let h = t.header;
+    let h = s.theme.header;
     if let Some(banner) = banner(s) {
         let line = Line::from(banner);
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
-    let mut spans: Vec<Span> = vec![styled(format!(" cutover · {} · {} ", c.deployment, c.label), h)];
+    let mut clock = format!(" {} ", s.clock);
+    // On a narrow terminal the header sheds detail in order (see `spans`) until it fits; the
+    // clock's last blank may go, and last the clock itself.
+    let width = area.width as usize;
+    let mut spans = Vec::new();
+    for level in 0..=LEVELS {
+        spans = self::spans(s, level);
+        let used: usize = spans.iter().map(Span::width).sum();
+        if used + clock.trim_end().chars().count() <= width {
+            break;
+        }
+        if level == LEVELS {
+            clock.clear();
+        }
+    }
+    let used: usize = spans.iter().map(Span::width).sum();
+    let pad = width.saturating_sub(used + clock.chars().count());
+    spans.push(styled("─".repeat(pad), h));
+    spans.push(styled(clock, h));
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(h), area);
+}
+
+/// How many times the header can shed detail.
+const LEVELS: u8 = 5;
+
+/// The header's parts at `level` of detail shed: 1 drops the demo's hint, 2 the bar, 3 the word
+/// cutover, 4 green's percent, 5 shortens the controls.
+fn spans<'a>(s: &Screen, level: u8) -> Vec<Span<'a>> {
+    let c = s.cockpit;
+    let t = s.theme;
+    let h = t.header;
+    let title = if level >= 3 {
+        format!(" {} · {} ", c.deployment, c.label)
+    } else {
+        format!(" cutover · {} · {} ", c.deployment, c.label)
+    };
+    let mut spans: Vec<Span> = vec![styled(title, h)];
     if c.read_only {
         spans.push(styled(" read-only ", t.warn.add_modifier(ratatui::style::Modifier::REVERSED)));
         spans.push(styled(" ", h));
@@ -25,8 +59,13 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     // The split as cutover has it recorded; the router's own reading beside it when they differ.
     let p = c.traffic.blue_percent;
     spans.push(styled(format!("{} {p}% ", c.env_names.0[0]), h));
-    spans.push(styled(bar(f64::from(p) / 100.0, 10), h));
-    spans.push(styled(format!(" {} {}% ", c.env_names.0[1], 100 - u32::from(p)), h));
+    if level < 2 {
+        spans.push(styled(bar(f64::from(p) / 100.0, 10), h));
+    }
+    if level < 4 {
+        let lead = if level < 2 { " " } else { "" };
+        spans.push(styled(format!("{lead}{} {}% ", c.env_names.0[1], 100 - u32::from(p)), h));
+    }
     match (&c.drift, &c.weights_error) {
         (Some(d), _) => {
             spans.push(styled(format!("⚠ DRIFT: {d} "), t.crit.add_modifier(ratatui::style::Modifier::REVERSED)))
@@ -45,15 +84,30 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     if c.auto_rollback && !c.read_only {
         spans.push(styled("── auto-rollback on ", h.add_modifier(ratatui::style::Modifier::BOLD)));
     }
-    if c.demo && !c.read_only {
+    if let Some(text) = controls(c, level >= 5) {
+        let style = if c.controls_held { h } else { h.add_modifier(ratatui::style::Modifier::BOLD) };
+        spans.push(styled(text, style));
+    }
+    if c.demo && !c.read_only && level < 1 {
         spans.push(styled("── demo fleet: F injects faults ", h));
     }
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    let clock = format!(" {} ", s.clock);
-    let pad = (area.width as usize).saturating_sub(used + clock.chars().count());
-    spans.push(styled("─".repeat(pad), h));
-    spans.push(styled(clock, h));
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(h), area);
+    spans
+}
+
+/// Who holds the controls, when the state dir is shared: `controls: you · 2 watching`,
+/// `observing · controls: alice@ops1`, `controls: free · t takes them`.
+fn controls(c: &crate::domain::cockpit::Cockpit, short: bool) -> Option<String> {
+    let k = &c.controls;
+    if !k.shared {
+        return None;
+    }
+    Some(match (&k.holder, c.controls_held) {
+        (_, true) => format!("── controls: you · {} watching ", k.observers),
+        (Some(who), false) if short => format!("── observing · {} ", super::fit(who, 20)),
+        (Some(who), false) => format!("── observing · controls: {} ", super::fit(who, 24)),
+        (None, false) if short => "── controls free: t ".to_string(),
+        (None, false) => "── controls: free · t takes them ".to_string(),
+    })
 }
 
 /// A firing immediate trigger takes over the header: ROLLBACK NOW, in crit,

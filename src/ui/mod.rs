@@ -106,6 +106,7 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         Some(Overlay::Manual { text }) => traffic::manual_dialog(frame, area, s, text),
         None => {}
     }
+    overlay::handover(frame, area, s);
 }
 
 /// A bordered panel with a title, in the theme's colours.

@@ -19,22 +19,47 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 pub fn help(frame: &mut Frame, area: Rect, s: &Screen) {
     let t = s.theme;
-    let mut lines = Vec::new();
-    for b in s.keymap.shown(s.cockpit.read_only) {
-        let keys: Vec<String> = b.keys.iter().map(|k| k.to_string()).collect();
-        lines.push(Line::from(vec![
-            styled(format!(" {:<14}", keys.join(" ")), t.accent),
-            styled(b.desc.clone(), t.text),
-        ]));
-    }
+    let bindings: Vec<(String, &str)> = s
+        .keymap
+        .shown(s.cockpit.read_only)
+        .map(|b| (b.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" "), b.desc.as_str()))
+        .collect();
     let title = if s.cockpit.read_only {
         " help · read-only: watching keys only · esc closes "
     } else {
         " help · esc closes "
     };
-    let rect = centered(area, 72, lines.len() as u16 + 2);
+    let rows = area.height.saturating_sub(2) as usize;
+    if bindings.len() <= rows {
+        let lines: Vec<Line> = bindings
+            .iter()
+            .map(|(keys, desc)| Line::from(vec![styled(format!(" {keys:<14}"), t.accent), styled(*desc, t.text)]))
+            .collect();
+        let rect = centered(area, 72, lines.len() as u16 + 2);
+        frame.render_widget(Clear, rect);
+        frame.render_widget(Paragraph::new(lines).block(panel(title, t)), rect);
+        return;
+    }
+    // Too many for the height: two columns, descriptions cut to fit.
+    let half = bindings.len().div_ceil(2);
+    let rect = centered(area, area.width, half as u16 + 2);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(panel(title, t)), rect);
+    let block = panel(title, t);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [left, right] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
+    for (column, part) in [(left, &bindings[..half]), (right, &bindings[half..])] {
+        let width = column.width as usize;
+        let lines: Vec<Line> = part
+            .iter()
+            .map(|(keys, desc)| {
+                let keys = format!(" {keys:<9}");
+                let room = width.saturating_sub(keys.chars().count());
+                Line::from(vec![styled(keys, t.accent), styled(super::fit(desc, room), t.text)])
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), column);
+    }
 }
 
 pub fn faults(frame: &mut Frame, area: Rect, s: &Screen, selected: usize) {
@@ -193,4 +218,23 @@ pub fn reason(frame: &mut Frame, area: Rect, s: &Screen, i: usize, raise: bool, 
     let rect = centered(area, 80, 5);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(panel(" reason ", t)), rect);
+}
+
+/// On the holder, while someone asks for the controls: who, and the keys that answer.
+pub fn handover(frame: &mut Frame, area: Rect, s: &Screen) {
+    use crate::app::keymap::Action;
+    let c = s.cockpit;
+    let Some(who) = c.controls.asked_by.as_deref().filter(|_| c.controls_held) else { return };
+    let t = s.theme;
+    let key = |a: Action| s.keymap.first_key(a).unwrap_or_else(|| "?".into());
+    let text = format!(
+        " {who} asks for the controls: {} hand over, {} keep them ",
+        key(Action::HandOver),
+        key(Action::KeepControls)
+    );
+    let width = (text.chars().count() as u16 + 2).min(area.width);
+    let rect = Rect { x: area.x + (area.width - width) / 2, y: area.y + 1, width, height: 3.min(area.height) };
+    frame.render_widget(Clear, rect);
+    let style = t.warn.add_modifier(ratatui::style::Modifier::BOLD);
+    frame.render_widget(Paragraph::new(Line::styled(text, style)).block(panel(" controls ", t)), rect);
 }
