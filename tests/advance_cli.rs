@@ -1,74 +1,17 @@
 //! `cutover advance` and `cutover rollback` against the simulated fleet's router, moved through a
 //! webhook actuator, with the state and audit log in a state dir of the test's own.
 
+mod common;
 #[path = "common/fleet_proc.rs"]
 mod fleet_proc;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use common::traffic::{FleetConfig, TempDir, router_weights, stored_percent};
 use fleet_proc::FleetProc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("cutover-advance-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A config whose only actuator is the fleet's weights webhook; one blue target so a look at the
-/// sources can be made to take a while (`--wait`).
-fn config(dir: &Path, fleet: &FleetProc) -> PathBuf {
-    let admin = &fleet.info.admin;
-    let blue = fleet.info.services.iter().find(|s| s.env == cutover::domain::env::Env::Blue).unwrap();
-    let text = format!(
-        r#"[deployment]
-name = "cli-test"
-[signals]
-interval = "1s"
-timeout = "800ms"
-window = "10s"
-[[slo]]
-name = "error rate"
-sli = "error_ratio"
-objective = "< 1%"
-[[target]]
-env = "blue"
-service = "api"
-metrics = "{metrics}"
-[triggers]
-defaults = false
-[traffic]
-stages = [10, 25, 50, 75, 100]
-soak = "30m"
-[[actuator]]
-kind = "webhook"
-method = "PUT"
-url = "{admin}/weights"
-body = '{{"blue":{{blue}},"green":{{green}}}}'
-read_url = "{admin}/weights"
-tries = 2
-backoff = "100ms"
-timeout = "2s"
-"#,
-        metrics = blue.metrics
-    );
-    let path = dir.join("cutover.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn cutover(cfg: &Path, state: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
@@ -89,26 +32,11 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn router_weights(admin: &str) -> (u64, u64) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
-        let v: serde_json::Value = c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap();
-        (v["blue"].as_u64().unwrap(), v["green"].as_u64().unwrap())
-    })
-}
-
-fn stored_percent(state: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(state.join("state.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["state"]["traffic"]["blue_percent"].as_u64()
-}
-
 #[test]
 fn advance_gates_override_rollback_through_the_fleet_router() {
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
-    let dir = Dir::new("flow");
-    let cfg = config(&dir.0, &fleet);
+    let dir = TempDir::new("advance-flow");
+    let cfg = FleetConfig::new("cli-test").write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     assert_eq!(router_weights(&fleet.info.admin), (0, 100), "the fleet starts before the first stage");
 
@@ -155,8 +83,8 @@ fn advance_gates_override_rollback_through_the_fleet_router() {
 #[test]
 fn two_advances_at_once_one_goes_the_other_is_told_who_is_busy() {
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
-    let dir = Dir::new("race");
-    let cfg = config(&dir.0, &fleet);
+    let dir = TempDir::new("advance-race");
+    let cfg = FleetConfig::new("cli-test").write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     // --wait keeps the first one in its look at the sources, holding the action lock.
     let a = cutover(&cfg, &state, &["advance", "--yes", "--wait", "3s"])
@@ -182,8 +110,8 @@ fn two_advances_at_once_one_goes_the_other_is_told_who_is_busy() {
 #[test]
 fn an_unreachable_actuator_fails_naming_the_url_and_keeps_the_stage() {
     let mut fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
-    let dir = Dir::new("down");
-    let cfg = config(&dir.0, &fleet);
+    let dir = TempDir::new("advance-down");
+    let cfg = FleetConfig::new("cli-test").write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     fleet.signal("KILL");
     fleet.wait_exit(std::time::Duration::from_secs(10)).expect("the fleet is gone");

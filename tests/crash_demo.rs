@@ -6,14 +6,17 @@
 //! The seed is printed; `CUTOVER_CRASH_SEED=N` replays a run.
 
 #[allow(dead_code)]
+mod common;
 #[path = "common/fleet_proc.rs"]
+#[allow(dead_code)]
 mod fleet_proc;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::traffic::{FleetConfig, TempDir};
 use cutover::domain::cockpit::PersistedState;
 use cutover::domain::env::Weights;
 use cutover::domain::traffic::{StepKind, weights_for};
@@ -24,54 +27,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 const CYCLES: usize = 36;
 /// Whatever the machine, the test stops adding cycles after this long (at least 12 are run).
 const BUDGET: Duration = Duration::from_secs(50);
-
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn config(dir: &Path, fleet: &FleetProc) -> PathBuf {
-    let admin = &fleet.info.admin;
-    let blue = fleet.info.services.iter().find(|s| s.env == cutover::domain::env::Env::Blue).unwrap();
-    let text = format!(
-        r#"[deployment]
-name = "crash-test"
-[signals]
-interval = "1s"
-timeout = "800ms"
-window = "10s"
-[[slo]]
-name = "error rate"
-sli = "error_ratio"
-objective = "< 1%"
-[[target]]
-env = "blue"
-service = "api"
-metrics = "{metrics}"
-[triggers]
-defaults = false
-[traffic]
-stages = [10, 25, 50, 75, 100]
-soak = "1s"
-[[actuator]]
-kind = "webhook"
-method = "PUT"
-url = "{admin}/weights"
-body = '{{"blue":{{blue}},"green":{{green}}}}'
-read_url = "{admin}/weights"
-tries = 2
-backoff = "100ms"
-timeout = "5s"
-"#,
-        metrics = blue.metrics
-    );
-    let path = dir.join("cutover.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn cutover(cfg: &Path, state: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
@@ -135,10 +90,10 @@ fn kill_9_during_traffic_changes_never_loses_or_repeats_one() {
     let mut rng = fastrand::Rng::with_seed(seed);
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
     let admin = fleet.info.admin.clone();
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-crash-demo-{}", std::process::id())));
+    let dir = TempDir::new("crash-demo");
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();
-    let cfg = config(&dir.0, &fleet);
+    let cfg = FleetConfig { soak: "1s", timeout: "5s", ..FleetConfig::new("crash-test") }.write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
 
     // One uninterrupted advance measures how long a verb lives on this machine.
@@ -317,7 +272,7 @@ fn a_restart_keeps_the_soak_start_and_the_trigger_history() {
     use cutover::domain::cockpit::{Command, Event};
     use cutover::domain::slo::Outcome;
     use cutover::domain::time::Ts;
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-crash-resume-{}", std::process::id())));
+    let dir = TempDir::new("crash-resume");
     let _ = std::fs::remove_dir_all(&dir.0);
     let mut state = StateDir::open(&dir.0).unwrap();
     let who = Who::new("alice", "localhost", 1);
@@ -378,10 +333,10 @@ fn cut_off_advance(state: &Path) {
 fn an_interrupted_advance_is_recorded_from_the_router_and_never_repeated() {
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
     let admin = fleet.info.admin.clone();
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-crash-settle-{}", std::process::id())));
+    let dir = TempDir::new("crash-settle");
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();
-    let cfg = config(&dir.0, &fleet);
+    let cfg = FleetConfig { soak: "1s", timeout: "5s", ..FleetConfig::new("crash-test") }.write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     let run = |args: &[&str]| cutover(&cfg, &state, args).output().unwrap();
     let o = run(&["advance", "--yes", "--wait", "0s"]);

@@ -7,62 +7,13 @@ mod common;
 #[allow(dead_code)]
 mod fleet_proc;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::tmux::Tmux;
+use common::traffic::{FleetConfig, TempDir};
 use fleet_proc::FleetProc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
-
-/// A state dir (and config) of the test's own, removed on drop.
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// One blue target and the fleet's weights webhook as the actuator; no triggers, no gates.
-fn config(dir: &Path, fleet: &FleetProc) -> PathBuf {
-    let admin = &fleet.info.admin;
-    let blue = fleet.info.services.iter().find(|s| s.env == cutover::domain::env::Env::Blue).unwrap();
-    let text = format!(
-        r#"[deployment]
-name = "pairing"
-[signals]
-interval = "1s"
-timeout = "800ms"
-window = "10s"
-[[slo]]
-name = "error rate"
-sli = "error_ratio"
-objective = "< 1%"
-[[target]]
-env = "blue"
-service = "api"
-metrics = "{metrics}"
-[triggers]
-defaults = false
-[traffic]
-stages = [10, 25, 50, 75, 100]
-soak = "30m"
-[[actuator]]
-kind = "webhook"
-method = "PUT"
-url = "{admin}/weights"
-body = '{{"blue":{{blue}},"green":{{green}}}}'
-tries = 2
-backoff = "100ms"
-timeout = "2s"
-"#,
-        metrics = blue.metrics
-    );
-    let path = dir.join("cutover.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn header(screen: &str) -> &str {
     screen.lines().next().unwrap_or("")
@@ -71,10 +22,10 @@ fn header(screen: &str) -> &str {
 #[test]
 fn the_second_instance_observes_follows_the_advance_and_takes_the_controls_after_a_handover() {
     let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "20", "--smoke-rps", "5"]);
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-pairing-{}", std::process::id())));
+    let dir = TempDir::new("pairing");
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();
-    let cfg = config(&dir.0, &fleet);
+    let cfg = FleetConfig { read_back: false, ..FleetConfig::new("pairing") }.write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     let command = format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display());
 
@@ -152,10 +103,10 @@ fn the_second_instance_observes_follows_the_advance_and_takes_the_controls_after
 #[test]
 fn the_holder_follows_a_cli_advance_instead_of_overwriting_it() {
     let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-pairing-cli-{}", std::process::id())));
+    let dir = TempDir::new("pairing-cli");
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();
-    let cfg = config(&dir.0, &fleet);
+    let cfg = FleetConfig { read_back: false, ..FleetConfig::new("pairing") }.write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     let holder = Tmux::start("controls-cli", 120, 40);
     holder.type_text(&format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display()), true);
@@ -185,10 +136,10 @@ fn the_holder_follows_a_cli_advance_instead_of_overwriting_it() {
 fn a_cockpit_advance_waits_for_a_cli_action_and_then_changes_nothing() {
     use cutover::store::{ActionLock, StateDir, Who};
     let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-pairing-busy-{}", std::process::id())));
+    let dir = TempDir::new("pairing-busy");
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();
-    let cfg = config(&dir.0, &fleet);
+    let cfg = FleetConfig { read_back: false, ..FleetConfig::new("pairing") }.write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     let holder = Tmux::start("controls-busy", 120, 40);
     holder.type_text(&format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display()), true);

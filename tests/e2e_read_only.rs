@@ -6,17 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::tmux::{Tmux, wait_file};
+use common::traffic::router_weights;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
-
-fn router_weights(admin: &str) -> (u64, u64) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
-        let v: serde_json::Value = c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap();
-        (v["blue"].as_u64().unwrap(), v["green"].as_u64().unwrap())
-    })
-}
 
 #[test]
 fn the_read_only_demo_watches_and_refuses_to_act() {

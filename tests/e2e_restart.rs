@@ -7,10 +7,11 @@ mod common;
 #[path = "common/fleet_proc.rs"]
 mod fleet_proc;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::tmux::Tmux;
+use common::traffic::FleetConfig;
 use cutover::domain::cockpit::PersistedState;
 use cutover::domain::env::Weights;
 use cutover::domain::traffic::{GateInputs, weights_for};
@@ -18,33 +19,6 @@ use cutover::store::{StateDir, Who};
 use fleet_proc::FleetProc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
-
-fn config(dir: &Path, admin: &str) -> PathBuf {
-    let text = format!(
-        r#"[deployment]
-name = "restart-test"
-[signals]
-interval = "1s"
-timeout = "800ms"
-window = "10s"
-[traffic]
-stages = [10, 25, 50, 75, 100]
-soak = "30m"
-[[actuator]]
-kind = "webhook"
-method = "PUT"
-url = "{admin}/weights"
-body = '{{"blue":{{blue}},"green":{{green}}}}'
-read_url = "{admin}/weights"
-tries = 2
-backoff = "100ms"
-timeout = "5s"
-"#
-    );
-    let path = dir.join("cutover.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn http<T>(f: impl AsyncFnOnce(reqwest::Client) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -94,7 +68,8 @@ fn the_cockpit_settles_an_interrupted_change_from_the_router_and_v_reverts_what_
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
     let admin = fleet.info.admin.clone();
     let t = Tmux::start("restart", 120, 40);
-    let cfg = config(&t.dir, &admin);
+    let cfg =
+        FleetConfig { blue_slo: false, timeout: "5s", ..FleetConfig::new("restart-test") }.write(&t.dir, &fleet.info);
     let state = t.path("state-dir");
     let o = std::process::Command::new(BIN)
         .args(["advance", "--yes", "--wait", "0s", "--config"])

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::tmux::{Tmux, wait_file};
+use common::traffic::router_weights;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
@@ -15,15 +16,6 @@ fn countdown(screen: &str) -> Option<u64> {
     let t: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == ':').collect();
     let (m, s) = t.split_once(':')?;
     Some(m.parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?)
-}
-
-fn router_weights(admin: &str) -> (u64, u64) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
-        let v: serde_json::Value = c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap();
-        (v["blue"].as_u64().unwrap(), v["green"].as_u64().unwrap())
-    })
 }
 
 #[test]

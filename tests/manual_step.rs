@@ -7,72 +7,23 @@ mod common;
 #[allow(dead_code)]
 mod fleet_proc;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::tmux::Tmux;
+use common::traffic::{FleetConfig, router_weights, stored_percent};
 use fleet_proc::FleetProc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
-/// A manual step first, then the fleet's webhook; no sources worth waiting for.
-fn config(dir: &Path, fleet: &FleetProc) -> PathBuf {
-    let admin = &fleet.info.admin;
-    let blue = fleet.info.services.iter().find(|s| s.env == cutover::domain::env::Env::Blue).unwrap();
-    let text = format!(
-        r#"[deployment]
-name = "manual-test"
-[signals]
-interval = "1s"
-timeout = "800ms"
-window = "10s"
-[[slo]]
-name = "error rate"
-sli = "error_ratio"
-objective = "< 1%"
-[[target]]
-env = "blue"
-service = "api"
-metrics = "{metrics}"
-[triggers]
-defaults = false
-[traffic]
-stages = [10, 50, 100]
-soak = "30m"
-[[actuator]]
-kind = "manual"
-instruction = "Move the F5 pool to {{blue}}/{{green}}"
-[[actuator]]
-kind = "webhook"
-method = "PUT"
-url = "{admin}/weights"
-body = '{{"blue":{{blue}},"green":{{green}}}}'
-read_url = "{admin}/weights"
-tries = 2
-backoff = "100ms"
-timeout = "2s"
-"#,
-        metrics = blue.metrics
-    );
-    let path = dir.join("cutover.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn router_weights(admin: &str) -> (u64, u64) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
-        let v: serde_json::Value = c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap();
-        (v["blue"].as_u64().unwrap(), v["green"].as_u64().unwrap())
-    })
-}
-
-fn stored_percent(state: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(state.join("state.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["state"]["traffic"]["blue_percent"].as_u64()
+/// A manual step first, then the fleet's webhook.
+fn config() -> FleetConfig<'static> {
+    FleetConfig {
+        stages: "[10, 50, 100]",
+        before: "[[actuator]]\nkind = \"manual\"\ninstruction = \"Move the F5 pool to {blue}/{green}\"\n",
+        ..FleetConfig::new("manual-test")
+    }
 }
 
 fn audit(state: &Path) -> String {
@@ -83,7 +34,7 @@ fn audit(state: &Path) -> String {
 fn without_a_terminal_the_manual_step_is_given_up_and_nothing_moves() {
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
     let t = Tmux::start("manual-noterm", 100, 30);
-    let cfg = config(&t.dir, &fleet);
+    let cfg = config().write(&t.dir, &fleet.info);
     let state = t.path("state");
     let o = Command::new(BIN)
         .args(["advance", "--yes", "--wait", "0s", "--config"])
@@ -107,7 +58,7 @@ fn without_a_terminal_the_manual_step_is_given_up_and_nothing_moves() {
 fn advance_from_a_shell_waits_for_done_then_runs_the_rest() {
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
     let t = Tmux::start("manual-cli", 100, 30);
-    let cfg = config(&t.dir, &fleet);
+    let cfg = config().write(&t.dir, &fleet.info);
     let state = t.path("state");
     t.type_text(
         &format!(
@@ -134,7 +85,7 @@ fn advance_from_a_shell_waits_for_done_then_runs_the_rest() {
 fn the_cockpit_shows_the_step_and_c_confirms_it() {
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
     let t = Tmux::start("manual-cockpit", 120, 40);
-    let cfg = config(&t.dir, &fleet);
+    let cfg = config().write(&t.dir, &fleet.info);
     let state = t.path("state");
     t.type_text(&format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display()), true);
     t.wait_for("the cockpit", Duration::from_secs(60), |s, _| s.contains("next 10% ready"));

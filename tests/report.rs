@@ -2,6 +2,7 @@
 //! verbs against the simulated fleet, plus the lines only the cockpit writes (a trigger firing, a
 //! rollback step, a resume) and a damaged line, turned into the retrospective's markdown.
 
+mod common;
 #[path = "common/fleet_proc.rs"]
 #[allow(dead_code)]
 mod fleet_proc;
@@ -10,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::traffic::{FleetConfig, TempDir};
 use cutover::domain::time::Ts;
 use cutover::store::{AuditEntry, StateDir, Who};
 use fleet_proc::FleetProc;
@@ -17,41 +19,11 @@ use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn config(dir: &Path, fleet: &FleetProc) -> PathBuf {
-    let admin = &fleet.info.admin;
     std::fs::write(dir.join("runbook.md"), "## Prep\n- [x] T1 backups\n- [ ] T2 freeze\n## Go\n- [ ] T3 watch\n")
         .unwrap();
-    let text = format!(
-        r#"[deployment]
-name = "report-test"
-[runbook]
-path = "runbook.md"
-[triggers]
-defaults = false
-[traffic]
-stages = [10, 25, 50, 75, 100]
-soak = "30m"
-[[actuator]]
-kind = "webhook"
-method = "PUT"
-url = "{admin}/weights"
-body = '{{"blue":{{blue}},"green":{{green}}}}'
-tries = 2
-backoff = "100ms"
-timeout = "2s"
-"#
-    );
-    let path = dir.join("cutover.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let extra = "[runbook]\npath = \"runbook.md\"";
+    FleetConfig { extra, read_back: false, blue_slo: false, ..FleetConfig::new("report-test") }.write(dir, &fleet.info)
 }
 
 fn run(cfg: &Path, state: &Path, args: &[&str]) -> Output {
@@ -79,7 +51,7 @@ fn text(o: &Output) -> String {
 #[test]
 fn a_recorded_go_live_reports_every_section_with_its_facts() {
     let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-report-{}", std::process::id())));
+    let dir = TempDir::new("report");
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();
     let cfg = config(&dir.0, &fleet);
@@ -170,7 +142,7 @@ fn a_recorded_go_live_reports_every_section_with_its_facts() {
 
 #[test]
 fn a_missing_state_dir_is_an_error_that_names_it() {
-    let dir = Dir(std::env::temp_dir().join(format!("cutover-report-missing-{}", std::process::id())));
+    let dir = TempDir::new("report-missing");
     std::fs::create_dir_all(&dir.0).unwrap();
     let cfg = dir.0.join("cutover.toml");
     std::fs::write(&cfg, "[deployment]\nname = \"x\"\n").unwrap();
