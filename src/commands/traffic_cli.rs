@@ -222,7 +222,7 @@ fn ask_manual(instruction: &str) -> Result<(), String> {
 
 /// `cutover advance: read-only: …`, naming what made this process read-only.
 fn refuse_read_only(verb: &str, why: &str) -> ExitCode {
-    fail(verb, format!("read-only: this cockpit only watches ({why}): nothing was changed"))
+    fail(verb, format!("read-only: refused, nothing was changed ({why})"))
 }
 
 /// Asks for the typed confirmation on the terminal. Refuses when stdin is not one.
