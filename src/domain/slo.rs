@@ -382,7 +382,15 @@ impl SloRow {
     pub fn blue_vs_green(&self, now: Ts) -> Option<f64> {
         let b = self.cells[0].current(&self.spec, now).ok()?;
         let g = self.cells[1].current(&self.spec, now).ok()?;
-        (g != 0.0 && b.is_finite() && g.is_finite()).then(|| (b - g) / g.abs() * 100.0)
+        if !b.is_finite() || !g.is_finite() {
+            return None;
+        }
+        // Against a green of exactly zero any blue above it is infinitely worse, not unknown.
+        Some(match (b == g, g == 0.0) {
+            (true, _) => 0.0,
+            (false, true) => f64::INFINITY.copysign(b),
+            (false, false) => (b - g) / g.abs() * 100.0,
+        })
     }
 }
 
@@ -494,6 +502,12 @@ mod tests {
         row.cells[0].record(Ts(0), Outcome::Value(0.9));
         row.cells[1].record(Ts(0), Outcome::Value(0.6));
         assert!((row.blue_vs_green(Ts(0)).unwrap() - 50.0).abs() < 1e-9);
+        row.cells[1].record(Ts(1), Outcome::Value(0.0));
+        assert_eq!(row.blue_vs_green(Ts(1)), Some(f64::INFINITY), "blue errs where green never does");
+        row.cells[0].record(Ts(2), Outcome::Value(0.0));
+        assert_eq!(row.blue_vs_green(Ts(2)), Some(0.0), "both at zero: no difference");
+        row.cells[0].record(Ts(3), Outcome::NoData);
+        assert_eq!(row.blue_vs_green(Ts(3)), None, "no data on one side: nothing to compare");
     }
 
     #[test]
