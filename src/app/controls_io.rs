@@ -17,11 +17,6 @@ use crate::store::{
 
 const POLL: Duration = Duration::from_millis(250);
 
-/// `alice@ops1`: how the header and the log name an instance.
-pub fn short(who: &Who) -> String {
-    if who.host.is_empty() { who.user.clone() } else { format!("{}@{}", who.user, who.host) }
-}
-
 /// This instance's side of the lease.
 struct Controls {
     dir: StateDir,
@@ -91,11 +86,11 @@ impl Controls {
 
     fn info(&self) -> ControlsInfo {
         let held = self.lease.is_some();
-        let holder = if held { Some(short(&self.who)) } else { holder(&self.dir).map(|h| short(&h.who)) };
+        let holder = if held { Some(self.who.short()) } else { holder(&self.dir).map(|h| h.who.short()) };
         let asked_by = if held {
             pending_request(&self.dir)
                 .filter(|r| r.state == RequestState::Pending && !r.who.is_this_process())
-                .map(|r| short(&r.who))
+                .map(|r| r.who.short())
         } else {
             None
         };
@@ -128,7 +123,7 @@ impl Controls {
             Acquire::Held { by } => {
                 request_handover(&self.dir, &self.who).map_err(|e| e.to_string())?;
                 self.asked = true;
-                let by = by.map_or_else(|| "their holder".to_string(), |h| short(&h.who));
+                let by = by.map_or_else(|| "their holder".to_string(), |h| h.who.short());
                 Ok(Some(format!("asked {by} for the controls")))
             }
         }
@@ -141,7 +136,7 @@ impl Controls {
         };
         lease.hand_over(&request).map_err(|e| e.to_string())?;
         self.observer = Some(Observer::join(&self.dir, &self.who).map_err(|e| e.to_string())?);
-        Ok(Some(format!("you handed the controls to {}", short(&request.who))))
+        Ok(Some(format!("you handed the controls to {}", request.who.short())))
     }
 
     /// Our own request: granted → take the lease; declined or gone → say so.
@@ -158,7 +153,7 @@ impl Controls {
                         self.lease = Some(l);
                         self.observer = None;
                         let _ = clear_request(&self.dir);
-                        format!("{} handed you the controls", short(&by))
+                        format!("{} handed you the controls", by.short())
                     }
                     // Granted a moment before the lock is released: try again next round.
                     Ok(Acquire::Held { .. }) => return None,
@@ -166,10 +161,10 @@ impl Controls {
                 },
                 RequestState::Declined { by, .. } => {
                     let _ = clear_request(&self.dir);
-                    format!("{} keeps the controls", short(&by))
+                    format!("{} keeps the controls", by.short())
                 }
             },
-            Some(r) => format!("{} asked for the controls after you: your request was replaced", short(&r.who)),
+            Some(r) => format!("{} asked for the controls after you: your request was replaced", r.who.short()),
             None => "your request for the controls expired without an answer".into(),
         };
         self.asked = false;
@@ -196,9 +191,10 @@ impl Controls {
         }
         match self.dir.load::<PersistedState>() {
             Ok(Some(loaded)) if loaded.meta.writer.as_ref().is_some_and(Who::is_this_process) => None,
-            Ok(Some(loaded)) => {
-                Some(Event::StateLoaded { state: Box::new(loaded.state), by: loaded.meta.writer.as_ref().map(short) })
-            }
+            Ok(Some(loaded)) => Some(Event::StateLoaded {
+                state: Box::new(loaded.state),
+                by: loaded.meta.writer.as_ref().map(Who::short),
+            }),
             Ok(None) => None,
             Err(e) => {
                 tracing::error!("cannot follow the state file: {e}");

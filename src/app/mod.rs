@@ -10,7 +10,6 @@ pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-pub use controls_io::short as short_name;
 pub use run::{Setup, acting, run};
 
 use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level, NOT_HOLDER};

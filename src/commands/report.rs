@@ -33,13 +33,7 @@ pub fn report(args: ReportArgs, state_dir: Option<PathBuf>) -> ExitCode {
     let entries = read
         .entries
         .into_iter()
-        .map(|e| ReportEntry {
-            when: e.when,
-            who: format!("{}@{}", e.who.user, e.who.host),
-            what: e.what,
-            stage: e.stage,
-            detail: e.detail,
-        })
+        .map(|e| ReportEntry { when: e.when, who: e.who.short(), what: e.what, stage: e.stage, detail: e.detail })
         .collect();
     let (runbook, runbook_error) = match config.runbook.as_deref().map(RunbookFile::load) {
         Some(Ok(f)) => (Some(f.runbook().clone()), None),

@@ -36,7 +36,7 @@ pub fn attach(setup: &mut Setup, config: &Config, explicit: Option<&Path>, demo:
         let Ok(mut dir) = StateDir::open_read_only(&path) else { return };
         // Looked at without taking anything: a shared-lock probe and a count.
         let k = &mut setup.cockpit.controls;
-        k.holder = crate::store::holder(&dir).map(|h| crate::app::short_name(&h.who));
+        k.holder = crate::store::holder(&dir).map(|h| h.who.short());
         k.observers = crate::store::observers(&dir);
         k.shared = true;
         match dir.load() {

@@ -78,7 +78,7 @@ fn last_action(config: &crate::config::Config, explicit: Option<&std::path::Path
     let e = read.entries.into_iter().last()?;
     Some(LastAction {
         what: e.what,
-        who: format!("{}@{}", e.who.user, e.who.host),
+        who: e.who.short(),
         when: crate::store::state_dir::rfc3339(e.when),
         stage: e.stage,
     })

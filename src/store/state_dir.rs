@@ -120,6 +120,11 @@ impl Who {
     pub(crate) fn known_dead(&self) -> bool {
         self.host == hostname() && atomic::pid_alive(self.pid) == Some(false)
     }
+
+    /// `alice@ops1`: how the header, the log, the status and the report name someone.
+    pub fn short(&self) -> String {
+        if self.host.is_empty() { self.user.clone() } else { format!("{}@{}", self.user, self.host) }
+    }
 }
 
 /// `alice@host (pid 42, from 10.0.0.5, /dev/pts/3)`.
