@@ -36,7 +36,12 @@ pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCo
     let mut setup = cockpit::setup(&config, config.runbook.as_deref(), false);
     setup.sources.backfill = false;
     super::state::attach(&mut setup, &config, state_dir.as_deref(), false, false);
-    cut_off_is_interrupted(&mut setup.cockpit, &config, state_dir.as_deref());
+    // Only read: a missing state dir is fine (the configured stages are shown).
+    let dir = crate::store::cockpit_state::resolve(state_dir.as_deref(), &config.deployment, false)
+        .and_then(|p| crate::store::StateDir::open_read_only(p).ok());
+    if let Some(dir) = &dir {
+        cut_off_is_interrupted(&mut setup.cockpit, dir);
+    }
     setup.cockpit.auto_rollback = false;
     let runtime = match super::runtime() {
         Ok(r) => r,
@@ -49,7 +54,7 @@ pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCo
         read_router(&actuators, &mut cockpit).await;
         StatusReport::of(&cockpit, sources::now())
     });
-    report.last_action = last_action(&config, state_dir.as_deref());
+    report.last_action = dir.as_ref().and_then(last_action);
     if args.json {
         match serde_json::to_string(&report) {
             Ok(s) => println!("{s}"),
@@ -65,9 +70,7 @@ pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCo
 }
 
 /// The audit log's last entry, read without writing anything; `None` when there is no log.
-fn last_action(config: &crate::config::Config, explicit: Option<&std::path::Path>) -> Option<LastAction> {
-    let path = crate::store::cockpit_state::resolve(explicit, &config.deployment, false)?;
-    let dir = crate::store::StateDir::open_read_only(path).ok()?;
+fn last_action(dir: &crate::store::StateDir) -> Option<LastAction> {
     let read = match dir.audit_tail(1) {
         Ok(r) => r,
         Err(e) => {
@@ -113,13 +116,8 @@ pub(crate) async fn one_shot(plan: crate::sources::plan::SourcePlan, cockpit: &m
 /// Only a cutover running an action can be applying a change; with none running, a change the
 /// state marks in flight was cut off: it is reported as interrupted (and recorded by the next
 /// cutover that may write).
-fn cut_off_is_interrupted(cockpit: &mut Cockpit, config: &crate::config::Config, explicit: Option<&std::path::Path>) {
-    if cockpit.traffic.pending.is_none() {
-        return;
-    }
-    let Some(path) = crate::store::cockpit_state::resolve(explicit, &config.deployment, false) else { return };
-    let Ok(dir) = crate::store::StateDir::open_read_only(&path) else { return };
-    if crate::store::lease::action_holder(&dir).is_none() {
+fn cut_off_is_interrupted(cockpit: &mut Cockpit, dir: &crate::store::StateDir) {
+    if cockpit.traffic.pending.is_some() && crate::store::lease::action_holder(dir).is_none() {
         cockpit.take_over_in_flight();
     }
 }

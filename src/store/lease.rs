@@ -167,20 +167,22 @@ impl Drop for Lease {
 /// Who holds the controls now, if anyone (never writes).
 pub fn holder(dir: &StateDir) -> Option<HolderInfo> {
     let path = dir.ctx.file(CONTROLS_LOCK);
-    let mut file = File::open(&path).ok()?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).ok()?;
-    if text.trim().is_empty() {
+    if fs::read_to_string(&path).ok()?.trim().is_empty() {
         return None; // released cleanly, or never taken
     }
+    held_by(&path)
+}
+
+/// Who holds the lock on `path` now, if anyone: a shared-lock probe, then the holder's words (the
+/// words a dead holder left behind are not believed). Never writes.
+fn held_by(path: &Path) -> Option<HolderInfo> {
+    let file = File::open(path).ok()?;
     match file.try_lock_shared() {
         Ok(()) => {
             let _ = file.unlock();
-            None // the name of a holder that died
+            None
         }
-        Err(TryLockError::WouldBlock) => {
-            serde_json::from_str(&text).ok().or_else(|| read_info(&path)).or_else(|| Some(unknown_holder()))
-        }
+        Err(TryLockError::WouldBlock) => read_info(path).or_else(|| Some(unknown_holder())),
         Err(TryLockError::Error(_)) => None,
     }
 }
@@ -414,16 +416,7 @@ impl Drop for ActionLock {
 /// Who runs an action now, if anyone (never writes): a change the state marks in flight may
 /// really be in flight only while someone does.
 pub fn action_holder(dir: &StateDir) -> Option<HolderInfo> {
-    let path = dir.ctx.file(ACTION_LOCK);
-    let file = File::open(&path).ok()?;
-    match file.try_lock_shared() {
-        Ok(()) => {
-            let _ = file.unlock();
-            None
-        }
-        Err(TryLockError::WouldBlock) => read_info(&path).or_else(|| Some(unknown_holder())),
-        Err(TryLockError::Error(_)) => None,
-    }
+    held_by(&dir.ctx.file(ACTION_LOCK))
 }
 
 fn open_lock(path: &Path) -> Result<File, StoreError> {
