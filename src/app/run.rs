@@ -44,9 +44,6 @@ pub struct Setup {
     pub state_dir: Option<StateDir>,
     /// What moves traffic, in order.
     pub actuators: Vec<ActuatorSpec>,
-    /// A viewer's loop: follow only: never take the controls, never register as an observer, no
-    /// actuators, no writes of any kind (the cockpit refuses actions too).
-    pub read_only: bool,
 }
 
 pub async fn run(setup: Setup) -> Result<()> {
@@ -64,9 +61,12 @@ pub async fn run(setup: Setup) -> Result<()> {
             let _ = tx.send(Msg::Domain(e));
         })
     };
+    // A viewer's loop (the cockpit is read-only): follow only: never take the controls, never
+    // register as an observer, no actuators, no writes of any kind.
+    let read_only = setup.cockpit.read_only;
     let chain = match super::traffic_io::build_chain(&setup.actuators) {
         // A viewer has nothing that could move traffic, not even a readback.
-        _ if setup.read_only => Chain::default(),
+        _ if read_only => Chain::default(),
         Ok(c) => c,
         Err(e) => {
             tracing::error!("{e}; traffic cannot be moved from this cockpit");
@@ -80,7 +80,7 @@ pub async fn run(setup: Setup) -> Result<()> {
         None => !chain.actuators.is_empty(),
     };
     let mut tasks: Vec<JoinHandle<()>> = setup.sources.spawn(&client, &sink);
-    if setup.cockpit.traffic.interrupted.is_some() && !setup.read_only {
+    if setup.cockpit.traffic.interrupted.is_some() && !read_only {
         tasks.push(spawn_settle_interrupted(chain.clone(), tx.clone()));
     }
     if reconcile {
@@ -91,7 +91,7 @@ pub async fn run(setup: Setup) -> Result<()> {
     let mut controls = None;
     let mut action_dir = None;
     if let Some(path) = &state_path {
-        match super::controls_io::start(path, setup.read_only, tx.clone()) {
+        match super::controls_io::start(path, read_only, tx.clone()) {
             Ok((info, ops)) => {
                 cockpit.controls_held = info.held;
                 cockpit.controls = info;
@@ -102,11 +102,11 @@ pub async fn run(setup: Setup) -> Result<()> {
                 cockpit.controls_held = false;
             }
         }
-        if !setup.read_only {
+        if !read_only {
             action_dir = StateDir::open(path).map(Arc::new).map_err(|e| tracing::error!("{e}")).ok();
         }
     }
-    let store = setup.state_dir.filter(|_| !setup.read_only).map(spawn_store_writer);
+    let store = setup.state_dir.filter(|_| !read_only).map(spawn_store_writer);
     let runbook_file = setup.runbook_file.map(|f| Arc::new(Mutex::new(f)));
     if let Some(file) = &runbook_file {
         tasks.push(spawn_runbook_watch(file.clone(), tx.clone()));
@@ -126,7 +126,7 @@ pub async fn run(setup: Setup) -> Result<()> {
         apply_lock: Arc::new(tokio::sync::Mutex::new(())),
         store,
         who: Who::from_env(),
-        read_only: setup.read_only,
+        read_only,
         controls,
         action_dir,
         action_lock: RefCell::new(None),

@@ -126,7 +126,6 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
         theme,
         notices,
         log_file: log_file(&config.deployment, demo),
-        read_only: false,
     }
 }
 

@@ -12,7 +12,6 @@ use crate::store::cockpit_state::{open_and_load, resolve};
 /// Turns a setup into a viewer's: the cockpit refuses every action, the loop moves no traffic and
 /// writes nothing (no log file either: the log pane only).
 pub fn make_read_only(setup: &mut Setup) {
-    setup.read_only = true;
     setup.cockpit.read_only = true;
     setup.cockpit.controls_held = false;
     setup.log_file = None;
