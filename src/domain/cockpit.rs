@@ -500,9 +500,10 @@ impl Cockpit {
         for (i, e) in events {
             self.trigger_event(i, &e, out);
         }
-        // Only the holder of the controls moves traffic; observers see the rollback in the state.
+        // Only the holder of the controls moves traffic; observers see the rollback in the state. A
+        // viewer (which never holds them) says once that it does not start one.
         if let Some(i) = self.triggers.auto_rollback(self.auto_rollback)
-            && self.controls_held
+            && (self.controls_held || self.read_only)
             && !self.rollback_requested
         {
             self.rollback_requested = true;

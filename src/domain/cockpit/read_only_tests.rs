@@ -10,6 +10,8 @@ use crate::domain::trigger::{Condition, Direction, Tier, TriggerSpec};
 fn cockpit(read_only: bool) -> Cockpit {
     let mut c = Cockpit::new("go-live", "prod");
     c.read_only = read_only;
+    // As `make_read_only` sets it up: a viewer never holds the controls.
+    c.controls_held = !read_only;
     c.demo = true;
     c.slos.push(SloRow::new(SloSpec {
         name: "error rate".into(),
