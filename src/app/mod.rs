@@ -15,7 +15,7 @@ pub use run::{Setup, acting, run};
 use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level, NOT_HOLDER};
 use crate::domain::fault::FaultPreset;
 use crate::domain::time::Ts;
-use crate::domain::traffic::{Confirmation, Gate, Refusal, StepKind, confirm};
+use crate::domain::traffic::{Confirmation, Refusal, StepKind, confirm};
 use crate::ui::theme::Theme;
 use keymap::{Action, Keymap};
 use view::{Field, Focus, Overlay, TrafficDialog, ViewState};
@@ -158,7 +158,7 @@ impl App {
                 let Some(kind) = StepKind::ALL.get(self.view.step).copied() else { return Vec::new() };
                 return self.cockpit.update(Event::TickRollbackStep(kind), now);
             }
-            Action::Advance | Action::Rollback if !self.cockpit.controls_held => {
+            Action::Advance | Action::Rollback | Action::ConfirmManual if !self.cockpit.controls_held => {
                 return vec![Command::Log(Level::Warn, NOT_HOLDER.into())];
             }
             Action::Advance => {
@@ -167,12 +167,6 @@ impl App {
                     Err(Refusal::RolledBack) => return self.ask_resume(),
                     Err(refusal) => return vec![Command::Log(Level::Warn, refusal.to_string())],
                 };
-                if preview.failing.contains(&Gate::Controls) {
-                    return vec![Command::Log(
-                        Level::Warn,
-                        "you do not hold the controls: traffic cannot move from here".into(),
-                    )];
-                }
                 let needs_reason = !preview.failing.is_empty();
                 self.view.overlay = Some(Overlay::Traffic(TrafficDialog {
                     rollback: false,
@@ -200,9 +194,6 @@ impl App {
             Action::ConfirmManual => {
                 if self.cockpit.manual_wait.is_none() {
                     return vec![Command::Log(Level::Info, "no manual traffic step is waiting".into())];
-                }
-                if !self.cockpit.controls_held {
-                    return vec![Command::Log(Level::Warn, NOT_HOLDER.into())];
                 }
                 self.view.overlay = Some(Overlay::Manual { text: String::new() });
             }
@@ -266,14 +257,7 @@ impl App {
                 };
                 return self.cockpit.update(event, now);
             }
-            KeyCode::Backspace => {
-                text.pop();
-                self.view.overlay = Some(Overlay::Reason { trigger, raise, text });
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => {
-                text.push(c);
-                self.view.overlay = Some(Overlay::Reason { trigger, raise, text });
-            }
+            _ if edit(&mut text, &key) => self.view.overlay = Some(Overlay::Reason { trigger, raise, text }),
             _ => {}
         }
         Vec::new()
@@ -310,31 +294,17 @@ impl App {
                     return self.cockpit.update(Event::Advance { to: Some(d.to), override_reason }, now);
                 }
             },
-            KeyCode::Backspace => {
-                match d.field {
-                    Field::Reason => d.reason.pop(),
-                    Field::Confirm => d.confirm.pop(),
-                };
+            _ => {
+                edit(if d.field == Field::Reason { &mut d.reason } else { &mut d.confirm }, &key);
             }
-            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => match d.field {
-                Field::Reason => d.reason.push(c),
-                Field::Confirm => d.confirm.push(c),
-            },
-            _ => {}
         }
         self.view.overlay = Some(Overlay::Traffic(d));
         Vec::new()
     }
 
-    /// `a` after a rollback: once its procedure is complete, the go-live may start again from 0 %
-    /// with a reason; before that, what is still open is named.
+    /// `a` after a rollback (by the holder of the controls): once its procedure is complete, the
+    /// go-live may start again from 0 % with a reason; before that, what is still open is named.
     fn ask_resume(&mut self) -> Vec<Command> {
-        if !self.cockpit.controls_held {
-            return vec![Command::Log(
-                Level::Warn,
-                "you do not hold the controls: traffic cannot move from here".into(),
-            )];
-        }
         let open = self.cockpit.traffic.rollback.as_ref().map(|r| r.open()).unwrap_or_default();
         if !open.is_empty() {
             return vec![Command::Log(
@@ -360,11 +330,9 @@ impl App {
                 self.view.overlay = None;
                 return self.cockpit.update(Event::Resume { reason: text.trim().to_string() }, now);
             }
-            KeyCode::Backspace => {
-                text.pop();
+            _ => {
+                edit(&mut text, &key);
             }
-            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => text.push(c),
-            _ => {}
         }
         self.view.overlay = Some(Overlay::Resume { text });
         Vec::new()
@@ -393,11 +361,9 @@ impl App {
                 self.view.overlay = None;
                 return self.cockpit.update(event, now);
             }
-            KeyCode::Backspace => {
-                text.pop();
+            _ => {
+                edit(&mut text, &key);
             }
-            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => text.push(c),
-            _ => {}
         }
         self.view.overlay = Some(Overlay::Manual { text });
         Vec::new()
@@ -414,14 +380,7 @@ impl App {
                     return vec![Command::Log(Level::Info, format!("no task matches {query:?}"))];
                 }
             }
-            KeyCode::Backspace => {
-                query.pop();
-                self.view.overlay = Some(Overlay::Find { query });
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => {
-                query.push(c);
-                self.view.overlay = Some(Overlay::Find { query });
-            }
+            _ if edit(&mut query, &key) => self.view.overlay = Some(Overlay::Find { query }),
             KeyCode::Char('c') => self.view.overlay = None,
             _ => {}
         }
@@ -455,6 +414,21 @@ impl App {
             }
             None => Vec::new(),
         }
+    }
+}
+
+/// Backspace and printable characters edit a typed field; `true` when the key was one of them.
+fn edit(text: &mut String, key: &KeyEvent) -> bool {
+    match key.code {
+        KeyCode::Backspace => {
+            text.pop();
+            true
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => {
+            text.push(c);
+            true
+        }
+        _ => false,
     }
 }
 
