@@ -139,17 +139,11 @@ impl Session {
                 Command::Log(Level::Info, m) => println!("{m}"),
                 Command::Log(_, m) => eprintln!("{m}"),
                 Command::SetWeights { seq, weights, stage } => {
-                    let ev = match &last_save {
-                        Ok(()) => rt.block_on(traffic_io::apply(chain, seq, weights, stage, 0)),
-                        Err(e) => traffic_io::not_recorded(seq, e),
-                    };
+                    let ev = apply_after_save(rt, chain, &last_save, seq, weights, stage, 0);
                     queue.extend(self.outcome(ev));
                 }
                 Command::ContinueWeights { seq, weights, stage, from_step } => {
-                    let ev = match &last_save {
-                        Ok(()) => rt.block_on(traffic_io::apply(chain, seq, weights, stage, from_step)),
-                        Err(e) => traffic_io::not_recorded(seq, e),
-                    };
+                    let ev = apply_after_save(rt, chain, &last_save, seq, weights, stage, from_step);
                     queue.extend(self.outcome(ev));
                 }
                 Command::Persist => {
@@ -183,9 +177,7 @@ impl Session {
         }
         saved
     }
-}
 
-impl Session {
     /// What the actuators did, into the cockpit; a manual step is asked for on the terminal.
     fn outcome(&mut self, ev: Event) -> Vec<Command> {
         let manual = match &ev {
@@ -201,6 +193,23 @@ impl Session {
             out.extend(self.setup.cockpit.update(next, crate::sources::now()));
         }
         out
+    }
+}
+
+/// Runs change `seq` through the chain from step `from`, but only if the state saved just before
+/// (the change marked pending) is on disk.
+fn apply_after_save(
+    rt: &tokio::runtime::Runtime,
+    chain: &Chain,
+    last_save: &Result<(), String>,
+    seq: u64,
+    weights: crate::domain::env::Weights,
+    stage: String,
+    from: usize,
+) -> Event {
+    match last_save {
+        Ok(()) => rt.block_on(traffic_io::apply(chain, seq, weights, stage, from)),
+        Err(e) => traffic_io::not_recorded(seq, e),
     }
 }
 
