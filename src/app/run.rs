@@ -286,7 +286,7 @@ fn spawn_reconcile(chain: Arc<Chain>, tx: UnboundedSender<Msg>) -> JoinHandle<()
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let read = chain.read().await.map_err(|e| e.to_string());
+            let read = super::traffic_io::read_back(&chain).await;
             if tx.send(Msg::Domain(Event::ActualWeights(read))).is_err() {
                 break;
             }
@@ -353,7 +353,6 @@ impl Executor {
         }
     }
 
-    /// Writes one checkbox on a blocking thread; the runbook as written comes back.
     /// Runs change `seq` through the actuators from step `from` in a task, one change at a time.
     fn apply(&self, seq: u64, weights: crate::domain::env::Weights, stage: String, from: usize) {
         let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
@@ -404,6 +403,7 @@ impl Executor {
         });
     }
 
+    /// Writes one checkbox on a blocking thread; the runbook as written comes back.
     fn write_task(&self, task: Task, done: bool) {
         let Some(file) = self.runbook_file.clone() else {
             tracing::warn!("the runbook is not backed by a file: the tick is not kept");

@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use super::overlay::centered;
 use super::{Screen, fit, panel, styled};
 use crate::app::view::{Field, Focus, TrafficDialog};
 use crate::domain::cockpit::Cockpit;
@@ -169,12 +170,6 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines(s, inner.width as usize)), inner);
-}
-
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let w = width.min(area.width);
-    let h = height.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
 fn field<'a>(label: String, text: &str, active: bool, s: &Screen) -> Line<'a> {

@@ -7,7 +7,6 @@ use serde_json::json;
 use super::{Cockpit, Command, Level};
 use crate::domain::env::Weights;
 use crate::domain::time::Ts;
-use crate::domain::traffic::MoveKind;
 
 /// A change waiting for the operator to confirm a manual step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +33,7 @@ impl Cockpit {
             ));
             return;
         };
-        let what = move_label(p.kind, p.from, p.to);
+        let what = crate::domain::traffic::describe(p);
         out.push(Command::Log(
             Level::Warn,
             format!("MANUAL STEP for {what}: {} — waiting for the operator to confirm it is done", wait.instruction),
@@ -72,13 +71,6 @@ impl Cockpit {
                 None
             }
         }
-    }
-}
-
-fn move_label(kind: MoveKind, from: u8, to: u8) -> String {
-    match kind {
-        MoveKind::Rollback => "the rollback".to_string(),
-        _ => format!("{from}% → {to}%"),
     }
 }
 
