@@ -6,30 +6,13 @@ mod common;
 mod fleet_proc;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use common::traffic::{FleetConfig, TempDir, router_weights, stored_percent};
+use common::traffic::{FleetConfig, TempDir, cutover, output_text as text, router_weights, stored_percent};
 use fleet_proc::FleetProc;
-
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
-
-fn cutover(cfg: &Path, state: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args).arg("--config").arg(cfg).arg("--state-dir").arg(state).stdin(Stdio::null());
-    c
-}
 
 fn run(cfg: &Path, state: &Path, args: &[&str]) -> Output {
     cutover(cfg, state, args).output().expect("run cutover")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

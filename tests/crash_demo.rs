@@ -13,43 +13,19 @@ mod fleet_proc;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::traffic::{FleetConfig, TempDir};
+use common::traffic::{FleetConfig, TempDir, cut_off_advance, cutover, output_text as text, put_router, router};
 use cutover::domain::cockpit::PersistedState;
 use cutover::domain::env::Weights;
 use cutover::domain::traffic::{StepKind, weights_for};
 use cutover::store::{Source, StateDir, Who};
 use fleet_proc::FleetProc;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 const CYCLES: usize = 36;
 /// Whatever the machine, the test stops adding cycles after this long (at least 12 are run).
 const BUDGET: Duration = Duration::from_secs(50);
-
-fn cutover(cfg: &Path, state: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args).arg("--config").arg(cfg).arg("--state-dir").arg(state).stdin(Stdio::null());
-    c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn router(admin: &str) -> Weights {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
-        c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap()
-    })
-}
 
 fn load(state: &Path) -> Option<PersistedState> {
     let mut dir = StateDir::open_read_only(state).ok()?;
@@ -308,25 +284,6 @@ fn a_restart_keeps_the_soak_start_and_the_trigger_history() {
     assert_eq!(again.triggers.states[0].elapsed_ms(Ts(8_000)), c.triggers.states[0].elapsed_ms(Ts(8_000)));
     assert!(again.triggers.states[1].phase().is_firing(), "the raised trigger is still up");
     assert_eq!(again.triggers.firing().collect::<Vec<_>>(), c.triggers.firing().collect::<Vec<_>>());
-}
-
-fn put_router(admin: &str, w: Weights) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
-        assert!(c.put(format!("{admin}/weights")).json(&w).send().await.unwrap().status().is_success());
-    });
-}
-
-/// Leaves the state as a cutover killed right after saving its intent would: the next stage asked
-/// for, pending.
-fn cut_off_advance(state: &Path) {
-    use cutover::domain::traffic::GateInputs;
-    let mut dir = StateDir::open(state).unwrap();
-    let mut s = dir.load::<PersistedState>().unwrap().unwrap().state;
-    let now = cutover::store::state_dir::now();
-    s.traffic = s.traffic.advance(None, &GateInputs::clear(), Some("test".into()), "alice", now).unwrap().0;
-    dir.save(&s, &Who::new("alice", "localhost", 1)).unwrap();
 }
 
 #[test]

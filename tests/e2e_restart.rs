@@ -11,40 +11,17 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::tmux::Tmux;
-use common::traffic::FleetConfig;
+use common::traffic::{FleetConfig, cut_off_advance, put_router, router};
 use cutover::domain::cockpit::PersistedState;
 use cutover::domain::env::Weights;
-use cutover::domain::traffic::{GateInputs, weights_for};
-use cutover::store::{StateDir, Who};
+use cutover::domain::traffic::weights_for;
+use cutover::store::StateDir;
 use fleet_proc::FleetProc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
-fn http<T>(f: impl AsyncFnOnce(reqwest::Client) -> T) -> T {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(f(reqwest::Client::builder().no_proxy().build().unwrap()))
-}
-
-fn router(admin: &str) -> Weights {
-    http(async |c| c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap())
-}
-
-fn put_router(admin: &str, w: Weights) {
-    let ok = http(async |c| c.put(format!("{admin}/weights")).json(&w).send().await.unwrap().status().is_success());
-    assert!(ok);
-}
-
 fn load(state: &Path) -> PersistedState {
     StateDir::open_read_only(state).unwrap().load::<PersistedState>().unwrap().unwrap().state
-}
-
-/// What a cutover killed right after saving its intent to advance leaves behind.
-fn cut_off_advance(state: &Path) {
-    let mut dir = StateDir::open(state).unwrap();
-    let mut s = dir.load::<PersistedState>().unwrap().unwrap().state;
-    let now = cutover::store::state_dir::now();
-    s.traffic = s.traffic.advance(None, &GateInputs::clear(), Some("CAB".into()), "alice", now).unwrap().0;
-    dir.save(&s, &Who::new("alice", "localhost", 1)).unwrap();
 }
 
 fn wait_state(state: &Path, what: &str, pred: impl Fn(&PersistedState) -> bool) {

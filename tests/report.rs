@@ -9,15 +9,13 @@ mod fleet_proc;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use common::traffic::{FleetConfig, TempDir};
+use common::traffic::{FleetConfig, TempDir, cutover, output_text as text};
 use cutover::domain::time::Ts;
 use cutover::store::{AuditEntry, StateDir, Who};
 use fleet_proc::FleetProc;
 use serde_json::json;
-
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
 fn config(dir: &Path, fleet: &FleetProc) -> PathBuf {
     std::fs::write(dir.join("runbook.md"), "## Prep\n- [x] T1 backups\n- [ ] T2 freeze\n## Go\n- [ ] T3 watch\n")
@@ -27,25 +25,7 @@ fn config(dir: &Path, fleet: &FleetProc) -> PathBuf {
 }
 
 fn run(cfg: &Path, state: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--config")
-        .arg(cfg)
-        .arg("--state-dir")
-        .arg(state)
-        .stdin(Stdio::null())
-        .env_remove("CUTOVER_READ_ONLY")
-        .output()
-        .expect("run cutover")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    cutover(cfg, state, args).output().expect("run cutover")
 }
 
 #[test]

@@ -5,8 +5,34 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
+use cutover::domain::cockpit::PersistedState;
+use cutover::domain::env::Weights;
+use cutover::domain::traffic::GateInputs;
 use cutover::fleet::FleetInfo;
+use cutover::store::{StateDir, Who};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+
+/// `cutover ARGS --config CFG --state-dir STATE`, with no terminal and not read-only from the
+/// environment.
+pub fn cutover(cfg: &Path, state: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args).arg("--config").arg(cfg).arg("--state-dir").arg(state).stdin(Stdio::null());
+    c.env_remove("CUTOVER_READ_ONLY");
+    c
+}
+
+/// How a run ended and what it said, for assertion messages.
+pub fn output_text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
 
 /// A folder of the test's own (config, state dir), removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -106,14 +132,36 @@ timeout = "{timeout}"
     }
 }
 
+fn http<T>(f: impl AsyncFnOnce(reqwest::Client) -> T) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(f(reqwest::Client::builder().no_proxy().build().unwrap()))
+}
+
+/// The router's split as the fleet reports it.
+pub fn router(admin: &str) -> Weights {
+    http(async |c| c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap())
+}
+
 /// The router's split as the fleet reports it: `(blue, green)`.
 pub fn router_weights(admin: &str) -> (u64, u64) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
-        let v: serde_json::Value = c.get(format!("{admin}/weights")).send().await.unwrap().json().await.unwrap();
-        (v["blue"].as_u64().unwrap(), v["green"].as_u64().unwrap())
-    })
+    let w = router(admin);
+    (u64::from(w.blue), u64::from(w.green))
+}
+
+/// Sets the router's split behind cutover's back.
+pub fn put_router(admin: &str, w: Weights) {
+    let ok = http(async |c| c.put(format!("{admin}/weights")).json(&w).send().await.unwrap().status().is_success());
+    assert!(ok);
+}
+
+/// Leaves the state as a cutover killed right after saving its intent to advance would: the next
+/// stage asked for, pending.
+pub fn cut_off_advance(state: &Path) {
+    let mut dir = StateDir::open(state).unwrap();
+    let mut s = dir.load::<PersistedState>().unwrap().unwrap().state;
+    let now = cutover::store::state_dir::now();
+    s.traffic = s.traffic.advance(None, &GateInputs::clear(), Some("CAB".into()), "alice", now).unwrap().0;
+    dir.save(&s, &Who::new("alice", "localhost", 1)).unwrap();
 }
 
 /// Blue's percent as `state.json` has it (`None`: nothing saved yet).
