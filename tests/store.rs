@@ -266,8 +266,14 @@ fn state_round_trips_with_generations_and_prev() {
     assert_eq!(prev["generation"], 1);
     assert_eq!(prev["state"], json!({"count": 1}));
 
-    // Another writer continues the generation count from the file.
+    // Another writer continues the generation count from the file; a writer whose copy is older
+    // than the file is refused (compare-and-swap) until it has read the file again.
     assert_eq!(other.save(&V1 { count: 3 }, &who("bob")).unwrap().generation, 3);
+    let err = dir.save(&V1 { count: 4 }, &who("alice")).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { expected: 2, found: 3, .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("changed meanwhile") && msg.contains("bob@") && msg.contains("nothing was saved"), "{msg}");
+    assert_eq!(dir.load::<V1>().unwrap().unwrap().state.count, 3, "the refused write changed nothing");
     assert_eq!(dir.save(&V1 { count: 4 }, &who("alice")).unwrap().generation, 4);
     // No temp files left.
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
@@ -334,7 +340,8 @@ fn a_newer_schema_is_refused_and_left_alone() {
     let err = StateDir::open(&path).unwrap().save(&V1 { count: 2 }, &who("bob")).unwrap_err();
     assert!(matches!(err, StoreError::Newer { found: 2, supported: 1, .. }), "{err:?}");
     assert_eq!(std::fs::read(dir.state_path()).unwrap(), before);
-    assert_eq!(std::fs::read_dir(&path).unwrap().count(), 1, "nothing kept aside");
+    assert!(corrupt_files(&path).is_empty(), "nothing kept aside");
+    assert!(!dir.prev_path().exists(), "nothing moved to .prev");
 }
 
 fn corrupt_files(dir: &Path) -> Vec<PathBuf> {

@@ -3,6 +3,7 @@
 mod controls_ops;
 mod interrupted;
 mod manual_step;
+pub mod merge;
 #[cfg(test)]
 mod read_only_tests;
 mod traffic_ops;

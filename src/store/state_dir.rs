@@ -9,6 +9,7 @@
 //!   controls.lock         held (OS lock) by the one instance that has the controls (see lease)
 //!   controls.request      an observer asking for the controls
 //!   action.lock           held for the few seconds a CLI verb or an action runs
+//!   state.lock            held for the moment a writer checks the generation and replaces state.json
 //!   observers/            one locked file per observing instance
 //! ```
 //!
@@ -37,6 +38,7 @@ pub const LOG_FILE: &str = "cutover.log";
 pub const CONTROLS_LOCK: &str = "controls.lock";
 pub const CONTROLS_REQUEST: &str = "controls.request";
 pub const ACTION_LOCK: &str = "action.lock";
+pub const STATE_LOCK: &str = "state.lock";
 pub const OBSERVERS_DIR: &str = "observers";
 
 /// Everything that can go wrong in the state dir. Messages name the file and say what to do.
@@ -57,6 +59,13 @@ pub enum StoreError {
     Newer { path: PathBuf, found: u32, supported: u32 },
     #[error("{}: cannot migrate the state from schema {from} to {}: {reason}", path.display(), from + 1)]
     Migrate { path: PathBuf, from: u32, reason: String },
+    #[error(
+        "{}: changed meanwhile (now generation {found}{}; this copy was read at generation {expected}): \
+         nothing was saved; read it again and re-apply the change",
+        path.display(),
+        by.as_deref().map(|b| format!(", written by {b}")).unwrap_or_default()
+    )]
+    Conflict { path: PathBuf, expected: u64, found: u64, by: Option<String> },
     #[error("{}: busy: {}; try again when it is done", path.display(), by_label(by.as_deref()))]
     Busy { path: PathBuf, by: Option<Box<HolderInfo>> },
 }

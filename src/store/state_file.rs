@@ -9,7 +9,10 @@
 //!   is hard-linked to `state.json.prev` (copied where links are not supported), the temp file
 //!   renamed over `state.json` and the directory fsynced. At every instant `state.json` is a
 //!   whole file; `state.json.prev` is the state before the last write.
-//! * `generation` goes up by one per write: a poller can tell a new state from an old one.
+//! * `generation` goes up by one per write: a poller can tell a new state from an old one. Every
+//!   write is a compare-and-swap on it ([`StateDir::save_if`]): it is refused with
+//!   [`StoreError::Conflict`] when someone else wrote since the writer read, so a stale copy never
+//!   overwrites a newer state; [`StateDir::update`] re-reads and re-applies.
 //! * The schema is the state type's [`Versioned::SCHEMA`]. An older file is brought up to date
 //!   one step at a time by [`Versioned::migrate`]; a newer one is refused with
 //!   [`StoreError::Newer`] (and left alone).
@@ -28,7 +31,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::atomic;
-use super::state_dir::{STATE_FILE, StateDir, StoreError, Who, now, rfc3339};
+use super::state_dir::{STATE_FILE, STATE_LOCK, StateDir, StoreError, Who, now, rfc3339};
 
 /// A state type stored in `state.json`.
 pub trait Versioned: Serialize + DeserializeOwned {
@@ -273,37 +276,48 @@ impl StateDir {
         }
     }
 
-    /// Writes the state (atomically; the old one becomes `state.json.prev`).
+    /// Writes the state (atomically; the old one becomes `state.json.prev`), as a compare-and-swap
+    /// on the generation this state dir last read or wrote: see [`StateDir::save_if`].
     pub fn save<T: Versioned>(&mut self, state: &T, writer: &Who) -> Result<Saved, StoreError> {
+        let expected = self.generation;
+        self.save_if(state, writer, expected)
+    }
+
+    /// Writes the state only if `state.json` is still at generation `expected` (0: nothing saved
+    /// yet), else [`StoreError::Conflict`] and nothing is written. The check and the rename happen
+    /// under an exclusive lock on `state.lock`, so two writers can never both win from the same
+    /// generation: one writer's save never undoes another's. A damaged file is kept aside and
+    /// does not count as a change.
+    pub fn save_if<T: Versioned>(&mut self, state: &T, writer: &Who, expected: u64) -> Result<Saved, StoreError> {
         self.ctx.write("write the state")?;
         let path = self.state_path();
         let prev = self.prev_path();
+        let _guard = StateLock::take(&self.ctx.file(STATE_LOCK))?;
         let mut warnings = Vec::new();
-        let mut base = self.generation;
-        let keep_current = match Stamp::of_path(&path) {
-            None => false,
-            Some(st) if Some(st) == self.seen => true,
-            Some(_) => match read(&path)?.map(|(b, _)| serde_json::from_slice::<Value>(&b)) {
-                Some(Ok(v)) if v.get("schema").and_then(Value::as_u64).is_some() => {
-                    let schema = v.get("schema").and_then(Value::as_u64).unwrap_or(0);
-                    if schema > u64::from(T::SCHEMA) {
-                        // Never overwrite what a newer cutover wrote.
-                        let found = u32::try_from(schema).unwrap_or(u32::MAX);
-                        return Err(StoreError::Newer { path, found, supported: T::SCHEMA });
-                    }
-                    base = base.max(v.get("generation").and_then(Value::as_u64).unwrap_or(0));
-                    true
+        let (found, keep_current) = match read(&path)?.map(|(b, _)| serde_json::from_slice::<Value>(&b)) {
+            None => (0, false),
+            Some(Ok(v)) if v.get("schema").and_then(Value::as_u64).is_some() => {
+                let schema = v.get("schema").and_then(Value::as_u64).unwrap_or(0);
+                if schema > u64::from(T::SCHEMA) {
+                    // Never overwrite what a newer cutover wrote.
+                    let found = u32::try_from(schema).unwrap_or(u32::MAX);
+                    return Err(StoreError::Newer { path, found, supported: T::SCHEMA });
                 }
-                Some(_) => {
-                    if let Some(k) = self.keep_aside(&path) {
-                        warnings.push(format!("{} was damaged; kept as {}", path.display(), k.display()));
-                    }
-                    false
+                let found = v.get("generation").and_then(Value::as_u64).unwrap_or(0);
+                if found != expected {
+                    let by = v.get("writer").cloned().and_then(|w| serde_json::from_value::<Who>(w).ok());
+                    return Err(StoreError::Conflict { path, expected, found, by: by.map(|w| w.short()) });
                 }
-                None => false,
-            },
+                (found, true)
+            }
+            Some(_) => {
+                if let Some(k) = self.keep_aside(&path) {
+                    warnings.push(format!("{} was damaged; kept as {}", path.display(), k.display()));
+                }
+                (expected, false)
+            }
         };
-        let generation = base + 1;
+        let generation = found + 1;
         let envelope = EnvelopeOut { schema: T::SCHEMA, generation, written_at: rfc3339(now()), writer, state };
         let mut bytes = serde_json::to_vec(&envelope).map_err(|e| StoreError::Io {
             path: path.clone(),
@@ -325,6 +339,42 @@ impl StateDir {
         self.seen = Stamp::of_path(&path);
         self.generation = generation;
         Ok(Saved { generation, warnings })
+    }
+
+    /// Read, change, write, as often as it takes: `apply` gets the state as now on disk (`None`:
+    /// nothing saved yet) and returns the state to write, or an error to refuse the change. When
+    /// another writer saved in between, the state is read again and `apply` runs again on it, so
+    /// no update is lost. Gives up with the conflict after 100 tries.
+    pub fn update<T, E>(
+        &mut self,
+        writer: &Who,
+        mut apply: impl FnMut(Option<T>) -> Result<T, E>,
+    ) -> Result<(T, Saved), E>
+    where
+        T: Versioned,
+        E: From<StoreError>,
+    {
+        let mut tries = 0;
+        loop {
+            let current = self.load::<T>()?.map(|l| l.state);
+            let expected = if current.is_some() { self.generation } else { self.disk_generation() };
+            let next = apply(current)?;
+            match self.save_if(&next, writer, expected) {
+                Ok(saved) => return Ok((next, saved)),
+                Err(StoreError::Conflict { .. }) if tries < 100 => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The generation `state.json` has now (0 when there is none or it cannot be read).
+    fn disk_generation(&self) -> u64 {
+        read(&self.state_path())
+            .ok()
+            .flatten()
+            .and_then(|(b, _)| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v.get("generation").and_then(Value::as_u64))
+            .unwrap_or(0)
     }
 
     /// Whether `state.json` changed since this state dir last read, wrote or reported it (one
@@ -377,6 +427,28 @@ impl StateDir {
             Ok(()) => self.seen = Stamp::of_path(&path),
             Err(e) => warnings.push(format!("{}: cannot restore it from the previous state: {e}", path.display())),
         }
+    }
+}
+
+/// The exclusive lock on `state.lock`, held while a writer compares the generation and renames its
+/// file into place (a few milliseconds); released on drop, or by the kernel when the process ends.
+struct StateLock(File);
+
+impl StateLock {
+    fn take(path: &Path) -> Result<StateLock, StoreError> {
+        let mut options = fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path).map_err(StoreError::io(path, "open the state lock"))?;
+        file.lock().map_err(StoreError::io(path, "lock the state"))?;
+        Ok(StateLock(file))
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
     }
 }
 
