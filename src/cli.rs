@@ -112,6 +112,11 @@ pub struct ConfigArgs {
     /// Prometheus's address, overriding `[prometheus] url` of the config.
     #[arg(long, env = "CUTOVER_PROMETHEUS_URL")]
     pub prometheus: Option<String>,
+    /// For a verb that acts (advance, resume, …) while a cockpit holds the controls: take them
+    /// from it, saying why (audited; that cockpit is told and becomes an observer). Rollback never
+    /// needs it.
+    #[arg(long, value_name = "REASON")]
+    pub take_controls: Option<String>,
 }
 
 #[derive(Debug, Args)]

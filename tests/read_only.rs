@@ -215,6 +215,9 @@ impl<'f> World<'f> {
                         let _ = cutover::store::request_handover(&self.dir, &who);
                     }
                 }
+                Command::SendTriggerRequest(r) => {
+                    let _ = cutover::store::send_trigger_request(&self.dir, &Who::new("alice", "ops1", 2), &r);
+                }
                 Command::Log(..) | Command::Bell => {}
             }
         }

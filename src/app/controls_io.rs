@@ -12,7 +12,7 @@ use super::Msg;
 use crate::domain::cockpit::{ControlsInfo, ControlsOp, Event, PersistedState};
 use crate::store::{
     Acquire, Lease, Observer, RequestState, StateDir, Who, clear_request, decline_request, holder, observers,
-    pending_request, request_handover,
+    pending_request, request_handover, take_trigger_request,
 };
 
 const POLL: Duration = Duration::from_millis(250);
@@ -35,7 +35,7 @@ pub fn start(
     read_only: bool,
     tx: UnboundedSender<Msg>,
 ) -> Result<(ControlsInfo, Sender<ControlsOp>), String> {
-    let who = Who::from_env();
+    let who = Who::current();
     let dir = if read_only { StateDir::open_read_only(path) } else { StateDir::open(path) };
     let dir = dir.map_err(|e| e.to_string())?;
     let mut c = Controls { dir, who, read_only, lease: None, observer: None, asked: false };
@@ -68,12 +68,21 @@ impl Controls {
             }
             notes.extend(self.follow_request());
             notes.extend(self.check_lease());
+            let taken = self.follow_taken();
             let info = self.info();
             let mut sent = Ok(());
             if info != last || !notes.is_empty() {
                 let note = (!notes.is_empty()).then(|| notes.join("; "));
                 sent = tx.send(Msg::Domain(Event::Controls { info: info.clone(), note }));
                 last = info;
+            }
+            if let Some(event) = taken {
+                sent = sent.and(tx.send(Msg::Domain(event)));
+            }
+            if self.lease.is_some()
+                && let Some(ask) = take_trigger_request(&self.dir)
+            {
+                sent = sent.and(tx.send(Msg::Domain(Event::TriggerRequest(ask.request))));
             }
             if let Some(event) = self.state_change() {
                 sent = sent.and(tx.send(Msg::Domain(event)));
@@ -163,12 +172,28 @@ impl Controls {
                     let _ = clear_request(&self.dir);
                     format!("{} keeps the controls", by.short())
                 }
+                RequestState::Taken { .. } => return None,
             },
             Some(r) => format!("{} asked for the controls after you: your request was replaced", r.who.short()),
             None => "your request for the controls expired without an answer".into(),
         };
         self.asked = false;
         Some(note)
+    }
+
+    /// On the holder: someone took the controls without asking (`--take-controls` from a shell):
+    /// let go at once, watch from now on, and tell the operator who and why.
+    fn follow_taken(&mut self) -> Option<Event> {
+        self.lease.as_ref()?;
+        let r = pending_request(&self.dir).filter(|r| !r.who.is_this_process())?;
+        let RequestState::Taken { reason } = r.state else { return None };
+        if let Some(lease) = self.lease.take() {
+            if let Err(e) = lease.release() {
+                tracing::error!("{e}");
+            }
+        }
+        self.observer = Observer::join(&self.dir, &self.who).map_err(|e| tracing::error!("{e}")).ok();
+        Some(Event::ControlsTaken { by: r.who.short(), reason })
     }
 
     /// Someone deleted `controls.lock` under us: a second instance could lock a new one.
@@ -194,6 +219,7 @@ impl Controls {
             Ok(Some(loaded)) => Some(Event::StateLoaded {
                 state: Box::new(loaded.state),
                 by: loaded.meta.writer.as_ref().map(Who::short),
+                generation: loaded.meta.generation,
             }),
             Ok(None) => None,
             Err(e) => {
@@ -217,7 +243,7 @@ mod tests {
 
     fn controls(path: &Path) -> Controls {
         let dir = StateDir::open(path).unwrap();
-        Controls { dir, who: Who::from_env(), read_only: false, lease: None, observer: None, asked: false }
+        Controls { dir, who: Who::current(), read_only: false, lease: None, observer: None, asked: false }
     }
 
     #[test]

@@ -101,6 +101,18 @@ impl App {
                 _ => {}
             }
         }
+        // An observer asks for a trigger action: y does it, n declines.
+        if self.cockpit.controls_held && self.cockpit.trigger_request.is_some() {
+            match self.keymap.prompt_action(&key) {
+                Some(Action::HandOver) => return self.cockpit.update(Event::AnswerTriggerRequest(true), now),
+                Some(Action::KeepControls) => return self.cockpit.update(Event::AnswerTriggerRequest(false), now),
+                _ => {}
+            }
+        }
+        // A popup (the controls taken, a rollback from elsewhere) is closed first.
+        if self.cockpit.notice.is_some() && self.view.overlay.is_none() && action == Some(Action::Close) {
+            return self.cockpit.update(Event::DismissNotice, now);
+        }
         if matches!(self.view.overlay, Some(Overlay::Help | Overlay::SloDetail { .. } | Overlay::TriggerDetail { .. }))
             && matches!(action, Some(Action::Close | Action::Help | Action::Detail))
         {

@@ -19,7 +19,8 @@ use super::keymap::Keymap;
 use super::terminal::TerminalGuard;
 use super::{App, Msg, logging};
 use crate::actuators::{ActuatorSpec, Chain};
-use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level};
+use crate::domain::cockpit::merge::{Side, merge};
+use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level, PersistedState};
 use crate::domain::runbook::Task;
 use crate::sources::plan::SourcePlan;
 use crate::sources::{self, Sink};
@@ -106,7 +107,12 @@ pub async fn run(setup: Setup) -> Result<()> {
             action_dir = StateDir::open(path).map(Arc::new).map_err(|e| tracing::error!("{e}")).ok();
         }
     }
-    let store = setup.state_dir.filter(|_| !read_only).map(spawn_store_writer);
+    // What is on disk now is where this cockpit starts from: the base of every later merge.
+    if let Some(dir) = &setup.state_dir {
+        cockpit.synced = Some((dir.generation(), cockpit.persisted()));
+    }
+    let base = cockpit.persisted();
+    let store = setup.state_dir.filter(|_| !read_only).map(|dir| spawn_store_writer(dir, base, tx.clone()));
     let runbook_file = setup.runbook_file.map(|f| Arc::new(Mutex::new(f)));
     if let Some(file) = &runbook_file {
         tasks.push(spawn_runbook_watch(file.clone(), tx.clone()));
@@ -125,7 +131,7 @@ pub async fn run(setup: Setup) -> Result<()> {
         chain,
         apply_lock: Arc::new(tokio::sync::Mutex::new(())),
         store,
-        who: Who::from_env(),
+        who: Who::current(),
         read_only,
         controls,
         action_dir,
@@ -232,24 +238,29 @@ const ACTION_WAIT: Duration = Duration::from_secs(2);
 /// Work for the thread that owns the state dir: writes happen in order, off the loop.
 enum StoreJob {
     /// The state, and the action lock to release once it is written.
-    Save(Box<crate::domain::cockpit::PersistedState>, Option<ActionLock>),
+    Save(Box<PersistedState>, Option<ActionLock>),
     Audit(Box<AuditEntry>),
     /// Answered once every job sent before it is done, with how the last save went: a traffic
     /// change waits on it so its intent is on disk before the actuators are called.
     Barrier(tokio::sync::oneshot::Sender<Result<(), String>>),
 }
 
-fn spawn_store_writer(mut dir: StateDir) -> std::sync::mpsc::Sender<StoreJob> {
+fn spawn_store_writer(
+    mut dir: StateDir,
+    mut base: PersistedState,
+    loop_tx: UnboundedSender<Msg>,
+) -> std::sync::mpsc::Sender<StoreJob> {
     let (tx, rx) = std::sync::mpsc::channel::<StoreJob>();
-    let who = Who::from_env();
+    let who = Who::current();
     std::thread::spawn(move || {
         let mut last_save = Ok(());
         while let Ok(job) = rx.recv() {
             match job {
-                StoreJob::Save(state, _lock) => match dir.save(&*state, &who) {
-                    Ok(saved) => {
+                StoreJob::Save(state, _lock) => match save_merged(&mut dir, &who, &base, &state) {
+                    Ok((written, generation)) => {
                         last_save = Ok(());
-                        saved.warnings.iter().for_each(|w| tracing::warn!("{w}"));
+                        let _ = loop_tx.send(Msg::Domain(Event::StateSaved { state: Box::new(written), generation }));
+                        base = *state;
                     }
                     Err(e) => {
                         tracing::error!("the traffic state was NOT saved: {e}");
@@ -268,6 +279,46 @@ fn spawn_store_writer(mut dir: StateDir) -> std::sync::mpsc::Sender<StoreJob> {
         }
     });
     tx
+}
+
+/// Saves `ours` as a compare-and-swap; when someone else wrote meanwhile (a shell `rollback`),
+/// re-reads and merges three ways from `base`, this cockpit's previous save: what only they
+/// changed is kept, what only this cockpit changed is applied on top, and a part both changed is
+/// taken as they wrote it (said in the log). Returns what was written and its generation.
+fn save_merged(
+    dir: &mut StateDir,
+    who: &Who,
+    base: &PersistedState,
+    ours: &PersistedState,
+) -> Result<(PersistedState, u64), crate::store::StoreError> {
+    let mut state = ours.clone();
+    let mut tries = 0;
+    loop {
+        let expected = dir.generation();
+        match dir.save_if(&state, who, expected) {
+            Ok(saved) => {
+                saved.warnings.iter().for_each(|w| tracing::warn!("{w}"));
+                return Ok((state, saved.generation));
+            }
+            Err(crate::store::StoreError::Conflict { by, .. }) if tries < 100 => {
+                tries += 1;
+                let Some(theirs) = dir.load::<PersistedState>()?.map(|l| l.state) else { continue };
+                let m = merge(base, ours, &theirs, Side::Theirs);
+                let by = by.unwrap_or_else(|| "another cutover".into());
+                if m.conflicts.is_empty() {
+                    tracing::info!("state.json was changed meanwhile by {by}: both changes kept");
+                } else {
+                    tracing::warn!(
+                        "state.json was changed meanwhile by {by}: {} kept as written there; this cockpit's own \
+                         change to it is dropped",
+                        m.conflicts.join(", ")
+                    );
+                }
+                state = m.state;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Reads the router once at start-up to settle a change found interrupted (see
@@ -321,6 +372,18 @@ impl Executor {
                     let lock = self.action_lock.borrow_mut().take();
                     let _ = store.send(StoreJob::Save(Box::new(cockpit.persisted()), lock));
                 }
+            }
+            Command::SendTriggerRequest(r) => {
+                let Some(dir) = self.action_dir.clone() else {
+                    tracing::warn!("no state dir: the request cannot reach the holder");
+                    return;
+                };
+                let who = self.who.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = crate::store::send_trigger_request(&dir, &who, &r) {
+                        tracing::error!("the request did not reach the holder: {e}");
+                    }
+                });
             }
             Command::Controls(op) => match &self.controls {
                 Some(c) => {
@@ -442,6 +505,7 @@ pub fn acting(cmd: &Command) -> Option<&'static str> {
         Command::Persist => Some("saving the state"),
         Command::Audit { .. } => Some("an audit entry"),
         Command::Controls(_) => Some("the controls"),
+        Command::SendTriggerRequest(_) => Some("a trigger request"),
         Command::Log(..) | Command::Bell => None,
     }
 }

@@ -46,7 +46,8 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
     cockpit.triggers = crate::domain::trigger::Triggers::new(config.triggers.clone());
     cockpit.auto_rollback = config.auto_rollback;
     cockpit.health_stale_ms = Some(3 * config.interval.as_millis() as i64 + config.timeout.as_millis() as i64);
-    cockpit.operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    // The same name the audit, the controls and the report use.
+    cockpit.operator = crate::store::Who::current().short();
     cockpit.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
     notices.extend(config.warnings.iter().cloned());
     cockpit.links = config.links.clone();

@@ -11,11 +11,12 @@ use crate::actuators::Chain;
 use crate::app::Setup;
 use crate::app::traffic_io;
 use crate::config::Config;
-use crate::domain::cockpit::{Cockpit, Command, Event, Level};
+use crate::domain::cockpit::merge::{Side, merge};
+use crate::domain::cockpit::{Cockpit, Command, Event, Level, PersistedState};
 use crate::domain::time::parse_duration_ms;
 use crate::domain::traffic::{Confirmation, TrafficState, Verdict, confirm};
 use crate::store::cockpit_state::resolve;
-use crate::store::{ActionLock, AuditEntry, StateDir, Who};
+use crate::store::{Acquire, ActionLock, AuditEntry, Lease, StateDir, StoreError, Who};
 
 /// A cockpit loaded from the state dir, with the action lock held until it is dropped.
 pub struct Session {
@@ -24,8 +25,19 @@ pub struct Session {
     pub setup: Setup,
     pub dir: StateDir,
     pub who: Who,
+    /// The state as read (or last written) by this session, at [`StateDir::generation`]: the base
+    /// of the three-way merge when someone else wrote meanwhile.
+    base: PersistedState,
+    /// The controls, when taken with `--take-controls` (released when the verb ends).
+    _controls: Option<Lease>,
     _lock: ActionLock,
 }
+
+/// The one verb a cockpit holding the controls never stops.
+const ALWAYS_ALLOWED: &str = "rollback";
+
+/// How long `--take-controls` waits for the holder's cockpit to let go.
+const TAKE_WAIT: Duration = Duration::from_secs(3);
 
 pub fn fail(verb: &str, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("cutover {verb}: {msg}");
@@ -53,11 +65,18 @@ impl Session {
         let path = resolve(state_dir, &config.deployment, false)
             .ok_or_else(|| fail(verb, "no default state dir (no home folder?); pass --state-dir DIR"))?;
         let mut dir = StateDir::open(&path).map_err(|e| fail(verb, e))?;
-        let who = Who::from_env();
+        let who = Who::current();
+        // Every verb but rollback respects the controls: a cockpit holding them is asked, or
+        // they are taken from it with a reason.
+        let controls = if verb == ALWAYS_ALLOWED {
+            None
+        } else {
+            respect_controls(verb, &dir, &who, config_args.take_controls.as_deref())?
+        };
         let lock = ActionLock::acquire(&dir, &who, verb, Duration::ZERO).map_err(|e| fail(verb, e))?;
         let mut setup = super::cockpit::setup(&config, config.runbook.as_deref(), false);
         setup.cockpit.traffic = TrafficState::new(config.traffic.clone());
-        setup.cockpit.operator = who.user.clone();
+        setup.cockpit.operator = who.short();
         // A look at the sources must not start a rollback by itself.
         setup.cockpit.auto_rollback = false;
         match dir.load() {
@@ -73,7 +92,74 @@ impl Session {
             Ok(None) => {}
             Err(e) => return Err(fail(verb, e)),
         }
-        Ok(Session { verb, config, setup, dir, who, _lock: lock })
+        let base = setup.cockpit.persisted();
+        let mut s = Session { verb, config, setup, dir, who, base, _controls: None, _lock: lock };
+        if let Some((lease, from, reason)) = controls {
+            s._controls = lease;
+            let detail = serde_json::json!({ "from": from, "reason": reason, "by": s.who.short() });
+            let entry = AuditEntry::new(crate::sources::now(), s.who.clone(), "take-controls")
+                .stage(s.setup.cockpit.stage_label())
+                .detail(detail);
+            if let Err(e) = s.dir.append_audit(&entry) {
+                eprintln!("audit log: take-controls NOT recorded: {e}");
+            }
+            println!("took the controls from {from}: {reason}");
+        }
+        Ok(s)
+    }
+
+    /// Saves the cockpit's state as a compare-and-swap on the generation read. When someone else
+    /// wrote meanwhile (the holder's cockpit raising a trigger, say), their state is read again
+    /// and this verb's change re-applied on top of it by a three-way merge; a part both changed
+    /// differently is refused with a message, except that a rollback keeps its traffic.
+    fn save(&mut self) -> Result<(), String> {
+        let ours = self.setup.cockpit.persisted();
+        let mut expected = self.dir.generation();
+        let mut state = ours.clone();
+        for _ in 0..100 {
+            match self.dir.save_if(&state, &self.who, expected) {
+                Ok(saved) => {
+                    saved.warnings.iter().for_each(|w| eprintln!("cutover {}: warning: {w}", self.verb));
+                    if state != ours {
+                        // What the other writer changed is now this cockpit's state too.
+                        let _ = self.setup.cockpit.restore(state.clone());
+                    }
+                    self.base = state;
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { by, .. }) => {
+                    let theirs = match self.dir.load::<PersistedState>() {
+                        Ok(Some(l)) => l.state,
+                        Ok(None) => self.base.clone(),
+                        Err(e) => return Err(e.to_string()),
+                    };
+                    expected = self.dir.generation();
+                    let prefer = if self.verb == ALWAYS_ALLOWED { Side::Ours } else { Side::Theirs };
+                    let merged = merge(&self.base, &ours, &theirs, prefer);
+                    let by = by.unwrap_or_else(|| "another cutover".into());
+                    if !merged.conflicts.is_empty() {
+                        if prefer == Side::Theirs {
+                            return Err(format!(
+                                "state.json was changed meanwhile by {by}, and that change conflicts with this one \
+                                 ({}): refused; run it again to start from the new state",
+                                merged.conflicts.join(", ")
+                            ));
+                        }
+                        eprintln!(
+                            "cutover {}: warning: state.json was changed meanwhile by {by} ({}): the rollback keeps \
+                             its own",
+                            self.verb,
+                            merged.conflicts.join(", ")
+                        );
+                    } else {
+                        eprintln!("cutover {}: state.json was changed meanwhile by {by}: both changes kept", self.verb);
+                    }
+                    state = merged.state;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("state.json keeps changing under this verb: not saved".into())
     }
 
     /// Polls every source once so triggers and SLOs are judged on fresh readings.
@@ -147,11 +233,7 @@ impl Session {
                     queue.extend(self.outcome(ev));
                 }
                 Command::Persist => {
-                    last_save = self
-                        .dir
-                        .save(&self.setup.cockpit.persisted(), &self.who)
-                        .map(|_| ())
-                        .map_err(|e| e.to_string());
+                    last_save = self.save();
                     if let Err(e) = &last_save {
                         saved = Err(format!("the new state was NOT saved: {e}"));
                     }
@@ -172,7 +254,11 @@ impl Session {
                         }
                     }
                 }
-                Command::Bell | Command::PostFault(_) | Command::ClearFaults | Command::Controls(_) => {}
+                Command::Bell
+                | Command::PostFault(_)
+                | Command::ClearFaults
+                | Command::Controls(_)
+                | Command::SendTriggerRequest(_) => {}
             }
         }
         saved
@@ -227,6 +313,62 @@ fn ask_manual(instruction: &str) -> Result<(), String> {
         Ok(_) => Err(format!("the operator typed {:?} instead of done", line.trim())),
         Err(e) => Err(format!("cannot read the terminal: {e}")),
     }
+}
+
+/// Refuses the verb while a cockpit holds the controls, unless `take` says why they are taken:
+/// then the holder is told, lets go (within [`TAKE_WAIT`]) and the lease is held by this verb.
+/// Returns the lease, whom it was taken from and why.
+#[allow(clippy::type_complexity)]
+fn respect_controls(
+    verb: &str,
+    dir: &StateDir,
+    who: &Who,
+    take: Option<&str>,
+) -> Result<Option<(Option<Lease>, String, String)>, ExitCode> {
+    let Some(h) = crate::store::holder(dir).filter(|h| !h.who.is_this_process()) else { return Ok(None) };
+    let Some(reason) = take.map(str::trim) else {
+        return Err(fail(verb, format!("{}; ask for them, or pass --take-controls REASON", holder_line(&h))));
+    };
+    if reason.is_empty() {
+        return Err(fail(verb, "--take-controls must say why"));
+    }
+    crate::store::take_over(dir, who, reason).map_err(|e| fail(verb, e))?;
+    let deadline = std::time::Instant::now() + TAKE_WAIT;
+    loop {
+        match Lease::try_acquire(dir, who).map_err(|e| fail(verb, e))? {
+            Acquire::Acquired(lease) => {
+                let _ = crate::store::clear_request(dir);
+                return Ok(Some((Some(lease), h.who.short(), reason.to_string())));
+            }
+            Acquire::Held { .. } if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Acquire::Held { by } => {
+                let _ = crate::store::clear_request(dir);
+                let by = by.map_or_else(|| h.who.short(), |b| b.who.short());
+                return Err(fail(
+                    verb,
+                    format!(
+                        "the cockpit of {by} did not let go of the controls within {}s (is it hung? end it, \
+                         or roll back, which never waits); nothing was changed",
+                        TAKE_WAIT.as_secs()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// `alice@ops1 holds the controls since 14:02 (cockpit on pts/3)`.
+fn holder_line(h: &crate::store::HolderInfo) -> String {
+    let since = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(h.since.0)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_else(|| "?".into());
+    let on = match &h.who.tty {
+        Some(t) => format!("cockpit on {}", t.strip_prefix("/dev/").unwrap_or(t)),
+        None => format!("cockpit, pid {}", h.who.pid),
+    };
+    format!("{} holds the controls since {since} ({on})", h.who.short())
 }
 
 /// `cutover advance: read-only: …`, naming what made this process read-only.

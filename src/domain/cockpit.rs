@@ -10,7 +10,7 @@ mod traffic_ops;
 
 use std::collections::BTreeSet;
 
-pub use controls_ops::{ControlsInfo, ControlsOp, NOT_HOLDER};
+pub use controls_ops::{ControlsInfo, ControlsOp, NOT_HOLDER, TriggerAction, TriggerRequest};
 pub use manual_step::ManualWait;
 pub use traffic_ops::{ApplyFailure, PersistedState};
 
@@ -61,7 +61,8 @@ pub struct Cockpit {
     pub rollback_requested: bool,
     /// Health observations older than this count as stale for outage triggers.
     pub health_stale_ms: Option<i64>,
-    /// Who operates this cockpit (`$USER`), for trigger acknowledgements.
+    /// Who operates this cockpit (`alice@ops1`, as the audit names them), for the log, trigger
+    /// notes and the traffic history.
     pub operator: String,
     /// Local time's offset from UTC, for clock times in trigger reasons.
     pub utc_offset_secs: i32,
@@ -85,6 +86,21 @@ pub struct Cockpit {
     pub soak_announced: Option<Ts>,
     /// What moves traffic, for the confirmation dialogs: `webhook PUT http://…/weights`.
     pub actuators: Vec<String>,
+    /// The last `state.json` this cockpit knows to be on disk, with its generation: the base of
+    /// the three-way merge when someone else writes it, and what tells a stale reading.
+    pub synced: Option<(u64, PersistedState)>,
+    /// On the holder: an observer's request to raise, lower or acknowledge a trigger, until `y`/`n`.
+    pub trigger_request: Option<TriggerRequest>,
+    /// A popup the operator must see (the controls taken, a rollback from elsewhere), until `esc`.
+    pub notice: Option<Notice>,
+}
+
+/// A popup: what happened, said once with the bell, shown until dismissed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub at: Ts,
+    pub title: String,
+    pub text: String,
 }
 
 /// Everything that can happen to the cockpit.
@@ -172,11 +188,30 @@ pub enum Event {
     },
     /// The operator takes, hands over or keeps the controls.
     ControlsKey(ControlsOp),
-    /// `state.json` as someone else wrote it (the holder, or a CLI verb), and who.
+    /// `state.json` as someone else wrote it (the holder, or a CLI verb), who, and its generation.
     StateLoaded {
         state: Box<PersistedState>,
         by: Option<String>,
+        generation: u64,
     },
+    /// This cockpit's own save is on disk as `state` (merged with a change made elsewhere meanwhile,
+    /// if there was one) at `generation`.
+    StateSaved {
+        state: Box<PersistedState>,
+        generation: u64,
+    },
+    /// Someone took the controls from this holder without asking (`--take-controls` from a shell).
+    ControlsTaken {
+        by: String,
+        reason: String,
+    },
+    /// The operator closes the popup.
+    DismissNotice,
+    /// An observer asks the holder to raise, lower or acknowledge a trigger (see
+    /// [`TriggerRequest`]); on an observer, the operator's key sends one.
+    TriggerRequest(TriggerRequest),
+    /// The holder answers the trigger request shown: do it (`true`) or decline.
+    AnswerTriggerRequest(bool),
     /// The actuators stopped change `seq` at a manual step (`next_step` runs once confirmed).
     NeedsConfirmation {
         seq: u64,
@@ -229,7 +264,12 @@ impl Event {
             | Event::ActualWeights(_)
             // Who holds the controls, and the state they wrote: a viewer follows both.
             | Event::Controls { .. }
-            | Event::StateLoaded { .. } => return None,
+            | Event::StateLoaded { .. }
+            | Event::StateSaved { .. }
+            | Event::ControlsTaken { .. }
+            | Event::DismissNotice => return None,
+            Event::TriggerRequest(_) => "asking for a trigger action",
+            Event::AnswerTriggerRequest(_) => "answering a trigger request",
         })
     }
 }
@@ -273,6 +313,8 @@ pub enum Command {
     },
     /// Take, hand over or keep the controls (the lease in the state dir).
     Controls(ControlsOp),
+    /// On an observer: hand a trigger request to the holder (through the state dir).
+    SendTriggerRequest(TriggerRequest),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,6 +359,9 @@ impl Cockpit {
             manual_wait: None,
             soak_announced: None,
             actuators: Vec::new(),
+            synced: None,
+            trigger_request: None,
+            notice: None,
         }
     }
 
@@ -328,7 +373,15 @@ impl Cockpit {
         {
             return vec![Command::Log(Level::Warn, format!("read-only: {what} is not available"))];
         }
-        let mut out = self.apply(event, now);
+        let mut out = match self.as_trigger_request(&event, now) {
+            Some(r) => {
+                let mut out = Vec::new();
+                self.send_trigger_request(r, &mut out);
+                out
+            }
+            None => self.apply(event, now),
+        };
+        self.observer_writes_only_its_own(&mut out);
         if self.read_only {
             // Whatever a watched change asks for (saving a trigger state, an audit line) is not ours to do.
             out.retain(|c| matches!(c, Command::Log(..) | Command::Bell));
@@ -470,7 +523,12 @@ impl Cockpit {
             Event::Resume { reason } => self.resume(&reason, now, &mut out),
             Event::Controls { info, note } => self.controls_changed(info, note, &mut out),
             Event::ControlsKey(op) => self.controls_op(op, &mut out),
-            Event::StateLoaded { state, by } => self.state_loaded(*state, by, &mut out),
+            Event::StateLoaded { state, by, generation } => self.state_loaded(*state, by, generation, &mut out),
+            Event::StateSaved { state, generation } => self.state_saved(*state, generation, &mut out),
+            Event::ControlsTaken { by, reason } => self.controls_taken(&by, &reason, now, &mut out),
+            Event::DismissNotice => self.notice = None,
+            Event::TriggerRequest(r) => self.trigger_requested(r, now, &mut out),
+            Event::AnswerTriggerRequest(yes) => self.answer_trigger_request(yes, now, &mut out),
             Event::NeedsConfirmation { seq, weights, stage, next_step, instruction, steps_done } => {
                 let wait = ManualWait { seq, weights, stage, next_step, instruction, steps_done, since: now };
                 self.manual_needed(wait, &mut out)

@@ -46,9 +46,11 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic;
 use super::state_dir::{
-    ACTION_LOCK, CONTROLS_LOCK, CONTROLS_REQUEST, Ctx, OBSERVERS_DIR, StateDir, StoreError, Who, now, rfc3339,
+    ACTION_LOCK, CONTROLS_LOCK, CONTROLS_REQUEST, Ctx, OBSERVERS_DIR, StateDir, StoreError, TRIGGER_REQUEST, Who, now,
+    rfc3339,
 };
 use super::state_file::private as private_permissions;
+use crate::domain::cockpit::TriggerRequest;
 use crate::domain::time::Ts;
 
 /// A pending request older than this is ignored.
@@ -311,8 +313,19 @@ pub struct Request {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RequestState {
     Pending,
-    Granted { by: Who, at: Ts },
-    Declined { by: Who, at: Ts },
+    Granted {
+        by: Who,
+        at: Ts,
+    },
+    Declined {
+        by: Who,
+        at: Ts,
+    },
+    /// Taken without asking (`--take-controls REASON` from a shell): the holder lets go at once
+    /// and tells its operator who took them and why.
+    Taken {
+        reason: String,
+    },
 }
 
 /// Asks the holder for the controls (replaces any earlier request).
@@ -328,6 +341,7 @@ pub fn pending_request(dir: &StateDir) -> Option<Request> {
     let request: Request = serde_json::from_slice(&text).ok()?;
     let (since, ttl) = match &request.state {
         RequestState::Pending => (request.at, REQUEST_TTL),
+        RequestState::Taken { .. } => (request.at, ANSWER_TTL),
         RequestState::Granted { at, .. } | RequestState::Declined { at, .. } => (*at, ANSWER_TTL),
     };
     let age = now().0 - since.0;
@@ -335,6 +349,14 @@ pub fn pending_request(dir: &StateDir) -> Option<Request> {
         return None;
     }
     Some(request)
+}
+
+/// Takes the controls without asking: the holder's poller sees this, lets go and tells its
+/// operator (see [`RequestState::Taken`]); the taker then picks the lock up.
+pub fn take_over(dir: &StateDir, who: &Who, reason: &str) -> Result<Request, StoreError> {
+    let request = Request { who: who.clone(), at: now(), state: RequestState::Taken { reason: reason.to_string() } };
+    write_request(&dir.ctx, &request)?;
+    Ok(request)
 }
 
 /// Says no to the current request.
@@ -361,6 +383,35 @@ fn write_request(ctx: &Ctx, request: &Request) -> Result<(), StoreError> {
     let path = ctx.file(CONTROLS_REQUEST);
     let bytes = serde_json::to_vec(request).map_err(io::Error::other).map_err(StoreError::io(&path, "encode"))?;
     atomic::replace(&path, &bytes, private_permissions()).map_err(StoreError::io(&path, "write the controls request"))
+}
+
+/// An observer's trigger request as kept in `trigger.request`, with who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerAsk {
+    pub who: Who,
+    pub request: TriggerRequest,
+}
+
+/// On an observer: asks the holder to raise, lower or acknowledge a trigger (replaces any earlier
+/// request not yet picked up).
+pub fn send_trigger_request(dir: &StateDir, who: &Who, request: &TriggerRequest) -> Result<(), StoreError> {
+    dir.ctx.write("write a trigger request")?;
+    let path = dir.ctx.file(TRIGGER_REQUEST);
+    let ask = TriggerAsk { who: who.clone(), request: request.clone() };
+    let bytes = serde_json::to_vec(&ask).map_err(io::Error::other).map_err(StoreError::io(&path, "encode"))?;
+    atomic::replace(&path, &bytes, private_permissions()).map_err(StoreError::io(&path, "write the trigger request"))
+}
+
+/// On the holder: the waiting trigger request of another process, removed as it is picked up
+/// (one older than [`REQUEST_TTL`] is removed and ignored).
+pub fn take_trigger_request(dir: &StateDir) -> Option<TriggerAsk> {
+    let path = dir.ctx.file(TRIGGER_REQUEST);
+    let ask: TriggerAsk = serde_json::from_slice(&fs::read(&path).ok()?).ok()?;
+    if ask.who.is_this_process() || dir.ctx.write("pick up a trigger request").is_err() {
+        return None;
+    }
+    let _ = fs::remove_file(&path);
+    (now().0 - ask.request.at.0 <= REQUEST_TTL.as_millis() as i64).then_some(ask)
 }
 
 /// A short-lived exclusive lock held while one action runs. Dropping it releases it.

@@ -12,7 +12,7 @@ pub mod state_file;
 pub use audit::{AuditEntry, AuditRead, Damaged};
 pub use lease::{
     Acquire, ActionLock, HolderInfo, Lease, Observer, Request, RequestState, clear_request, decline_request, holder,
-    observer_list, observers, pending_request, request_handover,
+    observer_list, observers, pending_request, request_handover, send_trigger_request, take_over, take_trigger_request,
 };
 pub use state_dir::{StateDir, StoreError, Who, default_state_dir, folder_name};
 pub use state_file::{Loaded, Meta, Saved, Source, Versioned};

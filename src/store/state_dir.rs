@@ -7,7 +7,8 @@
 //!   audit.jsonl           one JSON line per production-changing action (see audit)
 //!   cutover.log           the tracing log (written by the app's logger)
 //!   controls.lock         held (OS lock) by the one instance that has the controls (see lease)
-//!   controls.request      an observer asking for the controls
+//!   controls.request      an observer asking for the controls (or a shell taking them)
+//!   trigger.request       an observer asking the holder to raise, lower or acknowledge a trigger
 //!   action.lock           held for the few seconds a CLI verb or an action runs
 //!   state.lock            held for the moment a writer checks the generation and replaces state.json
 //!   observers/            one locked file per observing instance
@@ -39,6 +40,7 @@ pub const CONTROLS_LOCK: &str = "controls.lock";
 pub const CONTROLS_REQUEST: &str = "controls.request";
 pub const ACTION_LOCK: &str = "action.lock";
 pub const STATE_LOCK: &str = "state.lock";
+pub const TRIGGER_REQUEST: &str = "trigger.request";
 pub const OBSERVERS_DIR: &str = "observers";
 
 /// Everything that can go wrong in the state dir. Messages name the file and say what to do.
@@ -109,10 +111,17 @@ impl Who {
     /// from `$SSH_CONNECTION` and the terminal (`$SSH_TTY`, else stdin's terminal).
     pub fn from_env() -> Who {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let user = var("USER").or_else(|| var("LOGNAME")).or_else(passwd_name).unwrap_or_else(|| "unknown".into());
+        let user = var("USER").or_else(|| var("LOGNAME")).or_else(passwd_name).unwrap_or_else(uid_name);
         let ssh_client = var("SSH_CONNECTION").and_then(|c| c.split_whitespace().next().map(str::to_string));
         let tty = var("SSH_TTY").or_else(stdin_tty);
         Who { user, host: hostname(), pid: std::process::id(), ssh_client, tty }
+    }
+
+    /// Who this process is, computed once: every header, log line, audit entry and report of
+    /// this process names the same person the same way.
+    pub fn current() -> Who {
+        static CURRENT: std::sync::OnceLock<Who> = std::sync::OnceLock::new();
+        CURRENT.get_or_init(Who::from_env).clone()
     }
 
     /// A `Who` with just these parts (tests, or an identity from elsewhere).
@@ -177,6 +186,18 @@ fn passwd_name() -> Option<String> {
     }
     #[cfg(not(unix))]
     None
+}
+
+/// `uid 1000`: the last resort when neither `$USER` nor the passwd file names this process.
+fn uid_name() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = fs::metadata("/proc/self") {
+            return format!("uid {}", m.uid());
+        }
+    }
+    "unknown".into()
 }
 
 fn stdin_tty() -> Option<String> {
@@ -280,7 +301,7 @@ impl StateDir {
             seen: None,
             generation: 0,
         };
-        for name in [STATE_FILE, &format!("{STATE_FILE}.prev"), CONTROLS_REQUEST] {
+        for name in [STATE_FILE, &format!("{STATE_FILE}.prev"), CONTROLS_REQUEST, TRIGGER_REQUEST] {
             let removed = atomic::sweep_temps(&dir.ctx.root, name);
             dir.ctx.writes.fetch_add(removed as u64, Ordering::Relaxed);
         }

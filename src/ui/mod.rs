@@ -106,7 +106,9 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         Some(Overlay::Manual { text }) => traffic::manual_dialog(frame, area, s, text),
         None => {}
     }
+    overlay::notice(frame, area, s);
     overlay::handover(frame, area, s);
+    overlay::trigger_request(frame, area, s);
 }
 
 /// A bordered panel with a title, in the theme's colours.

@@ -238,3 +238,47 @@ pub fn handover(frame: &mut Frame, area: Rect, s: &Screen) {
     let style = t.warn.add_modifier(ratatui::style::Modifier::BOLD);
     frame.render_widget(Paragraph::new(Line::styled(text, style)).block(panel(" controls ", t)), rect);
 }
+
+/// On the holder, while an observer asks for a trigger action: who, what, and the keys that answer.
+pub fn trigger_request(frame: &mut Frame, area: Rect, s: &Screen) {
+    use crate::app::keymap::Action;
+    let c = s.cockpit;
+    // The handover question, when there is one, is answered first.
+    let Some(r) = c.trigger_request.as_ref().filter(|_| c.controls_held && c.controls.asked_by.is_none()) else {
+        return;
+    };
+    let t = s.theme;
+    let key = |a: Action| s.keymap.first_key(a).unwrap_or_else(|| "?".into());
+    let text = format!(
+        " {} asks you to {}: {} do it, {} decline ",
+        r.by,
+        r.describe(),
+        key(Action::HandOver),
+        key(Action::KeepControls)
+    );
+    let width = (text.chars().count() as u16 + 2).min(area.width);
+    let rect = Rect { x: area.x + (area.width - width) / 2, y: area.y + 1, width, height: 3.min(area.height) };
+    frame.render_widget(Clear, rect);
+    let style = t.warn.add_modifier(ratatui::style::Modifier::BOLD);
+    frame.render_widget(Paragraph::new(Line::styled(text, style)).block(panel(" trigger request ", t)), rect);
+}
+
+/// A popup the operator must see (the controls taken, a rollback made elsewhere), until `esc`.
+pub fn notice(frame: &mut Frame, area: Rect, s: &Screen) {
+    use crate::app::keymap::Action;
+    let Some(n) = s.cockpit.notice.as_ref() else { return };
+    let t = s.theme;
+    let close = s.keymap.first_key(Action::Close).unwrap_or_else(|| "?".into());
+    let width = (n.text.chars().count() as u16 + 4).clamp(30, area.width.max(1));
+    let lines = vec![
+        Line::styled(format!(" {}", n.text), t.crit.add_modifier(ratatui::style::Modifier::BOLD)),
+        Line::styled(format!(" {close} closes"), t.muted),
+    ];
+    let rect = centered(area, width, 4);
+    frame.render_widget(Clear, rect);
+    let title = format!(" {} ", n.title);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }).block(panel(&title, t)),
+        rect,
+    );
+}

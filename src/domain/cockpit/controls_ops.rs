@@ -2,9 +2,13 @@
 //! and following the state the holder (or a CLI verb) wrote. The lease itself lives in the app
 //! layer; this side only decides and reports.
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Cockpit, Command, Level, PersistedState};
+use super::merge::{Side, merge};
+use super::{Cockpit, Command, Event, Level, Notice, PersistedState};
+use crate::domain::time::Ts;
+use crate::domain::traffic::MoveKind;
 
 /// Said when an observer presses a key that would change production.
 pub const NOT_HOLDER: &str = "you do not hold the controls: press t to ask for them";
@@ -35,7 +39,131 @@ pub enum ControlsOp {
     Decline,
 }
 
+/// What an observer asks the holder to do with a trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum TriggerAction {
+    Raise { reason: String },
+    Lower { reason: String },
+    Acknowledge,
+}
+
+/// An observer's request, carried to the holder through the state dir (`trigger.request`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerRequest {
+    /// The trigger's name (indices may differ between two configs).
+    pub trigger: String,
+    #[serde(flatten)]
+    pub action: TriggerAction,
+    /// `bob@ops2`.
+    pub by: String,
+    pub at: Ts,
+}
+
+impl TriggerRequest {
+    /// `raise "data corruption" (rows lost)`.
+    pub fn describe(&self) -> String {
+        match &self.action {
+            TriggerAction::Raise { reason } => format!("raise {:?} ({reason})", self.trigger),
+            TriggerAction::Lower { reason } => format!("lower {:?} ({reason})", self.trigger),
+            TriggerAction::Acknowledge => format!("acknowledge {:?}", self.trigger),
+        }
+    }
+}
+
+/// What an observer may write to the audit log: its requests and its own runbook ticks.
+const OBSERVER_AUDIT: [&str; 3] = ["trigger-request", "tick", "untick"];
+
 impl Cockpit {
+    /// Another cockpit holds the controls of a shared state dir: this one watches and asks.
+    pub fn is_observer(&self) -> bool {
+        self.controls.shared && !self.controls_held && !self.read_only
+    }
+
+    /// On an observer, the second wall: nothing of the state and nothing of the audit but its
+    /// requests and its ticks leave this cockpit, whatever an event asked for.
+    pub(super) fn observer_writes_only_its_own(&self, out: &mut Vec<Command>) {
+        if self.is_observer() {
+            out.retain(|c| match c {
+                Command::Persist => false,
+                Command::Audit { what, .. } => OBSERVER_AUDIT.contains(&what.as_str()),
+                _ => true,
+            });
+        }
+    }
+
+    /// On an observer, `!` and `A` become a request to the holder; `None` for other events.
+    pub(super) fn as_trigger_request(&self, event: &Event, now: Ts) -> Option<TriggerRequest> {
+        if !self.is_observer() {
+            return None;
+        }
+        let (i, action) = match event {
+            Event::AckTrigger(i) => (*i, TriggerAction::Acknowledge),
+            Event::RaiseTrigger { trigger, reason } => (*trigger, TriggerAction::Raise { reason: reason.clone() }),
+            Event::LowerTrigger { trigger, reason } => (*trigger, TriggerAction::Lower { reason: reason.clone() }),
+            _ => return None,
+        };
+        let trigger = self.triggers.specs.get(i)?.name.clone();
+        Some(TriggerRequest { trigger, action, by: self.operator.clone(), at: now })
+    }
+
+    /// The observer's side: send the request, say so, audit it under its own name.
+    pub(super) fn send_trigger_request(&self, r: TriggerRequest, out: &mut Vec<Command>) {
+        let holder = self.controls.holder.clone().unwrap_or_else(|| "the holder".into());
+        out.push(Command::Log(Level::Info, format!("asked {holder} to {}", r.describe())));
+        self.audit("trigger-request", json!({ "trigger": r.trigger, "request": r.describe(), "to": holder }), out);
+        out.push(Command::SendTriggerRequest(r));
+    }
+
+    /// The holder's side: show the request until it is answered, with the bell.
+    pub(super) fn trigger_requested(&mut self, r: TriggerRequest, _now: Ts, out: &mut Vec<Command>) {
+        if !self.controls_held {
+            return;
+        }
+        out.push(Command::Log(Level::Warn, format!("{} asks you to {}: y does it, n declines", r.by, r.describe())));
+        out.push(Command::Bell);
+        self.trigger_request = Some(r);
+    }
+
+    /// `y` carries the request out as the holder's own action (audited, naming who asked); `n`
+    /// declines it.
+    pub(super) fn answer_trigger_request(&mut self, yes: bool, now: Ts, out: &mut Vec<Command>) {
+        let Some(r) = self.trigger_request.take() else {
+            out.push(Command::Log(Level::Info, "no trigger request to answer".into()));
+            return;
+        };
+        if !yes {
+            out.push(Command::Log(Level::Info, format!("declined: {} asked to {}", r.by, r.describe())));
+            self.audit("decline-trigger-request", json!({ "trigger": r.trigger, "requester": r.by }), out);
+            return;
+        }
+        let Some(i) = self.triggers.specs.iter().position(|s| s.name == r.trigger) else {
+            out.push(Command::Log(
+                Level::Warn,
+                format!("{} asked about {:?}, which is not configured here", r.by, r.trigger),
+            ));
+            return;
+        };
+        let asked = |reason: &str| format!("{reason} (asked by {})", r.by);
+        let event = match &r.action {
+            TriggerAction::Acknowledge => Event::AckTrigger(i),
+            TriggerAction::Raise { reason } => Event::RaiseTrigger { trigger: i, reason: asked(reason) },
+            TriggerAction::Lower { reason } => Event::LowerTrigger { trigger: i, reason: asked(reason) },
+        };
+        out.extend(self.apply(event, now));
+    }
+
+    /// Someone took the controls without asking: a popup, the bell, and this cockpit observes.
+    pub(super) fn controls_taken(&mut self, by: &str, reason: &str, now: Ts, out: &mut Vec<Command>) {
+        let text = format!("{by} took the controls from a shell: {reason}; you are observing now");
+        out.push(Command::Log(Level::Warn, text.clone()));
+        out.push(Command::Bell);
+        self.controls_held = false;
+        self.controls.held = false;
+        self.trigger_request = None;
+        self.notice = Some(Notice { at: now, title: "controls taken".into(), text });
+    }
+
     /// The poller's news: a change of holder is logged (and audited when this instance took them).
     pub(super) fn controls_changed(&mut self, info: ControlsInfo, note: Option<String>, out: &mut Vec<Command>) {
         if let Some(n) = note {
@@ -86,19 +214,93 @@ impl Cockpit {
     }
 
     /// The state file changed under this instance (the holder wrote it, or a CLI verb did):
-    /// follow it.
-    pub(super) fn state_loaded(&mut self, state: PersistedState, by: Option<String>, out: &mut Vec<Command>) {
-        if state == self.persisted() {
+    /// follow it. A reading older than what this cockpit already knows is ignored. The holder
+    /// merges it with its own changes not yet on disk (three ways, from the last state it knew on
+    /// disk), so a trigger it just raised survives a rollback made from a shell meanwhile.
+    pub(super) fn state_loaded(
+        &mut self,
+        state: PersistedState,
+        by: Option<String>,
+        generation: u64,
+        out: &mut Vec<Command>,
+    ) {
+        self.follow(state, by, generation, false, out);
+    }
+
+    /// This holder's own save reached the disk, perhaps merged with a change made elsewhere.
+    pub(super) fn state_saved(&mut self, state: PersistedState, generation: u64, out: &mut Vec<Command>) {
+        self.follow(state, None, generation, true, out);
+    }
+
+    fn follow(
+        &mut self,
+        state: PersistedState,
+        by: Option<String>,
+        generation: u64,
+        own: bool,
+        out: &mut Vec<Command>,
+    ) {
+        if self.synced.as_ref().is_some_and(|(g, _)| generation <= *g) {
+            return; // already known, or older than what is known
+        }
+        let base = self.synced.replace((generation, state.clone())).map(|(_, s)| s);
+        let ours = self.persisted();
+        let next = match base {
+            Some(base) if self.controls_held => {
+                let m = merge(&base, &ours, &state, Side::Theirs);
+                if !m.conflicts.is_empty() {
+                    let by = by.as_deref().unwrap_or("another cutover");
+                    out.push(Command::Log(
+                        Level::Warn,
+                        format!(
+                            "state.json was changed by {by} at the same time as here: {} taken as written there",
+                            m.conflicts.join(", ")
+                        ),
+                    ));
+                }
+                m.state
+            }
+            _ => state,
+        };
+        if next == ours {
             return;
         }
         let before = self.stage_label();
-        for w in self.restore(state) {
+        let known = self.traffic.history.clone();
+        for w in self.restore(next) {
             out.push(Command::Log(Level::Warn, w));
         }
+        self.announce_moves_made_elsewhere(&known, out);
         let after = self.stage_label();
-        if before != after || self.controls_held {
+        if before != after || (self.controls_held && !own) {
             let by = by.map(|b| format!(" by {b}")).unwrap_or_default();
             out.push(Command::Log(Level::Info, format!("state changed{by}: blue {after}")));
+        }
+    }
+
+    /// A rollback someone else made (a shell, another cockpit) is a popup and the bell on the
+    /// holder, naming who and why.
+    fn announce_moves_made_elsewhere(
+        &mut self,
+        known: &[crate::domain::traffic::HistoryEntry],
+        out: &mut Vec<Command>,
+    ) {
+        let new: Vec<_> = self
+            .traffic
+            .history
+            .iter()
+            .filter(|e| !known.iter().any(|k| k.seq == e.seq && k.at == e.at && k.kind == e.kind))
+            .filter(|e| e.by != self.operator && e.kind == MoveKind::Rollback)
+            .cloned()
+            .collect();
+        for e in new {
+            let why = e.reason.as_deref().unwrap_or("no reason given");
+            let text = format!("{} rolled back {}% → 0%: {why}", e.by, e.from);
+            out.push(Command::Log(Level::Error, text.clone()));
+            if self.controls_held {
+                out.push(Command::Bell);
+                self.notice = Some(Notice { at: e.at, title: "ROLLED BACK elsewhere".into(), text });
+            }
         }
     }
 
@@ -206,11 +408,14 @@ mod tests {
         holder.update(Event::Applied { seq, detail: "ok".into() }, Ts(10));
         let mut observer = Cockpit::new("go-live", "prod");
         observer.update(Event::Controls { info: shared(false), note: None }, Ts(0));
-        let out = observer
-            .update(Event::StateLoaded { state: Box::new(holder.persisted()), by: Some("alice@ops1".into()) }, Ts(11));
+        let out = observer.update(
+            Event::StateLoaded { state: Box::new(holder.persisted()), by: Some("alice@ops1".into()), generation: 1 },
+            Ts(11),
+        );
         assert_eq!(observer.traffic.blue_percent, 10);
         assert!(logs(&out).iter().any(|m| m.contains("by alice@ops1") && m.contains("10%")), "{out:?}");
-        let again = observer.update(Event::StateLoaded { state: Box::new(holder.persisted()), by: None }, Ts(12));
+        let again = observer
+            .update(Event::StateLoaded { state: Box::new(holder.persisted()), by: None, generation: 2 }, Ts(12));
         assert!(logs(&again).is_empty(), "the same state again is not news: {again:?}");
     }
 }
