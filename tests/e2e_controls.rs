@@ -10,7 +10,7 @@ mod fleet_proc;
 use std::time::{Duration, Instant};
 
 use common::tmux::Tmux;
-use common::traffic::{FleetConfig, TempDir};
+use common::traffic::{FleetConfig, TempDir, router_weights};
 use fleet_proc::FleetProc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
@@ -100,8 +100,26 @@ fn the_second_instance_observes_follows_the_advance_and_takes_the_controls_after
     two.wait_for("instance 2 ending", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
 }
 
+/// `cutover VERB …` on the fleet config and state dir, as `bob` (another person at a shell).
+fn shell(cfg: &std::path::Path, state: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    c.args(args).arg("--config").arg(cfg).arg("--state-dir").arg(state);
+    c.env("USER", "bob").stdin(std::process::Stdio::null());
+    c
+}
+
+fn audit_count(state: &std::path::Path, what: &str) -> usize {
+    let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap_or_default();
+    audit.lines().filter(|l| l.contains(&format!("\"what\":\"{what}\""))).count()
+}
+
+fn stored(state: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(state.join("state.json")).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
 #[test]
-fn the_holder_follows_a_cli_advance_instead_of_overwriting_it() {
+fn a_shell_advance_is_refused_while_a_cockpit_holds_the_controls_and_take_controls_takes_them() {
     let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
     let dir = TempDir::new("pairing-cli");
     let _ = std::fs::remove_dir_all(&dir.0);
@@ -113,21 +131,176 @@ fn the_holder_follows_a_cli_advance_instead_of_overwriting_it() {
     holder.wait_for("the holder at 0%", Duration::from_secs(60), |s, _| {
         header(s).contains("controls: you · 0 watching") && header(s).contains("blue 0%")
     });
-    let out = std::process::Command::new(BIN)
-        .args(["advance", "--yes", "--wait", "0s", "--config"])
-        .arg(&cfg)
-        .arg("--state-dir")
-        .arg(&state)
-        .stdin(std::process::Stdio::null())
+    let before = std::fs::read(state.join("state.json")).ok();
+    for args in [&["advance", "--yes", "--wait", "0s"][..], &["resume", "--reason", "procedure done"][..]] {
+        let out = shell(&cfg, &state, args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?} refused: {err}");
+        assert!(
+            err.contains("holds the controls since")
+                && err.contains("(cockpit")
+                && err.contains("ask for them, or pass --take-controls REASON"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(router_weights(&fleet.info.admin), (0, 100), "the router was not touched");
+    assert_eq!(std::fs::read(state.join("state.json")).ok(), before, "state.json was not touched");
+    assert!(header(&holder.screen(false)).contains("controls: you"), "{}", holder.screen(false));
+
+    let out = shell(&cfg, &state, &["advance", "--yes", "--wait", "0s", "--take-controls", "CAB-7 night shift"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    holder.wait_for("the holder at 10%, saying who moved it", Duration::from_secs(10), |s, _| {
-        header(s).contains("blue 10%") && s.contains("state changed by") && s.contains("blue 10%")
+    assert!(String::from_utf8_lossy(&out.stdout).contains("took the controls from"), "{out:?}");
+    // It observes: while the shell held the controls, and once it let go they are free, not its.
+    holder.wait_for("the former holder told who took them, not holding, at 10%", Duration::from_secs(10), |s, _| {
+        s.contains("controls taken")
+            && s.contains("bob@")
+            && s.contains("CAB-7 night shift")
+            && (header(s).contains("observing") || header(s).contains("controls: free"))
+            && header(s).contains("blue 10%")
     });
-    // The holder's next save (a trigger, a tick) starts from 10 %, not from its old 0 %.
+    holder.key("a");
+    holder.wait_for("the former holder refusing to advance", Duration::from_secs(10), |s, _| {
+        s.contains("you do not hold the controls: press t to ask for them")
+    });
+    assert_eq!(router_weights(&fleet.info.admin), (10, 90));
     let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    let taken = audit.lines().find(|l| l.contains("\"take-controls\"") && l.contains("CAB-7")).expect(&audit);
+    assert!(taken.contains("\"user\":\"bob\""), "audited under the taker's name: {taken}");
     assert!(audit.contains("\"advance\""), "{audit}");
+    // The shell let go when it ended: the former holder can take them back with t.
+    holder.key("Escape");
+    holder.key("t");
+    holder.wait_for("the controls taken back", Duration::from_secs(10), |s, _| header(s).contains("controls: you"));
+    holder.key("q");
+    holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+}
+
+#[test]
+fn a_shell_rollback_goes_through_and_the_holder_sees_who_and_why() {
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
+    let dir = TempDir::new("pairing-rollback");
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let cfg = FleetConfig { read_back: false, ..FleetConfig::new("pairing") }.write(&dir.0, &fleet.info);
+    let state = dir.0.join("state");
+    let holder = Tmux::start("controls-rollback", 120, 40);
+    holder.type_text(&format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display()), true);
+    holder.wait_for("the holder at 0%", Duration::from_secs(60), |s, _| {
+        header(s).contains("controls: you · 0 watching") && header(s).contains("blue 0%")
+    });
+    holder.key("a");
+    holder.wait_for("the confirmation prompt", Duration::from_secs(10), |s, _| s.contains("type 10 to send 10%"));
+    holder.type_text("10", false);
+    holder.key("Enter");
+    holder.wait_for("the holder at 10%", Duration::from_secs(20), |s, _| header(s).contains("blue 10%"));
+
+    let out = shell(&cfg, &state, &["rollback", "--yes", "--reason", "p95 doubled on checkout"]).output().unwrap();
+    assert!(out.status.success(), "a rollback is never refused: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(router_weights(&fleet.info.admin), (0, 100));
+    holder.wait_for("a popup naming who rolled back and why", Duration::from_secs(10), |s, _| {
+        s.contains("ROLLED BACK elsewhere") && s.contains("bob@") && s.contains("p95 doubled on checkout")
+    });
+    let screen = holder.screen(false);
+    assert!(header(&screen).contains("controls: you"), "the holder keeps the controls: {screen}");
+    assert!(header(&screen).contains("ROLLED BACK"), "{screen}");
+    holder.key("Escape");
+    holder.wait_for("the popup closed", Duration::from_secs(10), |s, _| !s.contains("ROLLED BACK elsewhere"));
+    holder.key("q");
+    holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+}
+
+#[test]
+fn a_trigger_raised_in_the_holder_while_a_shell_rollback_runs_stays_raised() {
+    const ROUNDS: usize = 20;
+    const TRIGGER: &str = "data corruption";
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
+    let dir = TempDir::new("pairing-race");
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let extra = format!("[[trigger]]\nname = \"{TRIGGER}\"\ntier = \"planned\"\ncondition = \"manual\"\n");
+    let cfg = FleetConfig { read_back: false, extra: &extra, ..FleetConfig::new("pairing") }.write(&dir.0, &fleet.info);
+    let state = dir.0.join("state");
+    let holder = Tmux::start("controls-race", 120, 40);
+    holder.type_text(&format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display()), true);
+    holder.wait_for("the holder with the trigger", Duration::from_secs(60), |s, _| {
+        header(s).contains("controls: you · 0 watching") && s.contains(TRIGGER)
+    });
+    // Focus the triggers panel (phases → tasks → SLOs → triggers); the one trigger is selected.
+    for _ in 0..3 {
+        holder.key("Tab");
+    }
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut shell_merged = 0;
+    for round in 1..=ROUNDS {
+        holder.key("!");
+        holder.wait_for("the raise dialog", Duration::from_secs(10), |s, _| s.contains("raise \"data corruption\""));
+        holder.type_text(&format!("round {round}"), false);
+        let rollback = shell(&cfg, &state, &["rollback", "--yes", "--reason", &format!("round {round}")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The raise lands before, during or after the shell's load-change-save.
+        std::thread::sleep(Duration::from_millis(rng.u64(..150)));
+        holder.key("Enter");
+        let out = rollback.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "round {round}: {err}");
+        if err.contains("changed meanwhile") {
+            shell_merged += 1;
+        }
+        let limit = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = stored(&state);
+            let raised = &s["state"]["triggers"][TRIGGER]["raised"];
+            let history = s["state"]["traffic"]["history"].as_array().map_or(0, Vec::len);
+            let agree = raised["reason"].as_str() == Some(&format!("round {round}"))
+                && s["state"]["traffic"]["pending"].is_null()
+                && history == round
+                && s["state"]["traffic"]["blue_percent"] == 0
+                && audit_count(&state, "rollback") == round
+                && audit_count(&state, "trigger-raise") == round
+                && router_weights(&fleet.info.admin) == (0, 100);
+            if agree {
+                break;
+            }
+            assert!(
+                Instant::now() < limit,
+                "round {round}: the audit, state.json and the router disagree:\nstate {s}\naudit rollbacks {} raises {}\n\
+                 router {:?}\n{}",
+                audit_count(&state, "rollback"),
+                audit_count(&state, "trigger-raise"),
+                router_weights(&fleet.info.admin),
+                holder.screen(false)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The holder says who rolled back, and still shows the trigger raised.
+        let popup = "bob@";
+        let why = format!("rolled back 0% → 0%: round {round}");
+        holder.wait_for("the rollback popup", Duration::from_secs(10), |s, _| {
+            s.contains("ROLLED BACK elsewhere") && s.contains(popup) && s.contains(&why)
+        });
+        holder.key("Escape");
+        holder.wait_for("the holder showing the trigger raised", Duration::from_secs(10), |s, _| {
+            !s.contains("ROLLED BACK elsewhere") && s.lines().any(|l| l.contains(TRIGGER) && l.contains("RAISED"))
+        });
+        // Lower it again for the next round.
+        holder.key("!");
+        holder.wait_for("the lower dialog", Duration::from_secs(10), |s, _| s.contains("lower \"data corruption\""));
+        holder.type_text(&format!("done {round}"), false);
+        holder.key("Enter");
+        let limit = Instant::now() + Duration::from_secs(10);
+        while !stored(&state)["state"]["triggers"][TRIGGER]["raised"].is_null() {
+            assert!(Instant::now() < limit, "round {round}: not lowered: {}", holder.screen(false));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let log = std::fs::read_to_string(state.join("cutover.log")).unwrap_or_default();
+    let holder_merged = log.lines().filter(|l| l.contains("changed meanwhile")).count();
+    eprintln!("of {ROUNDS} rounds, the shell merged in {shell_merged}, the holder in {holder_merged}");
     holder.key("q");
     holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
 }

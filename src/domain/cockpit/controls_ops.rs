@@ -290,7 +290,7 @@ impl Cockpit {
             .history
             .iter()
             .filter(|e| !known.iter().any(|k| k.seq == e.seq && k.at == e.at && k.kind == e.kind))
-            .filter(|e| e.by != self.operator && e.kind == MoveKind::Rollback)
+            .filter(|e| e.kind == MoveKind::Rollback)
             .cloned()
             .collect();
         for e in new {
