@@ -418,4 +418,109 @@ mod tests {
             .update(Event::StateLoaded { state: Box::new(holder.persisted()), by: None, generation: 2 }, Ts(12));
         assert!(logs(&again).is_empty(), "the same state again is not news: {again:?}");
     }
+
+    fn with_manual_trigger(held: bool) -> Cockpit {
+        use crate::domain::trigger::{Tier, TriggerSpec, Triggers};
+        let mut c = Cockpit::new("go-live", "prod");
+        c.operator = if held { "alice@ops1".into() } else { "bob@ops2".into() };
+        c.triggers = Triggers::new(vec![TriggerSpec::manual("data corruption", Tier::Planned)]);
+        c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1 check\n").unwrap());
+        c.update(Event::Controls { info: shared(held), note: None }, Ts(0));
+        c
+    }
+
+    fn audits(out: &[Command]) -> Vec<&str> {
+        out.iter()
+            .filter_map(|c| match c {
+                Command::Audit { what, .. } => Some(what.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_observer_asks_the_holder_and_writes_nothing_but_its_requests_and_ticks() {
+        let mut c = with_manual_trigger(false);
+        let out = c.update(Event::RaiseTrigger { trigger: 0, reason: "rows lost".into() }, Ts(1));
+        let sent = out.iter().find_map(|x| match x {
+            Command::SendTriggerRequest(r) => Some(r.clone()),
+            _ => None,
+        });
+        let sent = sent.expect("a request for the holder");
+        assert_eq!(sent.action, TriggerAction::Raise { reason: "rows lost".into() });
+        assert_eq!((sent.trigger.as_str(), sent.by.as_str()), ("data corruption", "bob@ops2"));
+        assert_eq!(audits(&out), vec!["trigger-request"], "{out:?}");
+        assert!(logs(&out).iter().any(|m| m.contains("asked alice@ops1 to raise")), "{out:?}");
+        assert!(!out.contains(&Command::Persist));
+        assert!(c.triggers.states[0].raised.is_none(), "nothing raised on the observer alone");
+        for e in [Event::AckTrigger(0), Event::LowerTrigger { trigger: 0, reason: "fine".into() }] {
+            let out = c.update(e.clone(), Ts(2));
+            assert!(out.iter().any(|x| matches!(x, Command::SendTriggerRequest(_))), "{e:?}: {out:?}");
+            assert_eq!(audits(&out), vec!["trigger-request"], "{e:?}");
+        }
+        // Its own runbook ticks are allowed, audited under its name.
+        let task = c.runbook.as_ref().unwrap().find("T1").unwrap().clone();
+        let out = c.update(Event::ToggleTask(task), Ts(3));
+        assert!(out.iter().any(|x| matches!(x, Command::WriteTask { done: true, .. })));
+        assert_eq!(audits(&out), vec!["tick"]);
+    }
+
+    #[test]
+    fn the_holder_answers_a_trigger_request_with_y_or_n() {
+        let mut c = with_manual_trigger(true);
+        let ask =
+            |action| TriggerRequest { trigger: "data corruption".into(), action, by: "bob@ops2".into(), at: Ts(1) };
+        let out = c.update(Event::TriggerRequest(ask(TriggerAction::Raise { reason: "rows lost".into() })), Ts(1));
+        assert!(out.contains(&Command::Bell), "{out:?}");
+        assert!(logs(&out).iter().any(|m| m.contains("bob@ops2 asks you to raise")), "{out:?}");
+        assert!(c.trigger_request.is_some());
+        let out = c.update(Event::AnswerTriggerRequest(true), Ts(2));
+        let raised = c.triggers.states[0].raised.as_ref().expect("raised by the holder");
+        assert_eq!(raised.by, "alice@ops1");
+        assert_eq!(raised.reason, "rows lost (asked by bob@ops2)");
+        assert_eq!(audits(&out), vec!["trigger-raise"]);
+        assert!(out.contains(&Command::Persist));
+        assert!(c.trigger_request.is_none());
+        c.update(Event::TriggerRequest(ask(TriggerAction::Lower { reason: "false alarm".into() })), Ts(3));
+        let out = c.update(Event::AnswerTriggerRequest(false), Ts(4));
+        assert_eq!(audits(&out), vec!["decline-trigger-request"]);
+        assert!(c.triggers.states[0].raised.is_some(), "declined: still raised");
+    }
+
+    #[test]
+    fn a_rollback_made_elsewhere_is_merged_in_and_shown_on_the_holder() {
+        let mut holder = with_manual_trigger(true);
+        holder.synced = Some((1, holder.persisted()));
+        let mut shell = holder.clone();
+        shell.operator = "carol@ops3".into();
+        // The holder raises (its save not on disk yet) while a shell rolls back.
+        holder.update(Event::RaiseTrigger { trigger: 0, reason: "rows lost".into() }, Ts(10));
+        shell.update(Event::Rollback { reason: "p95 doubled".into() }, Ts(11));
+        let out = holder.update(
+            Event::StateLoaded { state: Box::new(shell.persisted()), by: Some("carol@ops3".into()), generation: 2 },
+            Ts(12),
+        );
+        assert!(holder.traffic.is_rolled_back(), "the shell's rollback is followed");
+        assert!(holder.triggers.states[0].raised.is_some(), "the raise not yet on disk survives");
+        assert!(out.contains(&Command::Bell), "{out:?}");
+        let n = holder.notice.clone().expect("a popup");
+        assert!(n.text.contains("carol@ops3") && n.text.contains("p95 doubled"), "{n:?}");
+        // An older reading arriving late changes nothing.
+        let stale = Cockpit::new("go-live", "prod").persisted();
+        holder.update(Event::StateLoaded { state: Box::new(stale), by: None, generation: 1 }, Ts(13));
+        assert!(holder.traffic.is_rolled_back() && holder.triggers.states[0].raised.is_some());
+        holder.update(Event::DismissNotice, Ts(14));
+        assert!(holder.notice.is_none());
+    }
+
+    #[test]
+    fn controls_taken_from_a_shell_are_a_popup_and_the_holder_observes() {
+        let mut c = with_manual_trigger(true);
+        let out = c.update(Event::ControlsTaken { by: "bob@ops2".into(), reason: "CAB-7".into() }, Ts(5));
+        assert!(out.contains(&Command::Bell));
+        assert!(!c.controls_held);
+        assert!(c.notice.as_ref().is_some_and(|n| n.text.contains("bob@ops2") && n.text.contains("CAB-7")));
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(6));
+        assert_eq!(logs(&out), vec![NOT_HOLDER]);
+    }
 }
