@@ -342,3 +342,62 @@ fn a_cockpit_advance_waits_for_a_cli_action_and_then_changes_nothing() {
     holder.key("q");
     holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
 }
+
+#[test]
+fn an_observer_raises_a_trigger_only_through_the_holder() {
+    const TRIGGER: &str = "data corruption";
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
+    let dir = TempDir::new("pairing-ask");
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let extra = format!("[[trigger]]\nname = \"{TRIGGER}\"\ntier = \"planned\"\ncondition = \"manual\"\n");
+    let cfg = FleetConfig { read_back: false, extra: &extra, ..FleetConfig::new("pairing") }.write(&dir.0, &fleet.info);
+    let state = dir.0.join("state");
+    let command = format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display());
+    let holder = Tmux::start("controls-ask-one", 120, 40);
+    holder.type_text(&command, true);
+    holder.wait_for("the holder", Duration::from_secs(60), |s, _| header(s).contains("controls: you · 0 watching"));
+    let observer = Tmux::start("controls-ask-two", 120, 40);
+    observer.type_text(&format!("USER=bob {command}"), true);
+    observer.wait_for("the observer", Duration::from_secs(60), |s, _| header(s).contains("observing"));
+    for _ in 0..3 {
+        observer.key("Tab");
+    }
+    observer.key("!");
+    observer.wait_for("the raise dialog", Duration::from_secs(10), |s, _| s.contains("raise \"data corruption\""));
+    observer.type_text("rows lost in eu-1", false);
+    observer.key("Enter");
+    observer.wait_for("the observer saying it asked", Duration::from_secs(10), |s, _| {
+        s.contains("to raise \"data corruption\" (rows lost in eu-1)")
+    });
+    holder.wait_for("the request on the holder", Duration::from_secs(10), |s, _| {
+        s.contains("bob@")
+            && s.contains("asks you to raise \"data corruption\" (rows lost in eu-1): y do it, n decline")
+    });
+    // Nothing is raised anywhere until the holder says so.
+    let raised = |state: &std::path::Path| !stored(state)["state"]["triggers"][TRIGGER]["raised"].is_null();
+    assert!(!raised(&state), "raised before the holder answered");
+    assert!(!observer.screen(false).lines().any(|l| l.contains(TRIGGER) && l.contains("RAISED")));
+    assert_eq!(audit_count(&state, "trigger-raise"), 0);
+    holder.key("y");
+    let limit = Instant::now() + Duration::from_secs(10);
+    while !raised(&state) {
+        assert!(Instant::now() < limit, "not raised after y: {}", holder.screen(false));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (who, t) in [("holder", &holder), ("observer", &observer)] {
+        t.wait_for(&format!("the {who} showing it raised"), Duration::from_secs(10), |s, _| {
+            s.lines().any(|l| l.contains(TRIGGER) && l.contains("RAISED"))
+        });
+    }
+    let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    let request = audit.lines().find(|l| l.contains("\"trigger-request\"")).expect(&audit);
+    assert!(request.contains("\"user\":\"bob\""), "the request is audited under the observer's name: {request}");
+    let raise = audit.lines().find(|l| l.contains("\"trigger-raise\"")).expect(&audit);
+    assert!(!raise.contains("\"user\":\"bob\"") && raise.contains("asked by bob@"), "{raise}");
+    assert_eq!(audit.lines().filter(|l| l.contains("\"user\":\"bob\"")).count(), 1, "{audit}");
+    holder.key("q");
+    observer.key("q");
+    holder.wait_for("the holder ending", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+    observer.wait_for("the observer ending", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+}
