@@ -187,10 +187,10 @@ impl Controls {
         self.lease.as_ref()?;
         let r = pending_request(&self.dir).filter(|r| !r.who.is_this_process())?;
         let RequestState::Taken { reason } = r.state else { return None };
-        if let Some(lease) = self.lease.take() {
-            if let Err(e) = lease.release() {
-                tracing::error!("{e}");
-            }
+        if let Some(lease) = self.lease.take()
+            && let Err(e) = lease.release()
+        {
+            tracing::error!("{e}");
         }
         self.observer = Observer::join(&self.dir, &self.who).map_err(|e| tracing::error!("{e}")).ok();
         Some(Event::ControlsTaken { by: r.who.short(), reason })
