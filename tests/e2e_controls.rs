@@ -401,3 +401,53 @@ fn an_observer_raises_a_trigger_only_through_the_holder() {
     holder.wait_for("the holder ending", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
     observer.wait_for("the observer ending", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
 }
+
+#[test]
+fn a_cockpit_change_waiting_for_the_action_lock_is_not_sent_once_a_shell_rollback_replaced_it() {
+    use cutover::domain::cockpit::PersistedState;
+    use cutover::store::{ActionLock, StateDir, Who};
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "0", "--smoke-rps", "0"]);
+    let dir = TempDir::new("pairing-superseded");
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let cfg = FleetConfig { read_back: false, ..FleetConfig::new("pairing") }.write(&dir.0, &fleet.info);
+    let state = dir.0.join("state");
+    let holder = Tmux::start("controls-superseded", 120, 40);
+    holder.type_text(&format!("{BIN} run --config {} --state-dir {}", cfg.display(), state.display()), true);
+    holder.wait_for("the holder at 0%", Duration::from_secs(60), |s, _| {
+        header(s).contains("controls: you · 0 watching") && header(s).contains("blue 0%")
+    });
+    // A shell verb holds the action lock while the operator advances.
+    let mut sd = StateDir::open(&state).unwrap();
+    let carol = Who::new("carol", "ops9", 1);
+    let busy = ActionLock::acquire(&sd, &carol, "rollback", Duration::from_secs(1)).unwrap();
+    holder.key("a");
+    holder.wait_for("the confirmation prompt", Duration::from_secs(10), |s, _| s.contains("type 10 to send 10%"));
+    holder.type_text("10", false);
+    holder.key("Enter");
+    let limit = Instant::now() + Duration::from_secs(10);
+    while stored(&state)["state"]["traffic"]["pending"].is_null() {
+        assert!(Instant::now() < limit, "the intent was not saved: {}", holder.screen(false));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The shell's rollback lands (as `cutover rollback` writes it) and it lets go of the lock.
+    let (s, _) = sd
+        .update(&carol, |s: Option<PersistedState>| {
+            let mut s = s.unwrap();
+            s.traffic = s.traffic.rollback("p95 doubled", "carol@ops9", cutover::store::state_dir::now()).0;
+            s.traffic.pending = None;
+            Ok::<_, cutover::store::StoreError>(s)
+        })
+        .unwrap();
+    assert!(s.traffic.is_rolled_back());
+    drop(busy);
+    holder.wait_for("the cockpit saying its change was replaced", Duration::from_secs(20), |s, _| {
+        // The traffic panel says it (cut at its width).
+        s.contains("0% → 10% FAILED: carol@ops9 changed the traffic while this change wai")
+    });
+    assert_eq!(router_weights(&fleet.info.admin), (0, 100), "the router was not moved over the rollback");
+    let s = stored(&state);
+    assert_eq!(s["state"]["traffic"]["blue_percent"], 0, "{s}");
+    holder.key("q");
+    holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+}

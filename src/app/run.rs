@@ -321,6 +321,23 @@ fn save_merged(
     }
 }
 
+/// Whether `state.json` still asks for change `seq` (to `weights`), else who replaced it.
+fn still_intended(path: &std::path::Path, seq: u64, weights: crate::domain::env::Weights) -> Result<(), String> {
+    let loaded =
+        StateDir::open_read_only(path).and_then(|mut d| d.load::<PersistedState>()).map_err(|e| e.to_string())?;
+    let Some(l) = loaded else { return Ok(()) };
+    if l.state
+        .traffic
+        .pending
+        .as_ref()
+        .is_some_and(|p| p.seq == seq && crate::domain::traffic::weights_for(p.to) == weights)
+    {
+        return Ok(());
+    }
+    let by = l.meta.writer.as_ref().map_or_else(|| "another cutover".to_string(), Who::short);
+    Err(format!("{by} changed the traffic while this change waited for the action lock"))
+}
+
 /// Reads the router once at start-up to settle a change found interrupted (see
 /// [`Event::Reconcile`]); never applies anything.
 fn spawn_settle_interrupted(chain: Arc<Chain>, tx: UnboundedSender<Msg>) -> JoinHandle<()> {
@@ -420,6 +437,7 @@ impl Executor {
     fn apply(&self, seq: u64, weights: crate::domain::env::Weights, stage: String, from: usize) {
         let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
         let (dir, who) = (self.action_dir.clone(), self.who.clone());
+        let state_path = self.action_dir.as_ref().map(|d| d.path().to_path_buf());
         // Write-ahead: the Persist before this command must be on disk before traffic moves.
         let saved = self.store.as_ref().map(|store| {
             let (done, wait) = tokio::sync::oneshot::channel();
@@ -451,7 +469,19 @@ impl Executor {
                 }
                 None => Ok(None),
             };
+            // Under the lock, the change must still be the one on disk: a shell `rollback` that ran
+            // while this change waited may have replaced it, and the router must not be moved
+            // back over it.
+            let superseded = match (&action, &state_path) {
+                (Ok(Some(_)), Some(path)) if seq != 0 => still_intended(path, seq, weights).err(),
+                _ => None,
+            };
             let msg = match action {
+                Ok(_) if superseded.is_some() => Msg::Domain(Event::ApplyFailed {
+                    seq,
+                    error: format!("{}; nothing was changed", superseded.unwrap_or_default()),
+                    steps_done: Vec::new(),
+                }),
                 Ok(lock) => {
                     let event = super::traffic_io::apply(&chain, seq, weights, stage, from).await;
                     Msg::Action { event, lock }

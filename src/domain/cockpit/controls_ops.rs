@@ -248,7 +248,8 @@ impl Cockpit {
         let next = match base {
             Some(base) if self.controls_held => {
                 let m = merge(&base, &ours, &state, Side::Theirs);
-                if !m.conflicts.is_empty() {
+                // The writer already said so for this cockpit's own save.
+                if !m.conflicts.is_empty() && !own {
                     let by = by.as_deref().unwrap_or("another cutover");
                     out.push(Command::Log(
                         Level::Warn,

@@ -33,8 +33,9 @@ pub fn merge(base: &PersistedState, ours: &PersistedState, theirs: &PersistedSta
         Pick::Same(v) => v.clone(),
         Pick::Conflict => {
             conflicts.push(format!(
-                "the traffic stage (on disk: blue {}%, here: blue {}%)",
-                theirs.traffic.blue_percent, ours.traffic.blue_percent
+                "the traffic stage (on disk: {}, here: {})",
+                traffic_label(&theirs.traffic),
+                traffic_label(&ours.traffic)
             ));
             pick(prefer, &ours.traffic, &theirs.traffic).clone()
         }
@@ -59,6 +60,18 @@ pub fn merge(base: &PersistedState, ours: &PersistedState, theirs: &PersistedSta
         auto_ticked.remove(gone);
     }
     Merged { state: PersistedState { traffic, triggers, auto_ticked }, conflicts }
+}
+
+/// `blue 0% rolled back`, `blue 0%, 0% → 10% pending`.
+fn traffic_label(t: &crate::domain::traffic::TrafficState) -> String {
+    let mut s = format!("blue {}%", t.blue_percent);
+    if t.is_rolled_back() {
+        s.push_str(" rolled back");
+    }
+    if let Some(p) = &t.pending {
+        s.push_str(&format!(", {}% → {}% pending", p.from, p.to));
+    }
+    s
 }
 
 enum Pick<'a, T> {
