@@ -921,3 +921,35 @@ fn two_saves_from_the_same_generation_one_wins_the_other_is_refused() {
         b.update(&who("bob"), |t: Option<Tally>| Ok::<_, StoreError>(Tally { b: 1, ..t.unwrap() })).unwrap();
     assert_eq!((t, saved.generation), (Tally { a: 1, b: 1 }, 3));
 }
+
+#[test]
+fn a_trigger_request_reaches_the_holder_once_and_a_take_over_is_seen_as_taken() {
+    use cutover::domain::cockpit::{TriggerAction, TriggerRequest};
+    let path = temp_dir("trigger-request");
+    let observer = StateDir::open(&path).unwrap();
+    let holder_dir = StateDir::open(&path).unwrap();
+    let bob = Who::new("bob", "ops2", 1);
+    let request = TriggerRequest {
+        trigger: "data corruption".into(),
+        action: TriggerAction::Raise { reason: "rows lost".into() },
+        by: bob.short(),
+        at: cutover::store::state_dir::now(),
+    };
+    cutover::store::send_trigger_request(&observer, &bob, &request).unwrap();
+    let ask = cutover::store::take_trigger_request(&holder_dir).expect("the holder picks it up");
+    assert_eq!((ask.who, ask.request), (bob.clone(), request.clone()));
+    assert!(cutover::store::take_trigger_request(&holder_dir).is_none(), "once only");
+    // A request too old to act on is dropped.
+    let old = TriggerRequest { at: Ts(0), ..request };
+    cutover::store::send_trigger_request(&observer, &bob, &old).unwrap();
+    assert!(cutover::store::take_trigger_request(&holder_dir).is_none());
+    assert!(!path.join("trigger.request").exists());
+    // A read-only viewer cannot send one.
+    let ro = StateDir::open_read_only(&path).unwrap();
+    assert!(matches!(cutover::store::send_trigger_request(&ro, &bob, &old), Err(StoreError::ReadOnly { .. })));
+
+    cutover::store::take_over(&observer, &bob, "CAB-7").unwrap();
+    let taken = pending_request(&holder_dir).expect("seen by the holder");
+    assert_eq!(taken.state, RequestState::Taken { reason: "CAB-7".into() });
+    assert_eq!(taken.who, bob);
+}
