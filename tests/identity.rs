@@ -3,6 +3,7 @@
 
 mod common;
 #[path = "common/fleet_proc.rs"]
+#[allow(dead_code)]
 mod fleet_proc;
 
 use common::traffic::{FleetConfig, TempDir, cutover, output_text as text};
