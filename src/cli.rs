@@ -44,6 +44,21 @@ pub enum Command {
     Report(ReportArgs),
 }
 
+impl Command {
+    /// The verb, when `--take-controls` was given to one that never takes the controls (it only
+    /// watches or reads).
+    pub fn take_controls_unused(&self) -> Option<&'static str> {
+        let (verb, args) = match self {
+            Command::Run(a) => ("run", &a.config),
+            Command::Check(a) => ("check", a),
+            Command::Status(a) => ("status", &a.config),
+            Command::Report(a) => ("report", &a.config),
+            _ => return None,
+        };
+        args.take_controls.is_some().then_some(verb)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     #[command(flatten)]

@@ -7,6 +7,12 @@ fn main() -> std::process::ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("cutover: cannot install the error report hook: {e}");
     }
+    if let Some(verb) = cli.command.take_controls_unused() {
+        eprintln!(
+            "cutover {verb}: --take-controls is for the verbs that act (advance, resume, …); {verb} never takes the controls"
+        );
+        return std::process::ExitCode::FAILURE;
+    }
     let state_dir = cli.state_dir;
     let ro = cli.read_only;
     match cli.command {

@@ -196,8 +196,13 @@ fn a_shell_rollback_goes_through_and_the_holder_sees_who_and_why() {
     holder.key("Enter");
     holder.wait_for("the holder at 10%", Duration::from_secs(20), |s, _| header(s).contains("blue 10%"));
 
-    let out = shell(&cfg, &state, &["rollback", "--yes", "--reason", "p95 doubled on checkout"]).output().unwrap();
-    assert!(out.status.success(), "a rollback is never refused: {}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        shell(&cfg, &state, &["rollback", "--yes", "--reason", "p95 doubled on checkout", "--take-controls", "x"])
+            .output()
+            .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "a rollback is never refused: {err}");
+    assert!(err.contains("--take-controls is not needed") && err.contains("the controls stay with"), "{err}");
     assert_eq!(router_weights(&fleet.info.admin), (0, 100));
     holder.wait_for("a popup naming who rolled back and why", Duration::from_secs(10), |s, _| {
         s.contains("ROLLED BACK elsewhere") && s.contains("bob@") && s.contains("p95 doubled on checkout")
@@ -450,4 +455,24 @@ fn a_cockpit_change_waiting_for_the_action_lock_is_not_sent_once_a_shell_rollbac
     assert_eq!(s["state"]["traffic"]["blue_percent"], 0, "{s}");
     holder.key("q");
     holder.wait_for("the shell prompt", Duration::from_secs(20), |s, _| s.lines().any(|l| l.trim_end() == "$"));
+}
+
+#[test]
+fn take_controls_on_a_verb_that_never_takes_them_is_refused_with_why() {
+    let dir = TempDir::new("pairing-flag");
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).unwrap();
+    for verb in ["status", "report", "check", "run"] {
+        let out = std::process::Command::new(BIN)
+            .args([verb, "--take-controls", "because"])
+            .arg("--state-dir")
+            .arg(dir.0.join("state"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {err}");
+        assert!(err.contains(&format!("cutover {verb}: --take-controls is for the verbs that act")), "{err}");
+    }
+    assert!(!dir.0.join("state").exists(), "nothing was created");
 }

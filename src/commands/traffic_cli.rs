@@ -69,6 +69,13 @@ impl Session {
         // Every verb but rollback respects the controls: a cockpit holding them is asked, or
         // they are taken from it with a reason.
         let controls = if verb == ALWAYS_ALLOWED {
+            if let (Some(_), Some(h)) = (&config_args.take_controls, crate::store::holder(&dir)) {
+                eprintln!(
+                    "cutover {verb}: --take-controls is not needed: a rollback always goes through; the controls \
+                     stay with {}",
+                    h.who.short()
+                );
+            }
             None
         } else {
             respect_controls(verb, &dir, &who, config_args.take_controls.as_deref())?
