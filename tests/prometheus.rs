@@ -618,6 +618,7 @@ async fn real_go_live_queries_agree_with_the_direct_scrape() {
     let scrape_cfg = ScrapeConfig {
         targets: fleet.info.services.iter().map(|s| ScrapeTarget { env: s.env, url: s.metrics.clone() }).collect(),
         slos: SliKind::ALL.iter().copied().enumerate().collect(),
+        min_counts: Vec::new(),
         interval,
         window: WINDOW,
         timeout: Duration::from_secs(2),

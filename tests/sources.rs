@@ -219,6 +219,7 @@ fn config(targets: Vec<ScrapeTarget>) -> ScrapeConfig {
     ScrapeConfig {
         targets,
         slos: all_slos(),
+        min_counts: Vec::new(),
         interval: Duration::from_millis(150),
         window: Duration::from_secs(60),
         timeout: Duration::from_secs(2),

@@ -87,9 +87,12 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
     let prometheus = config.prometheus.as_ref().filter(|_| !queried.is_empty()).map(|p| (p.prom.clone(), queried));
     let alerts = config.prometheus.as_ref().and_then(|p| p.alert_labels.clone().map(|l| (p.prom.clone(), l)));
     cockpit.alerts_enabled = alerts.is_some();
+    let min_counts: Vec<(usize, u64)> =
+        config.slos.iter().enumerate().filter(|(_, s)| s.prom.is_none()).map(|(i, s)| (i, s.min_count)).collect();
     let scrape = (!scrape_targets.is_empty() && !scraped.is_empty()).then_some(ScrapeConfig {
         targets: scrape_targets,
         slos: scraped,
+        min_counts,
         interval: config.interval,
         window: config.window,
         timeout: config.timeout,

@@ -101,7 +101,12 @@ pub struct SloConfig {
     pub sli: SliKind,
     /// `Some`: read from Prometheus with this query; `None`: derived from scraped `/metrics`.
     pub prom: Option<PromQuery>,
+    /// Fewest requests (events, for event latency) in the window to judge a scraped SLI; 0: any.
+    pub min_count: u64,
 }
+
+/// The default `min_requests` / `min_events`.
+pub const DEFAULT_MIN_COUNT: u64 = 100;
 
 /// Finds the config file: `--config` / `$CUTOVER_CONFIG`, `./cutover.toml`, then the user config dir.
 pub fn discover(explicit: Option<&Path>) -> Result<PathBuf, String> {
@@ -260,6 +265,38 @@ impl Validator<'_> {
         Ok((links, gates))
     }
 
+    /// `min_requests` / `min_events` of one SLO: the key that fits its SLI, only where cutover
+    /// counts the window itself (scraped SLIs), never on throughput (the count is what it judges).
+    fn min_count(&self, s: &raw::RawSlo, i: usize, sli: SliKind, prom: bool) -> Result<u64, ConfigError> {
+        let (key, wrong) = match sli {
+            SliKind::EventLatencyP95 => ("min_events", &s.min_requests),
+            _ => ("min_requests", &s.min_events),
+        };
+        if let Some(w) = wrong {
+            let other = if key == "min_events" { "min_requests" } else { "min_events" };
+            let msg = format!("{other} does not apply to sli {:?}; use {key}", sli.key());
+            return self.err(w.span(), format!("slo[{i}].{other}"), msg);
+        }
+        let given = if key == "min_events" { &s.min_events } else { &s.min_requests };
+        let full = format!("slo[{i}].{key}");
+        match given {
+            Some(n) if *n.get_ref() < 0 => self.err(n.span(), full, "must be 0 (judge any count) or more".into()),
+            Some(n) if sli == SliKind::Throughput && *n.get_ref() > 0 => {
+                let msg = "throughput judges the request count itself; a minimum would hide an outage".into();
+                self.err(n.span(), full, msg)
+            }
+            Some(n) if prom && *n.get_ref() > 0 => {
+                let msg = "applies to SLIs derived from scraped /metrics; for a PromQL SLO write the minimum \
+                           into the query (see the README, \"Enough data to judge\")"
+                    .into();
+                self.err(n.span(), full, msg)
+            }
+            Some(n) => Ok(*n.get_ref() as u64),
+            None if prom || sli == SliKind::Throughput => Ok(0),
+            None => Ok(DEFAULT_MIN_COUNT),
+        }
+    }
+
     fn validate(&self, raw: RawConfig, base: Option<&Path>) -> Result<Config, ConfigError> {
         let deployment = match &raw.deployment.name {
             Some(n) if n.get_ref().trim().is_empty() => {
@@ -327,7 +364,8 @@ impl Validator<'_> {
             };
             let spec = SloSpec { name: s.name.clone(), objective, judge, interval_ms: interval.as_millis() as i64 };
             let prom = self.prom_query(s, i, sli, prometheus.is_some(), &raw.vars)?;
-            slos.push(SloConfig { spec, sli, prom });
+            let min_count = self.min_count(s, i, sli, prom.is_some())?;
+            slos.push(SloConfig { spec, sli, prom, min_count });
         }
 
         let (links, gates) = self.automation(raw.runbook.as_ref())?;
