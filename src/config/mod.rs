@@ -536,6 +536,31 @@ mod tests {
     }
 
     #[test]
+    fn minimum_counts_default_to_100_and_are_checked() {
+        let slo =
+            |sli: &str, extra: &str| format!("[[slo]]\nname = \"x\"\nsli = \"{sli}\"\nobjective = \"< 1\"\n{extra}");
+        let min = |sli: &str, extra: &str| parse_str(&slo(sli, extra)).map(|c| c.slos[0].min_count);
+        assert_eq!(min("error_ratio", ""), Ok(DEFAULT_MIN_COUNT));
+        assert_eq!(min("p95_latency", "min_requests = 20\n"), Ok(20));
+        assert_eq!(min("event_latency_p95", "min_events = 5\n"), Ok(5));
+        assert_eq!(min("availability", "min_requests = 0\n"), Ok(0));
+        assert_eq!(min("throughput", ""), Ok(0), "throughput judges the count itself");
+        let e = min("event_latency_p95", "min_requests = 5\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("slo[0].min_requests"));
+        assert!(e.to_string().contains("use min_events"), "{e}");
+        let e = min("throughput", "min_requests = 10\n").unwrap_err();
+        assert!(e.to_string().contains("hide an outage"), "{e}");
+        let e = min("error_ratio", "min_requests = -1\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(5), "{e}");
+        // PromQL SLOs: cutover does not count their window, so it does not pretend to.
+        let prom = "[prometheus]\nurl = \"http://127.0.0.1:9090\"\n";
+        let c = parse_str(&format!("{prom}{}", slo("error_ratio", ""))).unwrap();
+        assert_eq!(c.slos[0].min_count, 0);
+        let e = parse_str(&format!("{prom}{}", slo("error_ratio", "min_requests = 50\n"))).unwrap_err();
+        assert!(e.to_string().contains("write the minimum into the query"), "{e}");
+    }
+
+    #[test]
     fn triggers_default_to_the_go_live_plan_and_can_be_written() {
         let c = parse(DEMO_CONFIG, Path::new("demo.toml"), None).unwrap();
         assert!(c.triggers.iter().any(|t| t.name.contains("error rate > 5%")), "{:?}", c.triggers);
