@@ -725,3 +725,51 @@ async fn real_go_live_queries_agree_with_the_direct_scrape() {
     scraping.abort();
     fleet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_infinities_are_errors_with_the_reason_in_the_cockpit_and_status() {
+    use cutover::domain::slo::SloRow;
+    use cutover::domain::status::StatusReport;
+    let prom = PromServer::start(PromOptions::default()).await;
+    let cfg = PromConfig::new(prom.url());
+    let slos = [
+        ("error rate", "< 1%", Judge::PerEnv),
+        ("availability", ">= 99.9%", Judge::PerEnv),
+        ("throughput", ">= 200/s", Judge::Sum),
+    ];
+    let mut cockpit = Cockpit::new("go-live", "prod");
+    for (name, obj, judge) in slos {
+        cockpit.slos.push(SloRow::new(SloSpec {
+            name: name.into(),
+            objective: obj.parse().unwrap(),
+            judge,
+            interval_ms: 1000,
+        }));
+    }
+    // What Prometheus answers for x/0: -Inf for the error rate, +Inf for the others.
+    let queries = [(0, "-1/vector(0)"), (1, "1/vector(0)"), (2, "1/vector(0)")];
+    let polled: Vec<PromSlo> = queries
+        .iter()
+        .flat_map(|&(slo, q)| Env::ALL.map(|env| PromSlo { slo, env, query: q.into(), reduce: None }))
+        .collect();
+    let (sink, mut rx) = channel_sink();
+    let handle = prometheus::spawn(cfg, polled, Duration::from_secs(1), client(), sink);
+    let mut seen = 0;
+    while seen < 6 {
+        if let Event::Sample { slo, env, outcome } = next_event(&mut rx, "the infinities").await {
+            let Outcome::Value(v) = outcome else { panic!("{slo} {env:?}: {outcome:?}") };
+            assert!(v.is_infinite(), "Prometheus answered {v}");
+            cockpit.update(Event::Sample { slo, env, outcome }, now());
+            seen += 1;
+        }
+    }
+    handle.abort();
+    let json = serde_json::to_value(StatusReport::of(&cockpit, now())).unwrap();
+    let entries = json["slos"].as_array().unwrap();
+    assert_eq!(entries.len(), 5, "{json}");
+    for s in entries {
+        assert_eq!((s["state"].as_str(), &s["value"]), (Some("error"), &serde_json::Value::Null), "{s}");
+        let sign = if s["name"] == "error rate" { "-Inf" } else { "+Inf" };
+        assert!(s["error"].as_str().unwrap().ends_with(&format!("not a finite number: {sign}")), "{s}");
+    }
+}
