@@ -168,7 +168,11 @@ fn print_table(r: &StatusReport) {
         println!("  {:<22} {:<6} {:<12} {detail}", h.service, h.env.key(), state);
     }
     for t in &r.triggers {
-        println!("  trigger {:<9} {:<8} {}  {}", t.tier, t.state, t.name, t.reason);
+        let state = match (&t.input, t.state) {
+            (Some(i), "inactive") => format!("holding: {} since {}", i.what, i.since),
+            _ => t.state.to_string(),
+        };
+        println!("  trigger {:<9} {:<8} {}  {}", t.tier, state, t.name, t.reason);
     }
     for a in &r.alerts {
         println!("  alert {:<8} {} {}", a.state.label(), a.name, a.summary.as_deref().unwrap_or(""));

@@ -61,6 +61,17 @@ pub struct TriggerStatus {
     /// A firing trigger whose condition stopped holding (it stays firing until acknowledged).
     pub cleared: bool,
     pub acknowledged: bool,
+    /// The input the trigger could not read at its last evaluation (`null` when it could):
+    /// an inactive trigger here is holding, not ok.
+    pub input: Option<TriggerInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TriggerInput {
+    /// `input error`, `input stale` or `no data`.
+    pub what: &'static str,
+    /// RFC 3339 UTC.
+    pub since: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -287,6 +298,8 @@ impl StatusReport {
                             reason: st.reason(spec, &labels, now),
                             cleared,
                             acknowledged,
+                            input: if spec.is_manual() { None } else { st.input_trouble() }
+                                .map(|i| TriggerInput { what: i.what, since: super::time::rfc3339(i.since) }),
                         }
                     })
                     .collect()
