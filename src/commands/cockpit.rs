@@ -12,7 +12,7 @@ use crate::domain::slo::SloRow;
 use crate::domain::time::format_age;
 use crate::sources::health::{HealthCheck, HealthTarget};
 use crate::sources::plan::SourcePlan;
-use crate::sources::prometheus::PromSlo;
+use crate::sources::prometheus::{CountCheck, PromSlo};
 use crate::sources::scrape::{ScrapeConfig, ScrapeTarget};
 use crate::store::runbook_file::RunbookFile;
 use crate::ui::theme::Theme;
@@ -79,9 +79,19 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
         .slos
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| s.prom.as_ref().map(|q| (i, q)))
-        .flat_map(|(slo, q)| {
-            Env::ALL.map(|env| PromSlo { slo, env, query: q.resolved[env.index()].clone(), reduce: q.reduce })
+        .filter_map(|(i, s)| s.prom.as_ref().map(|q| (i, s, q)))
+        .flat_map(|(slo, s, q)| {
+            Env::ALL.map(|env| PromSlo {
+                slo,
+                env,
+                query: q.resolved[env.index()].clone(),
+                reduce: q.reduce,
+                count: q.count.as_ref().filter(|_| s.min_count > 0).map(|c| CountCheck {
+                    query: c[env.index()].clone(),
+                    min: s.min_count,
+                    counted: crate::domain::sli::counted(s.sli),
+                }),
+            })
         })
         .collect();
     let prometheus = config.prometheus.as_ref().filter(|_| !queried.is_empty()).map(|p| (p.prom.clone(), queried));

@@ -108,6 +108,8 @@ pub struct RawSlo {
     pub reduce: Option<Spanned<String>>,
     /// Fewest requests in the window to judge a request-based SLI (default 100).
     pub min_requests: Option<Spanned<i64>>,
+    /// PromQL for the number a minimum is checked against (requests, or events), with `{env}`.
+    pub count_query: Option<Spanned<String>>,
     /// Fewest events in the window to judge event latency (default 100).
     pub min_events: Option<Spanned<i64>>,
 }
