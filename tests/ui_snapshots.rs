@@ -467,3 +467,18 @@ fn numbers_do_not_lie_on_the_panels() {
     let tp = screen.lines().find(|l| l.contains("throughput")).unwrap();
     assert!(tp.contains("35/s") && tp.contains("Σ262/s") && tp.matches('✗').count() == 0, "{tp}");
 }
+
+#[test]
+fn slo_detail_says_why_there_is_no_data_and_a_sum_has_parts() {
+    let mut c = cockpit();
+    let why = Outcome::TooFew("37 requests in 20s < 100".into());
+    c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: why }, Ts(NOW.0 + 500));
+    let view = ViewState { focus: Focus::Slos, overlay: Some(Overlay::SloDetail { slo: 0 }), ..Default::default() };
+    let screen = text(&render(&c, &view, 120, 40));
+    assert!(screen.contains("blue: no data (37 requests in 20s < 100)"), "{screen}");
+    let row = screen.lines().find(|l| l.contains("error rate ")).unwrap();
+    assert!(row.contains("no data") && !row.contains("5.20%"), "the old value is not shown: {row}");
+    let view = ViewState { focus: Focus::Slos, overlay: Some(Overlay::SloDetail { slo: 4 }), ..Default::default() };
+    let screen = text(&render(&c, &view, 120, 40));
+    assert!(screen.contains("blue: part of the sum"), "no verdict of its own: {screen}");
+}
