@@ -29,12 +29,22 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
         .iter()
         .map(|s| {
             let mut row = SloRow::new(s.spec.clone());
+            // The minimum is part of how the number is made: say it where the derivation is shown.
+            let min = match s.min_count {
+                0 => String::new(),
+                n => format!(", judged from {n} {}", crate::domain::sli::counted(s.sli)),
+            };
             row.how = Env::ALL.map(|env| match &s.prom {
-                Some(q) => format!("PromQL: {}", q.resolved[env.index()]),
+                Some(q) => match (&q.count, s.min_count) {
+                    (Some(c), n) if n > 0 => {
+                        format!("PromQL: {}{min} (count: {})", q.resolved[env.index()], c[env.index()])
+                    }
+                    _ => format!("PromQL: {}", q.resolved[env.index()]),
+                },
                 None => {
                     let n = config.targets.iter().filter(|t| t.env == env && t.metrics.is_some()).count();
                     format!(
-                        "{} derived from {n} /metrics endpoints over the last {}",
+                        "{} derived from {n} /metrics endpoints over the last {}{min}",
                         s.sli.key(),
                         format_age(config.window.as_secs_f64())
                     )

@@ -102,7 +102,7 @@ fn value_text(row: &SloRow, env: Env, now: Ts, t: &Theme) -> (String, Style) {
     let fmt = |v: f64| row.spec.objective.format_value(v);
     match (row.spec.judge, cell.current(&row.spec, now)) {
         // A share of a system-wide target: informative, judged in the Σ column.
-        (Judge::Sum, Ok(v)) => (fmt(v), t.text),
+        (Judge::Sum, Ok(v)) => (row.spec.objective.unit.format(v), t.text),
         (Judge::PerEnv, Ok(v)) if row.spec.objective.holds(v) => (fmt(v), t.ok),
         (Judge::PerEnv, Ok(v)) => (format!("{} ✗", fmt(v)), t.crit),
         (_, Err(state)) => state_word(state, t),
