@@ -462,7 +462,7 @@ async fn a_full_outage_is_no_data_for_latency_not_a_fast_p95() {
                 }
             }
             // Requests in flight when the fault was set still succeed: wait for a window of failures only.
-            (ERROR_RATIO, Outcome::Value(v)) if v == 1.0 => failures_only = true,
+            (ERROR_RATIO, Outcome::Value(1.0)) => failures_only = true,
             (ERROR_RATIO, Outcome::Value(v)) => assert!(v > 0.5, "blue is down: {v}"),
             (ERROR_RATIO, Outcome::TooFew(why)) => assert!(why.contains(" requests in "), "{why}"),
             (_, other) => assert!(matches!(other, Outcome::Value(_) | Outcome::NoData), "{other:?}"),
