@@ -762,9 +762,45 @@ mod tests {
     mod props {
         use proptest::prelude::*;
 
-        use super::super::histogram_quantile;
+        use super::super::*;
 
         proptest! {
+            /// The count a minimum is checked against is the very denominator the ratio is made
+            /// of: a judged ratio times its count gives back the failures in the window.
+            #[test]
+            fn the_count_is_the_ratios_denominator(
+                steps in proptest::collection::vec((0u32..200, 0u32..50, any::<bool>()), 2..12),
+            ) {
+                let mut w = SliWindow::new(60_000);
+                let (mut all, mut bad, mut total, mut failed) = (0.0, 0.0, 0.0, 0.0);
+                for (i, (ok, err, reset)) in steps.iter().enumerate() {
+                    let (inc, e) = (f64::from(*ok + *err), f64::from(*err));
+                    // A reset shows only where the counters went down (as PromQL sees it too).
+                    if *reset && i > 0 && inc < all && (e < bad || e == 0.0) {
+                        (all, bad) = (inc, e);
+                    } else {
+                        (all, bad) = (all + inc, bad + e);
+                    }
+                    if i > 0 {
+                        total += inc;
+                        failed += e;
+                    }
+                    let snap = TargetSnapshot {
+                        requests: Some(Requests { all, server_errors: bad }),
+                        ..TargetSnapshot::empty(Ts::from_secs(i as i64))
+                    };
+                    w.push(0, snap);
+                }
+                let now = Ts::from_secs(steps.len() as i64 - 1);
+                let (n, _) = window_count(&w, &[0], SliKind::ErrorRatio, now, 60_000).unwrap();
+                prop_assert_eq!(n, total);
+                match derive(&w, &[0], SliKind::ErrorRatio, now, 60_000) {
+                    Some(r) => prop_assert!((r * n - failed).abs() < 1e-6, "{} × {} vs {}", r, n, failed),
+                    None => prop_assert_eq!(n, 0.0),
+                }
+            }
+
+
             /// For any well-formed histogram: a higher q never gives a lower value, and the
             /// answer stays between 0 and the highest finite bound.
             #[test]
