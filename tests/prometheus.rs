@@ -379,7 +379,7 @@ async fn real_errors_no_data_values_timeouts_and_then_staleness() {
 
     // Polling, then Prometheus goes away: error at once, stale after 2x the interval, never a number.
     let interval = Duration::from_secs(1);
-    let slo = PromSlo { slo: 0, env: Env::Blue, query: "vector(0.5)".into(), reduce: None };
+    let slo = PromSlo { slo: 0, env: Env::Blue, query: "vector(0.5)".into(), reduce: None, count: None };
     let (sink, mut rx) = channel_sink();
     let handle = prometheus::spawn(cfg.clone(), vec![slo], interval, c.clone(), sink);
     let spec = SloSpec {
@@ -618,6 +618,7 @@ async fn real_go_live_queries_agree_with_the_direct_scrape() {
     let scrape_cfg = ScrapeConfig {
         targets: fleet.info.services.iter().map(|s| ScrapeTarget { env: s.env, url: s.metrics.clone() }).collect(),
         slos: SliKind::ALL.iter().copied().enumerate().collect(),
+        min_counts: Vec::new(),
         interval,
         window: WINDOW,
         timeout: Duration::from_secs(2),
@@ -632,7 +633,7 @@ async fn real_go_live_queries_agree_with_the_direct_scrape() {
         for env in Env::ALL {
             let query =
                 prometheus::resolve(&q.query.replace("[1m]", &range), &env_vars(env.key(), &HashMap::new())).unwrap();
-            slos.push(PromSlo { slo: i, env, query, reduce: None });
+            slos.push(PromSlo { slo: i, env, query, reduce: None, count: None });
         }
     }
     let promql: Latest = Default::default();
@@ -723,4 +724,97 @@ async fn real_go_live_queries_agree_with_the_direct_scrape() {
     polling.abort();
     scraping.abort();
     fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_infinities_are_errors_with_the_reason_in_the_cockpit_and_status() {
+    use cutover::domain::slo::SloRow;
+    use cutover::domain::status::StatusReport;
+    let prom = PromServer::start(PromOptions::default()).await;
+    let cfg = PromConfig::new(prom.url());
+    let slos = [
+        ("error rate", "< 1%", Judge::PerEnv),
+        ("availability", ">= 99.9%", Judge::PerEnv),
+        ("throughput", ">= 200/s", Judge::Sum),
+    ];
+    let mut cockpit = Cockpit::new("go-live", "prod");
+    for (name, obj, judge) in slos {
+        cockpit.slos.push(SloRow::new(SloSpec {
+            name: name.into(),
+            objective: obj.parse().unwrap(),
+            judge,
+            interval_ms: 1000,
+        }));
+    }
+    // What Prometheus answers for x/0: -Inf for the error rate, +Inf for the others.
+    let queries = [(0, "-1/vector(0)"), (1, "1/vector(0)"), (2, "1/vector(0)")];
+    let polled: Vec<PromSlo> = queries
+        .iter()
+        .flat_map(|&(slo, q)| Env::ALL.map(|env| PromSlo { slo, env, query: q.into(), reduce: None, count: None }))
+        .collect();
+    let (sink, mut rx) = channel_sink();
+    let handle = prometheus::spawn(cfg, polled, Duration::from_secs(1), client(), sink);
+    let mut seen = 0;
+    while seen < 6 {
+        if let Event::Sample { slo, env, outcome } = next_event(&mut rx, "the infinities").await {
+            let Outcome::Value(v) = outcome else { panic!("{slo} {env:?}: {outcome:?}") };
+            assert!(v.is_infinite(), "Prometheus answered {v}");
+            cockpit.update(Event::Sample { slo, env, outcome }, now());
+            seen += 1;
+        }
+    }
+    handle.abort();
+    let json = serde_json::to_value(StatusReport::of(&cockpit, now())).unwrap();
+    let entries = json["slos"].as_array().unwrap();
+    assert_eq!(entries.len(), 5, "{json}");
+    for s in entries {
+        assert_eq!((s["state"].as_str(), &s["value"]), (Some("error"), &serde_json::Value::Null), "{s}");
+        let sign = if s["name"] == "error rate" { "-Inf" } else { "+Inf" };
+        assert!(s["error"].as_str().unwrap().ends_with(&format!("not a finite number: {sign}")), "{s}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_count_queries_hold_a_promql_slo_to_its_minimum() {
+    use cutover::sources::prometheus::CountCheck;
+    let prom = PromServer::start(PromOptions::default()).await;
+    let cfg = PromConfig::new(prom.url());
+    let check = |count: &str| CountCheck { query: count.into(), min: 100, counted: "requests" };
+    let cases = [
+        ("vector(37)", Outcome::TooFew("37 requests in the window < 100".into())),
+        ("vector(100)", Outcome::Value(0.002)),
+        (r#"nothing_here{env="blue"}"#, Outcome::TooFew("no requests in the window (count query empty) < 100".into())),
+    ];
+    let slos: Vec<PromSlo> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (count, _))| PromSlo {
+            slo: i,
+            env: Env::Blue,
+            query: "vector(0.002)".into(),
+            reduce: None,
+            count: Some(check(count)),
+        })
+        .chain([PromSlo {
+            slo: 3,
+            env: Env::Blue,
+            query: "vector(0.002)".into(),
+            reduce: None,
+            count: Some(check("sum(rate(up[1m]")),
+        }])
+        .collect();
+    let (sink, mut rx) = channel_sink();
+    let handle = prometheus::spawn(cfg, slos, Duration::from_secs(1), client(), sink);
+    let mut got: BTreeMap<usize, Outcome> = BTreeMap::new();
+    while got.len() < 4 {
+        if let Event::Sample { slo, outcome, .. } = next_event(&mut rx, "the counted samples").await {
+            got.entry(slo).or_insert(outcome);
+        }
+    }
+    handle.abort();
+    for (i, (_, want)) in cases.iter().enumerate() {
+        assert_eq!(&got[&i], want, "case {i}");
+    }
+    let Outcome::Error(e) = &got[&3] else { panic!("{:?}", got[&3]) };
+    assert!(e.starts_with("count query: bad_data"), "an unreadable count is an error, not a pass: {e}");
 }

@@ -219,6 +219,7 @@ fn config(targets: Vec<ScrapeTarget>) -> ScrapeConfig {
     ScrapeConfig {
         targets,
         slos: all_slos(),
+        min_counts: Vec::new(),
         interval: Duration::from_millis(150),
         window: Duration::from_secs(60),
         timeout: Duration::from_secs(2),
@@ -402,4 +403,74 @@ async fn an_unreadable_line_of_a_needed_family_is_an_error_naming_it() {
     m.set(200, format!("{good}go_goroutines{{ 12\n"));
     latest.until(&mut rx, "no data again", |l, _, _| l.get(ERROR_RATIO, Env::Blue) == Some(&Outcome::NoData)).await;
     assert_stops(handle, rx).await;
+}
+
+/// The outage seen in a probe: every blue request a fast 503, and the p95 of those shown as a
+/// fine 0.00 s. With a minimum of successful requests it is no data with the reason, while the
+/// error rate (every request counts) is judged: 100 %.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_outage_is_no_data_for_latency_not_a_fast_p95() {
+    use cutover::domain::env::Weights;
+    use cutover::fleet::{Fleet, FleetOptions};
+    let fleet = Fleet::start(FleetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        rps: 0,
+        smoke_rps: 60,
+        target: None,
+        initial_weights: Weights { blue: 0, green: 100 },
+    })
+    .await
+    .expect("start the fleet");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let fault = http
+        .post(format!("{}/faults", fleet.info.admin))
+        .body(r#"{"env":"blue","service":"*","down":true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(fault.status().is_success(), "{:?}", fault.text().await);
+    let targets = fleet
+        .info
+        .services
+        .iter()
+        .filter(|s| s.env == Env::Blue)
+        .map(|s| ScrapeTarget { env: s.env, url: s.metrics.clone() })
+        .collect();
+    let cfg = ScrapeConfig {
+        targets,
+        slos: vec![(ERROR_RATIO, SliKind::ErrorRatio), (P95, SliKind::P95Latency)],
+        min_counts: vec![(ERROR_RATIO, 100), (P95, 100)],
+        interval: Duration::from_millis(300),
+        window: Duration::from_secs(5),
+        timeout: Duration::from_secs(2),
+    };
+    let (sink, mut rx) = channel_sink();
+    let handle = scrape::spawn(cfg, reqwest::Client::builder().no_proxy().build().unwrap(), sink);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut p95 = None;
+    let mut failures_only = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(Some(Event::Sample { slo, outcome, .. })) = timeout(left, rx.recv()).await else {
+            panic!("no window of failures only within 60 s; p95 last said {p95:?}");
+        };
+        match (slo, outcome) {
+            (P95, o) => {
+                p95 = Some(o);
+                if failures_only {
+                    break;
+                }
+            }
+            // Requests in flight when the fault was set still succeed: wait for a window of failures only.
+            (ERROR_RATIO, Outcome::Value(1.0)) => failures_only = true,
+            (ERROR_RATIO, Outcome::Value(v)) => assert!(v > 0.5, "blue is down: {v}"),
+            (ERROR_RATIO, Outcome::TooFew(why)) => assert!(why.contains(" requests in "), "{why}"),
+            (_, other) => assert!(matches!(other, Outcome::Value(_) | Outcome::NoData), "{other:?}"),
+        }
+    }
+    handle.abort();
+    // The p95 of the same round (it follows the error rate): no successful request, no latency.
+    let Some(Outcome::TooFew(why)) = &p95 else { panic!("p95 with no successful request: {p95:?}") };
+    assert!(why.starts_with("0 successful requests in ") && why.ends_with(" < 100"), "{why}");
+    fleet.shutdown().await;
 }

@@ -18,6 +18,12 @@ fn config_for(fleet: &FleetProc, extra_target: Option<&str>) -> std::path::PathB
 }
 
 fn config_with(fleet: &FleetProc, extra_target: Option<&str>, extra: &str) -> std::path::PathBuf {
+    // A 5 s window of light load holds a few dozen requests: these tests judge them anyway.
+    config_min(fleet, extra_target, extra, Some(10))
+}
+
+/// The same, with `min_requests`/`min_events` on every SLO but throughput (`None`: the default).
+fn config_min(fleet: &FleetProc, extra_target: Option<&str>, extra: &str, min: Option<u32>) -> std::path::PathBuf {
     let mut text = String::from(
         "[deployment]\nname = \"status-test\"\n[signals]\ninterval = \"500ms\"\ntimeout = \"500ms\"\nwindow = \"5s\"\n",
     );
@@ -33,6 +39,11 @@ fn config_with(fleet: &FleetProc, extra_target: Option<&str>, extra: &str) -> st
         text.push_str(&format!(
             "[[slo]]\nname = \"{name}\"\nsli = \"{sli}\"\nobjective = \"{obj}\"\njudge = \"{judge}\"\n"
         ));
+        match (min, sli) {
+            (None, _) | (_, "throughput") => {}
+            (Some(n), "event_latency_p95") => text.push_str(&format!("min_events = {n}\n")),
+            (Some(n), _) => text.push_str(&format!("min_requests = {n}\n")),
+        }
     }
     for s in &fleet.info.services {
         text.push_str(&format!(
@@ -46,7 +57,7 @@ fn config_with(fleet: &FleetProc, extra_target: Option<&str>, extra: &str) -> st
         ));
     }
     let dir = std::env::temp_dir().join(format!(
-        "cutover-status-{}-{}-{}",
+        "cutover-status-{}-{}-{}-{min:?}",
         std::process::id(),
         extra_target.is_some(),
         extra.len()
@@ -60,9 +71,13 @@ fn config_with(fleet: &FleetProc, extra_target: Option<&str>, extra: &str) -> st
 /// `cutover status --json` with a state dir of its own beside the config (missing unless a test
 /// writes one), so nothing under the home folder is read.
 fn status(config: &std::path::Path) -> (i32, Value, String) {
+    status_within(config, "20s")
+}
+
+fn status_within(config: &std::path::Path, wait: &str) -> (i32, Value, String) {
     let state = config.parent().unwrap().join("state");
     let out = Command::new(BIN)
-        .args(["status", "--json", "--wait", "20s", "--config"])
+        .args(["status", "--json", "--wait", wait, "--config"])
         .arg(config)
         .arg("--state-dir")
         .arg(&state)
@@ -78,9 +93,9 @@ fn status_json_against_the_fleet_has_every_slo_and_health_check() {
     let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "50", "--smoke-rps", "10"]);
     let (code, json, err) = status(&config_for(&fleet, None));
     let slos = json["slos"].as_array().unwrap();
-    assert_eq!(slos.len(), 11, "5 SLOs × 2 environments + the summed throughput: {json}");
+    assert_eq!(slos.len(), 9, "4 SLOs × 2 environments + the summed throughput, judged once: {json}");
     for s in slos {
-        for key in ["name", "env", "value", "objective", "state", "age_s", "error"] {
+        for key in ["name", "env", "value", "shown", "objective", "state", "age_s", "error", "reason"] {
             assert!(s.get(key).is_some(), "{key} missing in {s}");
         }
     }
@@ -92,7 +107,12 @@ fn status_json_against_the_fleet_has_every_slo_and_health_check() {
     let green_p95 = find("p95 latency", "green");
     let p95 = green_p95["value"].as_f64().unwrap();
     assert!(p95 > 0.05 && p95 < 2.0, "a plausible P95 in seconds: {p95}");
-    assert!(find("throughput", "all")["value"].as_f64().unwrap() > 10.0);
+    let sum = find("throughput", "all");
+    assert!(sum["value"].as_f64().unwrap() > 10.0);
+    let parts = sum["parts"].as_array().unwrap();
+    assert_eq!(parts.iter().map(|p| p["env"].as_str().unwrap()).collect::<Vec<_>>(), ["blue", "green"]);
+    assert!(parts.iter().all(|p| p["value"].as_f64().is_some() && p.get("state").is_none()), "{sum}");
+    assert!(json["at"].as_str().is_some_and(|t| t.ends_with('Z') && t.contains('T')), "RFC 3339: {json}");
     let health = json["health"].as_array().unwrap();
     assert_eq!(health.len(), 12);
     assert!(health.iter().all(|h| h["state"] == "up" && h["code"] == 200), "{json}");
@@ -100,6 +120,43 @@ fn status_json_against_the_fleet_has_every_slo_and_health_check() {
     assert_eq!(json["last_action"], Value::Null, "no audit log: {json}");
     assert_eq!(json["runbook"], Value::Null, "no runbook configured: {json}");
     assert_eq!(code, 0, "all ok exits 0; stderr: {err}");
+}
+
+#[test]
+fn a_thin_window_is_no_data_with_the_reason_and_text_speaks_in_percent() {
+    // 10 requests a second to blue over a 5 s window: about 50, fewer than the default 100.
+    let fleet = FleetProc::start(&["--listen", "127.0.0.1:0", "--rps", "50", "--smoke-rps", "10"]);
+    let config = config_min(&fleet, None, "", None);
+    // Blue never gets to 100 here, so the look lasts its whole wait: a little over the window.
+    let (code, json, err) = status_within(&config, "8s");
+    assert_eq!(code, 3, "no data is not ok: {err}");
+    let slos = json["slos"].as_array().unwrap();
+    let find = |name: &str, env: &str| slos.iter().find(|s| s["name"] == name && s["env"] == env).unwrap().clone();
+    for name in ["error rate", "availability", "p95 latency"] {
+        let blue = find(name, "blue");
+        assert_eq!((blue["state"].as_str(), &blue["value"]), (Some("no_data"), &Value::Null), "{blue}");
+        let reason = blue["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains(" in ") && reason.ends_with("s < 100"), "{name}: {blue}");
+    }
+    assert!(find("event latency", "blue")["reason"].as_str().unwrap_or_default().contains("events in"), "{json}");
+    // Green serves the router's 50/s: 250 requests in the window, judged.
+    assert_eq!(find("error rate", "green")["state"], "ok", "{json}");
+
+    let out = Command::new(BIN)
+        .args(["status", "--wait", "8s", "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(config.parent().unwrap().join("state"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str, env: &str| {
+        text.lines().find(|l| l.contains(name) && l.contains(&format!(" {env} "))).unwrap_or_default().to_string()
+    };
+    let green = line("error rate", "green");
+    assert!(green.contains("% < 1%") && green.contains(" ok "), "a percentage, not a bare ratio: {text}");
+    assert!(line("error rate", "blue").contains("requests in"), "{text}");
+    assert!(text.contains("(in sum)"), "{text}");
 }
 
 #[test]

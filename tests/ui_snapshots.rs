@@ -445,3 +445,40 @@ fn a_request_for_the_controls_shows_on_the_holder_120x40() {
     let observer = with_controls(false, Some("alice@ops1"), Some("bob@ops2"));
     assert!(!text(&render(&observer, &ViewState::default(), 120, 40)).contains("asks for the controls"));
 }
+
+#[test]
+fn numbers_do_not_lie_on_the_panels() {
+    let mut c = cockpit();
+    let later = Ts(NOW.0 + 1000);
+    // Blue's p95 cannot be read: the trigger watching it holds, and says so.
+    c.update(Event::Sample { slo: 1, env: Env::Blue, outcome: Outcome::Error("HTTP 503".into()) }, later);
+    // Green's availability misses 99.9 % by a hair: the digits show it.
+    c.update(Event::Sample { slo: 2, env: Env::Green, outcome: Outcome::Value(0.99897) }, later);
+    c.update(Event::Tick, later);
+    let buf = render(&c, &ViewState::default(), 120, 40);
+    let screen = text(&buf);
+    let p95 = screen.lines().find(|l| l.contains("p95 > 1.5× green")).unwrap();
+    assert!(p95.contains("holding: input error since "), "never ok on an unreadable input: {p95}");
+    let (x, y) = find(&buf, "holding: input error");
+    assert_eq!(buf[(x, y)].style().fg, Theme::builtin().warn.fg, "in warn, not in ok");
+    let avail = screen.lines().find(|l| l.contains("availability")).unwrap();
+    assert!(avail.contains("99.897% ✗"), "not 99.90% against ≥ 99.9%: {avail}");
+    // A summed SLO: one verdict in Σ, the parts without one.
+    let tp = screen.lines().find(|l| l.contains("throughput")).unwrap();
+    assert!(tp.contains("35/s") && tp.contains("Σ262/s") && tp.matches('✗').count() == 0, "{tp}");
+}
+
+#[test]
+fn slo_detail_says_why_there_is_no_data_and_a_sum_has_parts() {
+    let mut c = cockpit();
+    let why = Outcome::TooFew("37 requests in 20s < 100".into());
+    c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: why }, Ts(NOW.0 + 500));
+    let view = ViewState { focus: Focus::Slos, overlay: Some(Overlay::SloDetail { slo: 0 }), ..Default::default() };
+    let screen = text(&render(&c, &view, 120, 40));
+    assert!(screen.contains("blue: no data (37 requests in 20s < 100)"), "{screen}");
+    let row = screen.lines().find(|l| l.contains("error rate ")).unwrap();
+    assert!(row.contains("no data") && !row.contains("5.20%"), "the old value is not shown: {row}");
+    let view = ViewState { focus: Focus::Slos, overlay: Some(Overlay::SloDetail { slo: 4 }), ..Default::default() };
+    let screen = text(&render(&c, &view, 120, 40));
+    assert!(screen.contains("blue: part of the sum"), "no verdict of its own: {screen}");
+}

@@ -12,7 +12,7 @@ use crate::domain::slo::SloRow;
 use crate::domain::time::format_age;
 use crate::sources::health::{HealthCheck, HealthTarget};
 use crate::sources::plan::SourcePlan;
-use crate::sources::prometheus::PromSlo;
+use crate::sources::prometheus::{CountCheck, PromSlo};
 use crate::sources::scrape::{ScrapeConfig, ScrapeTarget};
 use crate::store::runbook_file::RunbookFile;
 use crate::ui::theme::Theme;
@@ -29,12 +29,22 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
         .iter()
         .map(|s| {
             let mut row = SloRow::new(s.spec.clone());
+            // The minimum is part of how the number is made: say it where the derivation is shown.
+            let min = match s.min_count {
+                0 => String::new(),
+                n => format!(", judged from {n} {}", crate::domain::sli::counted(s.sli)),
+            };
             row.how = Env::ALL.map(|env| match &s.prom {
-                Some(q) => format!("PromQL: {}", q.resolved[env.index()]),
+                Some(q) => match (&q.count, s.min_count) {
+                    (Some(c), n) if n > 0 => {
+                        format!("PromQL: {}{min} (count: {})", q.resolved[env.index()], c[env.index()])
+                    }
+                    _ => format!("PromQL: {}", q.resolved[env.index()]),
+                },
                 None => {
                     let n = config.targets.iter().filter(|t| t.env == env && t.metrics.is_some()).count();
                     format!(
-                        "{} derived from {n} /metrics endpoints over the last {}",
+                        "{} derived from {n} /metrics endpoints over the last {}{min}",
                         s.sli.key(),
                         format_age(config.window.as_secs_f64())
                     )
@@ -80,17 +90,30 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
         .slos
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| s.prom.as_ref().map(|q| (i, q)))
-        .flat_map(|(slo, q)| {
-            Env::ALL.map(|env| PromSlo { slo, env, query: q.resolved[env.index()].clone(), reduce: q.reduce })
+        .filter_map(|(i, s)| s.prom.as_ref().map(|q| (i, s, q)))
+        .flat_map(|(slo, s, q)| {
+            Env::ALL.map(|env| PromSlo {
+                slo,
+                env,
+                query: q.resolved[env.index()].clone(),
+                reduce: q.reduce,
+                count: q.count.as_ref().filter(|_| s.min_count > 0).map(|c| CountCheck {
+                    query: c[env.index()].clone(),
+                    min: s.min_count,
+                    counted: crate::domain::sli::counted(s.sli),
+                }),
+            })
         })
         .collect();
     let prometheus = config.prometheus.as_ref().filter(|_| !queried.is_empty()).map(|p| (p.prom.clone(), queried));
     let alerts = config.prometheus.as_ref().and_then(|p| p.alert_labels.clone().map(|l| (p.prom.clone(), l)));
     cockpit.alerts_enabled = alerts.is_some();
+    let min_counts: Vec<(usize, u64)> =
+        config.slos.iter().enumerate().filter(|(_, s)| s.prom.is_none()).map(|(i, s)| (i, s.min_count)).collect();
     let scrape = (!scrape_targets.is_empty() && !scraped.is_empty()).then_some(ScrapeConfig {
         targets: scrape_targets,
         slos: scraped,
+        min_counts,
         interval: config.interval,
         window: config.window,
         timeout: config.timeout,

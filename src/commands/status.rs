@@ -159,19 +159,8 @@ fn every_source_answered(c: &Cockpit, now: crate::domain::time::Ts) -> bool {
 
 fn print_table(r: &StatusReport) {
     println!("{}", r.deployment);
-    for s in &r.slos {
-        let value = s.value.map_or("–".to_string(), |v| format!("{v:.4}"));
-        let age = s.age_s.map_or("–".to_string(), format_age);
-        let err = s.error.as_deref().map(|e| format!("  {e}")).unwrap_or_default();
-        println!(
-            "  {:<16} {:<6} {:>12} {:<9} {:<8} {:>6}{err}",
-            s.name,
-            s.env,
-            value,
-            s.objective,
-            s.state.label(),
-            age
-        );
+    for line in slo_lines(r) {
+        println!("{line}");
     }
     for h in &r.health {
         let state = h.state.map_or("unknown", |s| s.label());
@@ -179,7 +168,11 @@ fn print_table(r: &StatusReport) {
         println!("  {:<22} {:<6} {:<12} {detail}", h.service, h.env.key(), state);
     }
     for t in &r.triggers {
-        println!("  trigger {:<9} {:<8} {}  {}", t.tier, t.state, t.name, t.reason);
+        let state = match (&t.input, t.state) {
+            (Some(i), "inactive") => format!("holding: {} since {}", i.what, i.since),
+            _ => t.state.to_string(),
+        };
+        println!("  trigger {:<9} {:<8} {}  {}", t.tier, state, t.name, t.reason);
     }
     for a in &r.alerts {
         println!("  alert {:<8} {} {}", a.state.label(), a.name, a.summary.as_deref().unwrap_or(""));
@@ -218,5 +211,84 @@ fn print_table(r: &StatusReport) {
             "  INTERRUPTED: {kind} {}% → {}% by {}; router {router}: {verdict}; nothing was repeated",
             i.from, i.to, i.by
         );
+    }
+}
+
+/// The SLO lines of the text report: values in the objective's unit (`0.40%`, never `0.0040`),
+/// the state word, the age, and why there is no value; a summed SLO's parts are shown under
+/// its one verdict, without one of their own.
+pub(crate) fn slo_lines(r: &StatusReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &r.slos {
+        let value = s.shown.clone().unwrap_or_else(|| "–".into());
+        let age = s.age_s.map_or("–".to_string(), format_age);
+        let why = s.error.as_deref().or(s.reason.as_deref()).map(|e| format!("  {e}")).unwrap_or_default();
+        out.push(format!(
+            "  {:<16} {:<6} {:>12} {:<9} {:<8} {:>6}{why}",
+            s.name,
+            s.env,
+            value,
+            s.objective,
+            s.state.label(),
+            age
+        ));
+        for p in &s.parts {
+            let value = p.shown.clone().unwrap_or_else(|| "–".into());
+            let age = p.age_s.map_or("–".to_string(), format_age);
+            let why = p.error.as_deref().or(p.reason.as_deref()).map(|e| format!("  {e}")).unwrap_or_default();
+            out.push(format!("    {:<14} {:<6} {:>12} {:<9} {:<8} {:>6}{why}", "", p.env, value, "", "(in sum)", age));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cockpit::Cockpit;
+    use crate::domain::env::Env;
+    use crate::domain::slo::{Judge, Outcome, SloRow, SloSpec};
+    use crate::domain::time::Ts;
+
+    #[test]
+    fn text_speaks_in_the_objectives_unit_and_judges_a_sum_once() {
+        let mut c = Cockpit::new("go-live", "prod");
+        for (name, obj, judge) in [
+            ("error rate", "< 1%", Judge::PerEnv),
+            ("availability", ">= 99.9%", Judge::PerEnv),
+            ("throughput", ">= 200/s", Judge::Sum),
+        ] {
+            c.slos.push(SloRow::new(SloSpec {
+                name: name.into(),
+                objective: obj.parse().unwrap(),
+                judge,
+                interval_ms: 1000,
+            }));
+        }
+        let sample = |slo, env, v| Event::Sample { slo, env, outcome: Outcome::Value(v) };
+        c.update(sample(0, Env::Blue, 0.0002), Ts(1000));
+        c.update(
+            Event::Sample { slo: 0, env: Env::Green, outcome: Outcome::TooFew("37 requests in 20s < 100".into()) },
+            Ts(1000),
+        );
+        c.update(sample(1, Env::Blue, 0.99897), Ts(1000));
+        c.update(sample(2, Env::Blue, 30.0), Ts(1000));
+        c.update(sample(2, Env::Green, 150.0), Ts(1000));
+        let lines = slo_lines(&StatusReport::of(&c, Ts(1000)));
+        let find = |what: &str| {
+            lines.iter().find(|l| l.contains(what)).cloned().unwrap_or_else(|| panic!("{what}: {lines:#?}"))
+        };
+        assert!(find("error rate       blue").contains(" 0.02% "), "{lines:#?}");
+        assert!(!lines.iter().any(|l| l.contains("0.0002")), "never the bare ratio: {lines:#?}");
+        assert!(
+            find("error rate       green").contains("no data")
+                && find("error rate       green").ends_with("37 requests in 20s < 100")
+        );
+        assert!(find("availability     blue").contains("99.897%") && find("availability     blue").contains("breach"));
+        let sum = find("throughput       all");
+        assert!(sum.contains("180/s") && sum.contains("breach"), "{sum}");
+        let blue = lines.iter().find(|l| l.contains("blue") && l.contains("30/s")).unwrap();
+        assert!(blue.contains("(in sum)") && !blue.contains("breach") && !blue.contains(" ok "), "{blue}");
+        assert_eq!(lines.len(), 2 + 2 + 3, "{lines:#?}");
     }
 }

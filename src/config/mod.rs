@@ -101,7 +101,13 @@ pub struct SloConfig {
     pub sli: SliKind,
     /// `Some`: read from Prometheus with this query; `None`: derived from scraped `/metrics`.
     pub prom: Option<PromQuery>,
+    /// Fewest requests (events, for event latency) in the window to judge the SLI; 0: any. For a
+    /// PromQL SLO it is checked with `prom.count`.
+    pub min_count: u64,
 }
+
+/// The default `min_requests` / `min_events`.
+pub const DEFAULT_MIN_COUNT: u64 = 100;
 
 /// Finds the config file: `--config` / `$CUTOVER_CONFIG`, `./cutover.toml`, then the user config dir.
 pub fn discover(explicit: Option<&Path>) -> Result<PathBuf, String> {
@@ -260,6 +266,45 @@ impl Validator<'_> {
         Ok((links, gates))
     }
 
+    /// `min_requests` / `min_events` of one SLO: the key that fits its SLI, only where cutover can
+    /// count the window (scraped SLIs; PromQL SLOs with a count query, the go-live queries have
+    /// one), never on throughput (the count is what it judges).
+    fn min_count(&self, s: &raw::RawSlo, i: usize, sli: SliKind, prom: Option<&PromQuery>) -> Result<u64, ConfigError> {
+        let (key, wrong) = match sli {
+            SliKind::EventLatencyP95 => ("min_events", &s.min_requests),
+            _ => ("min_requests", &s.min_events),
+        };
+        if let Some(w) = wrong {
+            let other = if key == "min_events" { "min_requests" } else { "min_events" };
+            let msg = format!("{other} does not apply to sli {:?}; use {key}", sli.key());
+            return self.err(w.span(), format!("slo[{i}].{other}"), msg);
+        }
+        if let (Some(c), None) = (&s.count_query, prom) {
+            let msg = "a count query needs source = \"prometheus\" (scraped SLIs are counted from /metrics)".into();
+            return self.err(c.span(), format!("slo[{i}].count_query"), msg);
+        }
+        // A PromQL SLO without a count: cutover cannot count its window, and does not pretend to.
+        let uncounted = prom.is_some_and(|q| q.count.is_none());
+        let given = if key == "min_events" { &s.min_events } else { &s.min_requests };
+        let full = format!("slo[{i}].{key}");
+        match given {
+            Some(n) if *n.get_ref() < 0 => self.err(n.span(), full, "must be 0 (judge any count) or more".into()),
+            Some(n) if sli == SliKind::Throughput && *n.get_ref() > 0 => {
+                let msg = "throughput judges the request count itself; a minimum would hide an outage".into();
+                self.err(n.span(), full, msg)
+            }
+            Some(n) if uncounted && *n.get_ref() > 0 => {
+                let msg = "a PromQL SLO with its own query needs count_query (PromQL for the number of \
+                           requests in the same window) to be held to a minimum"
+                    .into();
+                self.err(n.span(), full, msg)
+            }
+            Some(n) => Ok(*n.get_ref() as u64),
+            None if uncounted || sli == SliKind::Throughput => Ok(0),
+            None => Ok(DEFAULT_MIN_COUNT),
+        }
+    }
+
     fn validate(&self, raw: RawConfig, base: Option<&Path>) -> Result<Config, ConfigError> {
         let deployment = match &raw.deployment.name {
             Some(n) if n.get_ref().trim().is_empty() => {
@@ -327,7 +372,8 @@ impl Validator<'_> {
             };
             let spec = SloSpec { name: s.name.clone(), objective, judge, interval_ms: interval.as_millis() as i64 };
             let prom = self.prom_query(s, i, sli, prometheus.is_some(), &raw.vars)?;
-            slos.push(SloConfig { spec, sli, prom });
+            let min_count = self.min_count(s, i, sli, prom.as_ref())?;
+            slos.push(SloConfig { spec, sli, prom, min_count });
         }
 
         let (links, gates) = self.automation(raw.runbook.as_ref())?;
@@ -495,6 +541,42 @@ mod tests {
         assert_eq!(e.position.map(|p| p.0), Some(5));
         let e = parse_str("[runbook]\npath = \"r.md\"\n[[runbook.gate]]\nstage = 120\ntasks = []\n").unwrap_err();
         assert!(e.to_string().contains("runbook.gate[0].stage"), "{e}");
+    }
+
+    #[test]
+    fn minimum_counts_default_to_100_and_are_checked() {
+        let slo =
+            |sli: &str, extra: &str| format!("[[slo]]\nname = \"x\"\nsli = \"{sli}\"\nobjective = \"< 1\"\n{extra}");
+        let min = |sli: &str, extra: &str| parse_str(&slo(sli, extra)).map(|c| c.slos[0].min_count);
+        assert_eq!(min("error_ratio", ""), Ok(DEFAULT_MIN_COUNT));
+        assert_eq!(min("p95_latency", "min_requests = 20\n"), Ok(20));
+        assert_eq!(min("event_latency_p95", "min_events = 5\n"), Ok(5));
+        assert_eq!(min("availability", "min_requests = 0\n"), Ok(0));
+        assert_eq!(min("throughput", ""), Ok(0), "throughput judges the count itself");
+        let e = min("event_latency_p95", "min_requests = 5\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("slo[0].min_requests"));
+        assert!(e.to_string().contains("use min_events"), "{e}");
+        let e = min("throughput", "min_requests = 10\n").unwrap_err();
+        assert!(e.to_string().contains("hide an outage"), "{e}");
+        let e = min("error_ratio", "min_requests = -1\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(5), "{e}");
+        // PromQL SLOs: the go-live query has its count; a query of one's own needs count_query.
+        let prom = "[prometheus]\nurl = \"http://127.0.0.1:9090\"\n";
+        let c = parse_str(&format!("{prom}{}", slo("error_ratio", ""))).unwrap();
+        assert_eq!(c.slos[0].min_count, DEFAULT_MIN_COUNT);
+        let count = c.slos[0].prom.as_ref().unwrap().count.clone().unwrap();
+        assert!(count[0].contains("increase(http_requests_total{env=\"blue\"}"), "{count:?}");
+        let own = "query = 'sum(rate(x{env=\"{env}\"}[5m]))'\n";
+        let c = parse_str(&format!("{prom}{}", slo("error_ratio", own))).unwrap();
+        assert_eq!(c.slos[0].min_count, 0, "not counted: judged as the query says");
+        let e = parse_str(&format!("{prom}{}", slo("error_ratio", &format!("{own}min_requests = 50\n")))).unwrap_err();
+        assert!(e.to_string().contains("needs count_query"), "{e}");
+        let counted = format!("{own}count_query = 'sum(increase(x{{env=\"{{env}}\"}}[5m]))'\nmin_requests = 50\n");
+        let c = parse_str(&format!("{prom}{}", slo("error_ratio", &counted))).unwrap();
+        assert_eq!(c.slos[0].min_count, 50);
+        assert_eq!(c.slos[0].prom.as_ref().unwrap().count.as_ref().unwrap()[1], "sum(increase(x{env=\"green\"}[5m]))");
+        let e = parse_str(&slo("error_ratio", "count_query = 'x'\n")).unwrap_err();
+        assert!(e.to_string().contains("needs source"), "{e}");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use super::{ConfigError, Validator};
 use crate::domain::env::Env;
 use crate::domain::sli::SliKind;
 use crate::domain::time::parse_duration_ms;
-use crate::sources::prometheus::{Auth, PromConfig, Reduce, SecretRef, env_vars, go_live_query, resolve};
+use crate::sources::prometheus::{
+    Auth, PromConfig, Reduce, SecretRef, env_vars, go_live_count_query, go_live_query, resolve,
+};
 
 /// Prometheus as configured, with the alert filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +30,9 @@ pub struct PromQuery {
     /// Resolved for blue and green.
     pub resolved: [String; 2],
     pub reduce: Option<Reduce>,
+    /// The count a minimum is checked against (`count_query`, or the go-live count for the
+    /// go-live query), resolved for blue and green; `None` when there is none.
+    pub count: Option<[String; 2]>,
 }
 
 impl Validator<'_> {
@@ -115,17 +120,27 @@ impl Validator<'_> {
             Some(q) => (q.get_ref().clone(), q.span()),
             None => (go_live_query(sli).to_string(), s.sli.span()),
         };
-        let mut resolved: [String; 2] = Default::default();
-        for env in Env::ALL {
-            let extra: HashMap<String, String> = match env {
-                Env::Blue => vars.blue.clone().into_iter().collect(),
-                Env::Green => vars.green.clone().into_iter().collect(),
-            };
-            match resolve(&template, &env_vars(env.key(), &extra)) {
-                Ok(q) => resolved[env.index()] = q,
-                Err(e) => return self.err(span.clone(), key("query"), format!("for {env}: {e}")),
+        let resolve_both = |template: &str, span: std::ops::Range<usize>, k: &str| {
+            let mut resolved: [String; 2] = Default::default();
+            for env in Env::ALL {
+                let extra: HashMap<String, String> = match env {
+                    Env::Blue => vars.blue.clone().into_iter().collect(),
+                    Env::Green => vars.green.clone().into_iter().collect(),
+                };
+                match resolve(template, &env_vars(env.key(), &extra)) {
+                    Ok(q) => resolved[env.index()] = q,
+                    Err(e) => return self.err(span.clone(), key(k), format!("for {env}: {e}")),
+                }
             }
-        }
+            Ok(resolved)
+        };
+        let resolved = resolve_both(&template, span, "query")?;
+        let count = match (&s.count_query, &s.query) {
+            (Some(c), _) => Some(resolve_both(c.get_ref(), c.span(), "count_query")?),
+            // The go-live query's own count, over the same window and labels.
+            (None, None) => go_live_count_query(sli).map(|c| resolve_both(c, s.sli.span(), "sli")).transpose()?,
+            (None, Some(_)) => None,
+        };
         let reduce = match &s.reduce {
             None => None,
             Some(r) => match r.get_ref().parse::<Reduce>() {
@@ -133,6 +148,6 @@ impl Validator<'_> {
                 Err(e) => return self.err(r.span(), key("reduce"), e.to_string()),
             },
         };
-        Ok(Some(PromQuery { template, resolved, reduce }))
+        Ok(Some(PromQuery { template, resolved, reduce, count }))
     }
 }

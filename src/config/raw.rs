@@ -106,6 +106,12 @@ pub struct RawSlo {
     pub query: Option<Spanned<String>>,
     /// `"sum"`, `"max"` or `"min"` when the query returns several series.
     pub reduce: Option<Spanned<String>>,
+    /// Fewest requests in the window to judge a request-based SLI (default 100).
+    pub min_requests: Option<Spanned<i64>>,
+    /// PromQL for the number a minimum is checked against (requests, or events), with `{env}`.
+    pub count_query: Option<Spanned<String>>,
+    /// Fewest events in the window to judge event latency (default 100).
+    pub min_events: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,7 @@ use super::env::{Env, EnvNames, Weights};
 use super::fault::{FaultPreset, FaultSpec};
 use super::health::{HealthCell, HealthObservation, HealthState};
 use super::runbook::{Runbook, Task};
-use super::slo::{Outcome, SloRow, SloState};
+use super::slo::{Judge, Outcome, SloRow, SloState};
 use super::time::Ts;
 use super::traffic::{Drift, StepKind, TrafficSpec, TrafficState};
 use super::trigger::{Input, Labels, TriggerEvent, Triggers};
@@ -408,7 +408,11 @@ impl Cockpit {
                 let after = row.env_state(env, now);
                 // The first reading coming in fine is not news; anything else that changes is.
                 if before != after && !(first && after == SloState::Ok) {
-                    out.push(self.slo_transition(slo, env, after));
+                    out.push(match row.spec.judge {
+                        // One verdict, on the sum: never one per environment.
+                        Judge::Sum => self.sum_transition(slo, after),
+                        Judge::PerEnv => self.slo_transition(slo, env, after),
+                    });
                 }
             }
             Event::Health { target, obs } => {
@@ -700,14 +704,43 @@ impl Cockpit {
             SloState::Error => Level::Error,
         };
         let cell = row.cell(env);
-        let detail = match state {
-            SloState::Error => cell.last_error.as_ref().map(|(_, e)| e.clone()).unwrap_or_default(),
-            _ => match cell.value {
-                Some((_, v)) => format!("{} (objective {})", row.spec.objective.format_value(v), row.spec.objective),
-                None => String::new(),
-            },
+        let detail = match (state, cell.current(&row.spec, self.now)) {
+            (SloState::Ok | SloState::Breach, Ok(v)) => {
+                format!("{} (objective {})", row.spec.objective.format_value(v), row.spec.objective)
+            }
+            // No value now: say why, never show an old value as if it were the current one.
+            _ => cell.why(&row.spec, self.now).unwrap_or_default(),
         };
         Command::Log(level, format!("{name} {}: {} {detail}", row.spec.name, state.label()).trim_end().to_string())
+    }
+
+    /// The log line of a summed SLO's verdict: the sum and its parts.
+    fn sum_transition(&self, slo: usize, state: SloState) -> Command {
+        let row = &self.slos[slo];
+        let level = match state {
+            SloState::Ok | SloState::NoData => Level::Info,
+            SloState::Breach | SloState::Stale => Level::Warn,
+            SloState::Error => Level::Error,
+        };
+        let o = &row.spec.objective;
+        let parts: Vec<String> = Env::ALL
+            .iter()
+            .map(|&e| {
+                let cell = row.cell(e);
+                let shown = match cell.current(&row.spec, self.now) {
+                    Ok(v) => o.unit.format(v),
+                    Err(s) => cell
+                        .why(&row.spec, self.now)
+                        .map_or_else(|| s.label().to_string(), |w| format!("{} ({w})", s.label())),
+                };
+                format!("{} {shown}", self.env_names.name(e))
+            })
+            .collect();
+        let detail = match row.sum(self.now) {
+            Ok(v) => format!("{} = {} (objective {o})", o.format_value(v), parts.join(" + ")),
+            Err(_) => parts.join(", "),
+        };
+        Command::Log(level, format!("{} (sum): {} {detail}", row.spec.name, state.label()))
     }
 }
 
@@ -726,6 +759,34 @@ mod tests {
         }));
         c.health.push(HealthCell::new("api-gateway", Env::Blue));
         c
+    }
+
+    #[test]
+    fn no_data_is_logged_with_its_reason_and_a_sum_with_one_verdict() {
+        let mut c = cockpit();
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.002) }, Ts(1000));
+        let why = Outcome::TooFew("37 requests in 60s < 100".into());
+        let out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: why }, Ts(2000));
+        let [Command::Log(Level::Info, m)] = &out[..] else { panic!("{out:?}") };
+        assert_eq!(m, "blue error rate: no data 37 requests in 60s < 100", "the reason, not the old 0.20%");
+
+        c.slos.push(SloRow::new(SloSpec {
+            name: "throughput".into(),
+            objective: ">= 200/s".parse().unwrap(),
+            judge: Judge::Sum,
+            interval_ms: 1000,
+        }));
+        let mut logs = Vec::new();
+        for (env, v, t) in [(Env::Blue, 30.0, 3000), (Env::Green, 190.0, 3000), (Env::Green, 150.0, 4000)] {
+            logs.extend(c.update(Event::Sample { slo: 1, env, outcome: Outcome::Value(v) }, Ts(t)));
+        }
+        let texts: Vec<&str> =
+            logs.iter().filter_map(|l| if let Command::Log(_, m) = l { Some(m.as_str()) } else { None }).collect();
+        assert_eq!(
+            texts,
+            ["throughput (sum): breach 180/s = blue 30/s + green 150/s (objective ≥ 200/s)"],
+            "one verdict on the sum, never blue's 30/s judged on its own"
+        );
     }
 
     #[test]

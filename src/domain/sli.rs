@@ -317,6 +317,58 @@ pub fn derive(window: &SliWindow, targets: &[usize], kind: SliKind, now: Ts, win
     }
 }
 
+/// What a minimum-count rule counts for `kind`, for messages: `requests`, `events`.
+pub fn counted(kind: SliKind) -> &'static str {
+    match kind {
+        SliKind::EventLatencyP95 => "events",
+        SliKind::P95Latency => "successful requests",
+        SliKind::ErrorRatio | SliKind::Availability | SliKind::Throughput => "requests",
+    }
+}
+
+/// How much happened in the window an SLI is judged on, over the same targets and snapshots
+/// [`derive`] uses: `(count, seconds covered)`. `None` when the window is not ready (then
+/// [`derive`] is no data too).
+///
+/// - error ratio, availability, throughput: requests (every status code);
+/// - p95 latency: requests that did not fail (all minus 5xx) on the targets that expose the
+///   duration histogram, so a full outage of fast 503s is not judged as a fast service; a
+///   target without request counters counts its histogram's observations instead;
+/// - event latency: events delivered (the histogram's observations).
+pub fn window_count(
+    window: &SliWindow,
+    targets: &[usize],
+    kind: SliKind,
+    now: Ts,
+    window_ms: i64,
+) -> Option<(f64, f64)> {
+    let family = kind.family();
+    let spans = spans(window, targets, family, now, window_ms)?;
+    let mut total = 0.0;
+    let mut secs: f64 = 0.0;
+    for sp in &spans {
+        secs = secs.max(sp[sp.len() - 1].at.secs_since(sp[0].at));
+        for pair in sp.windows(2) {
+            let (p, c) = (pair[0], pair[1]);
+            let observed = |s: &TargetSnapshot| s.histogram(family).map(|h| h.buckets.last().map_or(0.0, |b| b.1));
+            total += match (kind, p.requests, c.requests) {
+                (SliKind::ErrorRatio | SliKind::Availability | SliKind::Throughput, Some(p), Some(c)) => {
+                    step(p.all, c.all)
+                }
+                (SliKind::P95Latency, Some(p), Some(c)) => {
+                    (step(p.all, c.all) - step(p.server_errors, c.server_errors)).max(0.0)
+                }
+                (SliKind::P95Latency | SliKind::EventLatencyP95, _, _) => match (observed(p), observed(c)) {
+                    (Some(a), Some(b)) => step(a, b),
+                    _ => 0.0,
+                },
+                _ => 0.0,
+            };
+        }
+    }
+    Some((total, secs))
+}
+
 /// The `q` quantile of a classic histogram given as `(le, cumulative count)` pairs, the
 /// way PromQL's `histogram_quantile` computes it:
 ///
@@ -612,6 +664,50 @@ mod tests {
     }
 
     #[test]
+    fn window_counts_what_each_sli_is_judged_on() {
+        // Two targets; A: +100 requests of which 40 failed, B: +20 requests, none failed.
+        let h0 = [(0.1, 0.0), (INF, 0.0)];
+        let a = [
+            TargetSnapshot { requests: Some(Requests { all: 0.0, server_errors: 0.0 }), ..dur(0, &h0) },
+            TargetSnapshot {
+                requests: Some(Requests { all: 100.0, server_errors: 40.0 }),
+                ..dur(30, &[(0.1, 90.0), (INF, 100.0)])
+            },
+        ];
+        let b = [req(0, 0.0, 0.0), req(30, 20.0, 0.0)];
+        let w = window(&[&a, &b]);
+        let n = |kind| window_count(&w, &[0, 1], kind, at(30), 60_000);
+        assert_eq!(n(SliKind::ErrorRatio), Some((120.0, 30.0)));
+        assert_eq!(n(SliKind::Availability), Some((120.0, 30.0)));
+        // Latency: only A exposes durations, and 40 of its 100 failed.
+        assert_eq!(n(SliKind::P95Latency), Some((60.0, 30.0)));
+        // Nobody exposes event latency: not ready, like derive.
+        assert_eq!(n(SliKind::EventLatencyP95), None);
+        assert_eq!(window_count(&SliWindow::new(60_000), &[0], SliKind::ErrorRatio, at(30), 60_000), None);
+        // Events are the event histogram's observations.
+        let ev = |secs, c: f64| {
+            let h = Histogram { buckets: vec![(0.1, c), (INF, c)], count: c, sum: 0.0 };
+            TargetSnapshot { event_latency: Some(h), ..TargetSnapshot::empty(at(secs)) }
+        };
+        let w = window(&[&[ev(0, 5.0), ev(10, 42.0)]]);
+        assert_eq!(window_count(&w, &[0], SliKind::EventLatencyP95, at(10), 60_000), Some((37.0, 10.0)));
+    }
+
+    #[test]
+    fn a_full_outage_of_fast_failures_counts_no_successful_requests() {
+        // Every request a fast 503: the histogram is full of them, the p95 near zero.
+        let a = [dur(0, &[(0.005, 0.0), (INF, 0.0)]), dur(60, &[(0.005, 500.0), (INF, 500.0)])];
+        let a = a.map(|mut s| {
+            let all = s.requests.unwrap().all;
+            s.requests = Some(Requests { all, server_errors: all });
+            s
+        });
+        let w = window(&[&a]);
+        assert!(derive(&w, &[0], SliKind::P95Latency, at(60), 60_000).is_some_and(|v| v < 0.01));
+        assert_eq!(window_count(&w, &[0], SliKind::P95Latency, at(60), 60_000), Some((0.0, 60.0)));
+    }
+
+    #[test]
     fn quantile_interpolates_linearly_within_the_bucket() {
         // rank 0.5 * 19 = 9.5 -> le 0.5 (11): 0 + 0.5 * (9.5 - 6) / (11 - 6) = 0.35.
         assert!(close(histogram_quantile(0.5, &[(0.0, 6.0), (0.5, 11.0), (1.0, 14.0), (INF, 19.0)]), 0.35));
@@ -666,9 +762,45 @@ mod tests {
     mod props {
         use proptest::prelude::*;
 
-        use super::super::histogram_quantile;
+        use super::super::*;
 
         proptest! {
+            /// The count a minimum is checked against is the very denominator the ratio is made
+            /// of: a judged ratio times its count gives back the failures in the window.
+            #[test]
+            fn the_count_is_the_ratios_denominator(
+                steps in proptest::collection::vec((0u32..200, 0u32..50, any::<bool>()), 2..12),
+            ) {
+                let mut w = SliWindow::new(60_000);
+                let (mut all, mut bad, mut total, mut failed) = (0.0, 0.0, 0.0, 0.0);
+                for (i, (ok, err, reset)) in steps.iter().enumerate() {
+                    let (inc, e) = (f64::from(*ok + *err), f64::from(*err));
+                    // A reset shows only where the counters went down (as PromQL sees it too).
+                    if *reset && i > 0 && inc < all && (e < bad || e == 0.0) {
+                        (all, bad) = (inc, e);
+                    } else {
+                        (all, bad) = (all + inc, bad + e);
+                    }
+                    if i > 0 {
+                        total += inc;
+                        failed += e;
+                    }
+                    let snap = TargetSnapshot {
+                        requests: Some(Requests { all, server_errors: bad }),
+                        ..TargetSnapshot::empty(Ts::from_secs(i as i64))
+                    };
+                    w.push(0, snap);
+                }
+                let now = Ts::from_secs(steps.len() as i64 - 1);
+                let (n, _) = window_count(&w, &[0], SliKind::ErrorRatio, now, 60_000).unwrap();
+                prop_assert_eq!(n, total);
+                match derive(&w, &[0], SliKind::ErrorRatio, now, 60_000) {
+                    Some(r) => prop_assert!((r * n - failed).abs() < 1e-6, "{} × {} vs {}", r, n, failed),
+                    None => prop_assert_eq!(n, 0.0),
+                }
+            }
+
+
             /// For any well-formed histogram: a higher q never gives a lower value, and the
             /// answer stays between 0 and the highest finite bound.
             #[test]

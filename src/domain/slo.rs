@@ -20,7 +20,7 @@ pub enum Cmp {
 }
 
 impl Cmp {
-    fn symbol(self) -> &'static str {
+    pub fn symbol(self) -> &'static str {
         match self {
             Cmp::Lt => "<",
             Cmp::Le => "≤",
@@ -52,32 +52,68 @@ impl Unit {
 
     /// Formats a base-unit value in this unit, with precision that suits it.
     pub fn format(self, v: f64) -> String {
+        self.format_with(v, self.decimals(v))
+    }
+
+    /// The decimals [`Unit::format`] uses for `v` (base units).
+    fn decimals(self, v: f64) -> usize {
+        let x = v * self.scale();
+        match self {
+            Unit::Percent if x != 0.0 && x.abs() < 0.01 => 3,
+            Unit::Percent | Unit::Seconds => 2,
+            Unit::Millis => 0,
+            Unit::PerSecond if x.abs() < 10.0 => 1,
+            Unit::PerSecond => 0,
+            Unit::Plain => 3,
+        }
+    }
+
+    /// Formats a base-unit value in this unit with `decimals` digits after the point.
+    /// Infinities and NaN are named, never shown as numbers.
+    pub fn format_with(self, v: f64, decimals: usize) -> String {
         if v.is_nan() {
             return "NaN".into();
         }
         if v.is_infinite() {
             return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
         }
-        let x = v * self.scale();
-        match self {
-            Unit::Percent => {
-                if x != 0.0 && x.abs() < 0.01 {
-                    format!("{x:.3}%")
-                } else {
-                    format!("{x:.2}%")
-                }
-            }
-            Unit::Seconds => format!("{x:.2}s"),
-            Unit::Millis => format!("{x:.0}ms"),
-            Unit::PerSecond => {
-                if x.abs() < 10.0 {
-                    format!("{x:.1}/s")
-                } else {
-                    format!("{x:.0}/s")
-                }
-            }
-            Unit::Plain => format!("{x:.3}"),
+        format!("{:.*}{}", decimals, v * self.scale(), self.suffix())
+    }
+
+    /// Formats `v` (base units) with as many digits as it takes for the shown figure to be judged
+    /// against `cmp threshold` as `v` itself is, and not to look equal to the threshold unless it
+    /// is: `99.897%` against `≥ 99.9%`, not `99.90%`; `0.996%` against `< 1%`, not `1.00%`.
+    pub fn format_against(self, v: f64, cmp: Cmp, threshold: f64) -> String {
+        let base = self.decimals(v);
+        if !v.is_finite() || !threshold.is_finite() {
+            return self.format_with(v, base);
         }
+        let scale = self.scale();
+        let (x, thr) = (v * scale, threshold * scale);
+        // Thresholds are parsed from text and scaled, so 99.9 % may be 99.89999999999999: equal
+        // within a few ulps is equal.
+        let tol = thr.abs().max(1.0) * 1e-12;
+        let exact = (x - thr).abs() <= tol;
+        let judge = |y: f64| {
+            let eq = (y - thr).abs() <= tol;
+            match cmp {
+                Cmp::Lt => y < thr && !eq,
+                Cmp::Le => y < thr || eq,
+                Cmp::Gt => y > thr && !eq,
+                Cmp::Ge => y > thr || eq,
+            }
+        };
+        let truth = judge(x);
+        // Enough for any threshold written in a config; beyond it the figure is shown as is.
+        for d in base..=base + 9 {
+            let text = format!("{x:.d$}");
+            let shown: f64 = text.parse().unwrap_or(x);
+            let looks_equal = (shown - thr).abs() <= tol;
+            if judge(shown) == truth && (!looks_equal || exact) {
+                return format!("{text}{}", self.suffix());
+            }
+        }
+        self.format_with(v, base + 9)
     }
 
     fn suffix(self) -> &'static str {
@@ -165,8 +201,10 @@ impl Objective {
         }
     }
 
+    /// `v` in the objective's unit, with enough digits never to look equal to the threshold
+    /// unless it is (see [`Unit::format_against`]).
     pub fn format_value(&self, v: f64) -> String {
-        self.unit.format(v)
+        self.unit.format_against(v, self.cmp, self.threshold)
     }
 }
 
@@ -226,6 +264,9 @@ pub enum Outcome {
     Value(f64),
     /// The source answered but had nothing to say (empty result, empty window).
     NoData,
+    /// The source answered but too little happened in the window to judge (`37 requests in 60s
+    /// < 100`): no data, with the reason.
+    TooFew(String),
     Error(String),
 }
 
@@ -241,6 +282,8 @@ pub struct SloCell {
     pub last_success: Option<Ts>,
     /// The latest success was "no data".
     pub no_data: bool,
+    /// Why the latest success was "no data", when the source said (too few requests).
+    pub no_data_reason: Option<String>,
     pub last_error: Option<(Ts, String)>,
     pub consecutive_errors: u32,
     pub history: VecDeque<(Ts, f64)>,
@@ -249,27 +292,56 @@ pub struct SloCell {
 impl SloCell {
     pub fn record(&mut self, at: Ts, outcome: Outcome) {
         match outcome {
+            // An infinity is not a value: a -Inf error rate is not "ok", a +Inf throughput is not
+            // "ok". The source answered with something that cannot be judged.
+            Outcome::Value(v) if v.is_infinite() => {
+                let sign = if v > 0.0 { "+Inf" } else { "-Inf" };
+                self.record(at, Outcome::Error(format!("not a finite number: {sign}")));
+            }
+            // NaN is what 0/0 gives (no requests): nothing to judge.
+            Outcome::Value(v) if v.is_nan() => self.record(at, Outcome::TooFew("not a number (NaN)".into())),
             Outcome::Value(v) => {
                 self.value = Some((at, v));
                 self.last_success = Some(at);
                 self.no_data = false;
+                self.no_data_reason = None;
                 self.consecutive_errors = 0;
-                if v.is_finite() {
-                    if self.history.len() == HISTORY_LEN {
-                        self.history.pop_front();
-                    }
-                    self.history.push_back((at, v));
+                if self.history.len() == HISTORY_LEN {
+                    self.history.pop_front();
                 }
+                self.history.push_back((at, v));
             }
             Outcome::NoData => {
                 self.last_success = Some(at);
                 self.no_data = true;
+                self.no_data_reason = None;
+                self.consecutive_errors = 0;
+            }
+            Outcome::TooFew(why) => {
+                self.last_success = Some(at);
+                self.no_data = true;
+                self.no_data_reason = Some(why);
                 self.consecutive_errors = 0;
             }
             Outcome::Error(e) => {
                 self.last_error = Some((at, e));
                 self.consecutive_errors += 1;
             }
+        }
+    }
+
+    /// Why the cell stands where it does when it has no value to show: the error, the staleness,
+    /// or the reason for no data; `None` for a value.
+    pub fn why(&self, spec: &SloSpec, now: Ts) -> Option<String> {
+        match self.current(spec, now) {
+            Ok(_) => None,
+            Err(SloState::Error) => self.last_error.as_ref().map(|(_, e)| e.clone()),
+            Err(SloState::Stale) => {
+                let age = self.age(now).map_or_else(|| "–".to_string(), super::time::format_age);
+                let last = self.last_error.as_ref().map(|(_, e)| format!(": {e}")).unwrap_or_default();
+                Some(format!("no answer for {age}{last}"))
+            }
+            Err(_) => self.no_data_reason.clone(),
         }
     }
 
@@ -532,6 +604,87 @@ mod tests {
         }
         assert_eq!(c.history.len(), HISTORY_LEN);
         assert_eq!(c.history.back().unwrap().1, (HISTORY_LEN + 9) as f64);
+    }
+
+    #[test]
+    fn infinities_are_errors_with_the_reason_never_values() {
+        for (obj, v, sign) in [
+            ("< 1%", f64::NEG_INFINITY, "-Inf"),
+            (">= 99.9%", f64::INFINITY, "+Inf"),
+            (">= 200/s", f64::INFINITY, "+Inf"),
+        ] {
+            let s = spec(obj);
+            let mut c = SloCell::default();
+            c.record(Ts(0), Outcome::Value(0.5));
+            c.record(Ts(1000), Outcome::Value(v));
+            assert_eq!(c.state(&s, Ts(1000)), SloState::Error, "{obj} at {v}");
+            assert_eq!(c.why(&s, Ts(1000)), Some(format!("not a finite number: {sign}")));
+            assert!(c.history.iter().all(|(_, x)| x.is_finite()), "no infinity in the sparkline");
+        }
+        let s = spec("< 1%");
+        let mut c = SloCell::default();
+        c.record(Ts(0), Outcome::Value(f64::NAN));
+        assert_eq!(c.state(&s, Ts(0)), SloState::NoData, "NaN (0/0) is nothing to judge");
+        assert_eq!(c.why(&s, Ts(0)).as_deref(), Some("not a number (NaN)"));
+    }
+
+    #[test]
+    fn too_few_is_no_data_with_the_reason_and_hides_the_old_value() {
+        let s = spec("<= 2s");
+        let mut c = SloCell::default();
+        c.record(Ts(0), Outcome::Value(0.2));
+        c.record(Ts(1000), Outcome::TooFew("37 requests in 60s < 100".into()));
+        assert_eq!(c.current(&s, Ts(1000)), Err(SloState::NoData));
+        assert_eq!(c.why(&s, Ts(1000)).as_deref(), Some("37 requests in 60s < 100"));
+        c.record(Ts(2000), Outcome::Value(0.3));
+        assert_eq!((c.state(&s, Ts(2000)), c.why(&s, Ts(2000))), (SloState::Ok, None));
+        c.record(Ts(3000), Outcome::NoData);
+        assert_eq!(c.why(&s, Ts(3000)), None, "a plain no data has no reason to give");
+    }
+
+    #[test]
+    fn values_never_look_equal_to_an_objective_they_miss() {
+        let f = |obj: &str, v: f64| obj.parse::<Objective>().unwrap().format_value(v);
+        assert_eq!(f(">= 99.9%", 0.99897), "99.897%", "a breach does not round up onto the threshold");
+        assert_eq!(f(">= 99.9%", 0.99982), "99.98%", "the usual digits when they tell the truth");
+        assert_eq!(f(">= 99.9%", 0.999), "99.90%", "exactly the threshold may look like it");
+        assert_eq!(f("< 1%", 0.00996), "0.996%", "an ok value does not round onto the threshold");
+        assert_eq!(f("< 1%", 0.01004), "1.004%");
+        assert_eq!(f("< 1%", 0.01), "1.00%", "at a strict threshold: a breach, and shown as it is");
+        assert_eq!(f("<= 2s", 2.004), "2.004s");
+        assert_eq!(f("<= 500ms", 0.5004), "500.4ms");
+        assert_eq!(f(">= 200/s", 199.6), "199.6/s");
+        assert_eq!(f(">= 200/s", 212.4), "212/s");
+        assert_eq!(f("< 1%", f64::INFINITY), "+Inf");
+    }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            /// The figure shown, read back, is judged as the value itself is, and only looks equal
+            /// to the threshold when the value is the threshold.
+            #[test]
+            fn shown_figures_are_judged_like_the_value(
+                thr in 0.001f64..1000.0,
+                delta in -0.01f64..0.01,
+                unit in 0usize..4,
+                cmp in 0usize..4,
+            ) {
+                let (u, scale, suffix) = [(Unit::Percent, 100.0, "%"), (Unit::Seconds, 1.0, "s"), (Unit::Millis, 1000.0, "ms"), (Unit::PerSecond, 1.0, "/s")][unit];
+                let cmp = [Cmp::Lt, Cmp::Le, Cmp::Gt, Cmp::Ge][cmp];
+                let o = Objective { cmp, threshold: thr / scale, unit: u };
+                let v = o.threshold * (1.0 + delta);
+                let text = o.format_value(v);
+                let shown: f64 = text.trim_end_matches(suffix).parse().unwrap();
+                let back = Objective { threshold: o.threshold * scale, unit: Unit::Plain, ..o };
+                if v != o.threshold {
+                    prop_assert_eq!(back.holds(shown), o.holds(v), "{} for {} against {}", text, v, o);
+                }
+            }
+        }
     }
 
     #[test]

@@ -15,8 +15,8 @@ use super::trigger::Phase;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {
     pub deployment: String,
-    /// When the snapshot was taken, seconds since the Unix epoch.
-    pub at: f64,
+    /// When the snapshot was taken, RFC 3339 UTC (as every time in this report).
+    pub at: String,
     pub slos: Vec<SloStatus>,
     pub health: Vec<HealthStatus>,
     /// Prometheus's matching alerts; empty when alerts are not configured or could not be read.
@@ -61,6 +61,17 @@ pub struct TriggerStatus {
     /// A firing trigger whose condition stopped holding (it stays firing until acknowledged).
     pub cleared: bool,
     pub acknowledged: bool,
+    /// The input the trigger could not read at its last evaluation (`null` when it could):
+    /// an inactive trigger here is holding, not ok.
+    pub input: Option<TriggerInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TriggerInput {
+    /// `input error`, `input stale` or `no data`.
+    pub what: &'static str,
+    /// RFC 3339 UTC.
+    pub since: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,8 +96,8 @@ pub struct InterruptedStatus {
     pub kind: MoveKind,
     pub from: u8,
     pub to: u8,
-    /// When the change was asked for, seconds since the Unix epoch.
-    pub since: f64,
+    /// When the change was asked for, RFC 3339 UTC.
+    pub since: String,
     pub by: String,
     /// The router's split as last read (`25/75`), `null` when unknown.
     pub router: Option<String>,
@@ -98,15 +109,34 @@ pub struct InterruptedStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SloStatus {
     pub name: String,
-    /// `blue`, `green`, or `all` for the sum a system-wide SLO is judged on.
+    /// `blue`, `green`, or `all` for the sum a system-wide SLO is judged on (its only entry).
     pub env: String,
-    /// Base units: a ratio, seconds, or per second. `null` unless there is a current value.
+    /// Base units: a ratio, seconds, or per second. `null` unless there is a current value
+    /// (never an infinity: that is an error).
     pub value: Option<f64>,
+    /// The value in the objective's unit, as the cockpit shows it (`0.40%`); `null` with `value`.
+    pub shown: Option<String>,
     pub objective: String,
     pub state: SloState,
     /// Seconds since the source last answered.
     pub age_s: Option<f64>,
     pub error: Option<String>,
+    /// Why there is no data, when the source said (`37 requests in 20s < 100`).
+    pub reason: Option<String>,
+    /// For a summed SLO, each environment's figure: shown, not judged on its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<SloPart>,
+}
+
+/// One environment's share of a summed SLO.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SloPart {
+    pub env: String,
+    pub value: Option<f64>,
+    pub shown: Option<String>,
+    pub age_s: Option<f64>,
+    pub error: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -144,35 +174,67 @@ impl StatusReport {
         let mut slos = Vec::new();
         for row in &c.slos {
             let objective = row.spec.objective.to_string();
-            for env in Env::ALL {
-                let cell = row.cell(env);
-                let state = row.env_state(env, now);
-                slos.push(SloStatus {
-                    name: row.spec.name.clone(),
-                    env: env.key().into(),
-                    value: cell.current(&row.spec, now).ok(),
-                    objective: objective.clone(),
-                    state,
-                    age_s: cell.age(now).map(round3),
-                    error: match cell.current(&row.spec, now) {
-                        Err(SloState::Error) | Err(SloState::Stale) => cell.last_error.as_ref().map(|(_, e)| e.clone()),
-                        _ => None,
-                    },
-                });
-            }
+            let o = row.spec.objective;
+            // What one cell says besides its verdict: the error when in error or stale, the
+            // reason for no data.
+            let why = |cell: &super::slo::SloCell| match cell.current(&row.spec, now) {
+                Ok(_) => (None, None),
+                Err(SloState::Error) | Err(SloState::Stale) => (cell.last_error.as_ref().map(|(_, e)| e.clone()), None),
+                Err(_) => (None, cell.why(&row.spec, now)),
+            };
             if row.spec.judge == Judge::Sum {
-                let age = Env::ALL
+                let parts: Vec<SloPart> = Env::ALL
                     .iter()
-                    .filter_map(|e| row.cell(*e).age(now))
+                    .map(|&env| {
+                        let cell = row.cell(env);
+                        let value = cell.current(&row.spec, now).ok();
+                        let (error, reason) = why(cell);
+                        SloPart {
+                            env: env.key().into(),
+                            value,
+                            shown: value.map(|v| o.unit.format(v)),
+                            age_s: cell.age(now).map(round3),
+                            error,
+                            reason,
+                        }
+                    })
+                    .collect();
+                let age = parts
+                    .iter()
+                    .filter_map(|p| p.age_s)
                     .fold(None, |m: Option<f64>, a| Some(m.map_or(a, |m| m.max(a))));
+                let value = row.sum(now).ok();
+                let error = parts.iter().find_map(|p| p.error.as_ref().map(|e| format!("{}: {e}", p.env)));
+                let reason = parts.iter().find_map(|p| p.reason.as_ref().map(|r| format!("{}: {r}", p.env)));
                 slos.push(SloStatus {
                     name: row.spec.name.clone(),
                     env: "all".into(),
-                    value: row.sum(now).ok(),
+                    value,
+                    shown: value.map(|v| o.format_value(v)),
                     objective,
                     state: row.sum_state(now),
-                    age_s: age.map(round3),
-                    error: None,
+                    age_s: age,
+                    error,
+                    reason,
+                    parts,
+                });
+                continue;
+            }
+            for env in Env::ALL {
+                let cell = row.cell(env);
+                let value = cell.current(&row.spec, now).ok();
+                let (error, reason) = why(cell);
+                slos.push(SloStatus {
+                    name: row.spec.name.clone(),
+                    env: env.key().into(),
+                    value,
+                    shown: value.map(|v| o.format_value(v)),
+                    objective: objective.clone(),
+                    state: row.env_state(env, now),
+                    age_s: cell.age(now).map(round3),
+                    error,
+                    reason,
+                    parts: Vec::new(),
                 });
             }
         }
@@ -193,7 +255,7 @@ impl StatusReport {
             .collect();
         StatusReport {
             deployment: c.deployment.clone(),
-            at: now.as_secs_f64(),
+            at: super::time::rfc3339(now),
             slos,
             health,
             alerts: match &c.alerts {
@@ -236,6 +298,8 @@ impl StatusReport {
                             reason: st.reason(spec, &labels, now),
                             cleared,
                             acknowledged,
+                            input: if spec.is_manual() { None } else { st.input_trouble() }
+                                .map(|i| TriggerInput { what: i.what, since: super::time::rfc3339(i.since) }),
                         }
                     })
                     .collect()
@@ -253,7 +317,7 @@ impl StatusReport {
                         kind: p.kind,
                         from: p.from,
                         to: p.to,
-                        since: p.requested_at.as_secs_f64(),
+                        since: super::time::rfc3339(p.requested_at),
                         by: p.by.clone(),
                         router: w.map(|w| format!("{}/{}", w.blue, w.green)),
                         verdict: Verdict::of(p, w),
@@ -317,9 +381,17 @@ mod tests {
         assert_eq!(json["slos"][1]["state"], "error");
         assert_eq!(json["slos"][1]["value"], serde_json::Value::Null, "an error is not a number");
         assert_eq!(json["slos"][1]["error"], "HTTP 503");
-        assert_eq!(json["slos"][4]["env"], "all");
-        assert_eq!(json["slos"][4]["value"], 220.0);
-        assert_eq!(json["slos"][4]["state"], "ok");
+        assert_eq!(json["slos"][0]["shown"], "0.40%", "in the objective's unit");
+        assert_eq!(json["slos"].as_array().unwrap().len(), 3, "a summed SLO has one entry, one verdict");
+        assert_eq!(json["slos"][2]["env"], "all");
+        assert_eq!(json["slos"][2]["value"], 220.0);
+        assert_eq!(json["slos"][2]["state"], "ok");
+        let parts = &json["slos"][2]["parts"];
+        assert_eq!(parts[0]["env"], "blue");
+        assert_eq!(parts[0]["value"], 30.0);
+        assert_eq!(parts[0]["shown"], "30/s");
+        assert!(parts[0].get("state").is_none(), "blue's 30/s is not judged against ≥ 200/s: {parts}");
+        assert_eq!(json["at"], "1970-01-01T00:00:01.500Z");
         assert_eq!(json["health"][0]["state"], serde_json::Value::Null);
         assert!(!r.complete(), "the health check has not answered");
         assert!(!r.all_ok());
@@ -349,7 +421,7 @@ mod tests {
         let st = json_stage(&restarted);
         assert_eq!(st["interrupted"]["kind"], "advance");
         assert_eq!((st["interrupted"]["from"].as_u64(), st["interrupted"]["to"].as_u64()), (Some(0), Some(10)));
-        assert_eq!(st["interrupted"]["since"], 2.0);
+        assert_eq!(st["interrupted"]["since"], "1970-01-01T00:00:02.000Z", "one time format: RFC 3339");
         assert_eq!(st["interrupted"]["by"], "alice");
         assert_eq!(st["interrupted"]["verdict"], "unknown");
         assert_eq!(st["interrupted"]["router"], serde_json::Value::Null);
@@ -359,6 +431,40 @@ mod tests {
         assert_eq!(
             (st["interrupted"]["router"].as_str(), st["interrupted"]["verdict"].as_str()),
             (Some("10/90"), Some("applied"))
+        );
+    }
+
+    #[test]
+    fn infinities_and_thin_windows_are_never_ok_values() {
+        let mut c = Cockpit::new("go-live", "prod");
+        for (name, obj) in [("error rate", "< 1%"), ("availability", ">= 99.9%")] {
+            c.slos.push(SloRow::new(SloSpec {
+                name: name.into(),
+                objective: obj.parse().unwrap(),
+                judge: Judge::PerEnv,
+                interval_ms: 1000,
+            }));
+        }
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(f64::NEG_INFINITY) }, Ts(1000));
+        c.update(Event::Sample { slo: 1, env: Env::Blue, outcome: Outcome::Value(f64::INFINITY) }, Ts(1000));
+        let why = Outcome::TooFew("37 requests in 20s < 100".into());
+        c.update(Event::Sample { slo: 0, env: Env::Green, outcome: why }, Ts(1000));
+        let json = serde_json::to_value(StatusReport::of(&c, Ts(1000))).unwrap();
+        let slos = json["slos"].as_array().unwrap();
+        for s in slos {
+            assert!(!(s["value"].is_null() && s["state"] == "ok"), "{s}");
+        }
+        assert_eq!(
+            (slos[0]["state"].as_str(), slos[0]["error"].as_str()),
+            (Some("error"), Some("not a finite number: -Inf"))
+        );
+        assert_eq!(
+            (slos[2]["state"].as_str(), slos[2]["error"].as_str()),
+            (Some("error"), Some("not a finite number: +Inf"))
+        );
+        assert_eq!(
+            (slos[1]["state"].as_str(), slos[1]["reason"].as_str()),
+            (Some("no_data"), Some("37 requests in 20s < 100"))
         );
     }
 

@@ -30,6 +30,14 @@ impl Ts {
     }
 }
 
+/// RFC 3339 with milliseconds, UTC: `2026-05-01T14:02:11.123Z`: the one time format of
+/// everything cutover writes for machines.
+pub fn rfc3339(ts: Ts) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ts.0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| ts.0.to_string())
+}
+
 /// Formats a duration in seconds the way the cockpit shows ages and countdowns:
 /// `0.4s`, `12s`, `3m05s`, `2h04m`.
 pub fn format_age(secs: f64) -> String {

@@ -41,6 +41,9 @@ pub struct ScrapeConfig {
     pub targets: Vec<ScrapeTarget>,
     /// `(slo index, what to derive)`: one `Event::Sample` per entry and environment each round.
     pub slos: Vec<(usize, SliKind)>,
+    /// `(slo index, minimum)`: below this many requests (events for event latency) in the
+    /// window an environment's SLI is no data with the reason. An SLO not listed has none.
+    pub min_counts: Vec<(usize, u64)>,
     pub interval: Duration,
     /// How far back SLIs look ([`DEFAULT_WINDOW`] is 60 s).
     pub window: Duration,
@@ -108,7 +111,9 @@ async fn run(cfg: ScrapeConfig, client: reqwest::Client, sink: Sink) {
                 continue;
             }
             for &(slo, kind) in &cfg.slos {
-                let outcome = env_outcome(&window, &cfg.targets, &idx, &failures, kind, now, window_ms);
+                let min = cfg.min_counts.iter().find(|(i, _)| *i == slo).map_or(0, |(_, m)| *m);
+                let judged = Judged { kind, min };
+                let outcome = env_outcome(&window, &cfg.targets, &idx, &failures, judged, now, window_ms);
                 sink(Event::Sample { slo, env, outcome });
             }
         }
@@ -150,16 +155,31 @@ async fn read_bytes(mut resp: reqwest::Response, limit: usize) -> Result<(Vec<u8
     Ok((buf, false))
 }
 
+/// What to derive, and the least the window must hold to judge it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Judged {
+    kind: SliKind,
+    /// Requests (events for event latency) in the window; 0: any.
+    min: u64,
+}
+
+impl From<SliKind> for Judged {
+    fn from(kind: SliKind) -> Self {
+        Judged { kind, min: 0 }
+    }
+}
+
 /// What one environment's SLI is this round.
 fn env_outcome(
     window: &SliWindow,
     targets: &[ScrapeTarget],
     idx: &[usize],
     failures: &[Option<String>],
-    kind: SliKind,
+    judged: impl Into<Judged>,
     now: Ts,
     window_ms: i64,
 ) -> Outcome {
+    let Judged { kind, min } = judged.into();
     let failing: Vec<&str> = idx.iter().filter_map(|&i| failures.get(i).and_then(|f| f.as_deref())).collect();
     if !failing.is_empty() {
         let msg = failing.join("; ");
@@ -173,6 +193,14 @@ fn env_outcome(
     if !idx.iter().any(|&i| window.latest(i).is_some_and(|s| s.has(family))) {
         let urls: Vec<&str> = idx.iter().map(|&i| targets[i].url.as_str()).collect();
         return Outcome::Error(format!("no {} in the metrics of {}", family.metric(), urls.join(", ")));
+    }
+    if min > 0
+        && let Some((n, secs)) = sli::window_count(window, idx, kind, now, window_ms)
+        && n < min as f64
+    {
+        // A handful of requests says nothing about a service: 3 of 5 failing is not a 60 % error
+        // rate, and the p95 of nothing but fast 503s is not a fast service.
+        return Outcome::TooFew(format!("{} {} in {}s < {min}", n.round(), sli::counted(kind), secs.round()));
     }
     match sli::derive(window, idx, kind, now, window_ms) {
         Some(v) => Outcome::Value(v),
@@ -564,5 +592,24 @@ mod tests {
                 "no http_request_duration_seconds in the metrics of http://b1/metrics, http://b2/metrics".into()
             )
         );
+    }
+
+    #[test]
+    fn too_few_requests_in_the_window_is_no_data_with_the_reason() {
+        let t = targets();
+        let mut w = SliWindow::new(60_000);
+        w.push(0, snap(0, 0.0, 0.0));
+        w.push(0, snap(60, 37.0, 20.0));
+        let ok = [None, None, None];
+        let judged = |kind, min| Judged { kind, min };
+        let out = |kind, min| env_outcome(&w, &t, &[0], &ok, judged(kind, min), Ts::from_secs(60), 60_000);
+        assert_eq!(out(SliKind::ErrorRatio, 100), Outcome::TooFew("37 requests in 60s < 100".into()));
+        assert_eq!(out(SliKind::Availability, 100), Outcome::TooFew("37 requests in 60s < 100".into()));
+        assert_eq!(out(SliKind::ErrorRatio, 37), Outcome::Value(20.0 / 37.0), "at the minimum it is judged");
+        assert_eq!(out(SliKind::ErrorRatio, 0), Outcome::Value(20.0 / 37.0));
+        // A failing round is an error whatever the count.
+        let failed = [Some("HTTP 503 from http://b1/metrics".into()), None, None];
+        let e = env_outcome(&w, &t, &[0], &failed, judged(SliKind::ErrorRatio, 100), Ts::from_secs(60), 60_000);
+        assert_eq!(e, Outcome::Error("HTTP 503 from http://b1/metrics".into()));
     }
 }

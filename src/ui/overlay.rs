@@ -139,7 +139,17 @@ pub fn slo_detail(frame: &mut Frame, area: Rect, s: &Screen, slo: usize) {
         let cell = row.cell(env);
         let name = s.cockpit.env_names.name(env);
         let state = row.env_state(env, now);
-        let mut spans = vec![styled(format!(" {name}: {} ", state.label()), t.accent)];
+        // A summed SLO has one verdict; an environment's figure is only a part of it.
+        let label = match row.spec.judge {
+            crate::domain::slo::Judge::Sum => "part of the sum",
+            crate::domain::slo::Judge::PerEnv => state.label(),
+        };
+        let mut spans = vec![styled(format!(" {name}: {label} "), t.accent)];
+        if let (Err(crate::domain::slo::SloState::NoData), Some(why)) =
+            (cell.current(&row.spec, now), cell.why(&row.spec, now))
+        {
+            spans.push(styled(format!("({why}) "), t.muted));
+        }
         match &cell.last_error {
             Some((at, e)) => {
                 let streak = if cell.consecutive_errors > 0 {
@@ -173,7 +183,10 @@ pub fn trigger_detail(frame: &mut Frame, area: Rect, s: &Screen, i: usize) {
     let mut lines = vec![
         Line::from(vec![
             styled(format!(" {} · ", spec.tier.label()), t.accent),
-            styled(state.progress(spec, now).status_text(), super::triggers::phase_style(state.phase(), spec.tier, t)),
+            styled(
+                state.progress(spec, now).status_text_at(&labels),
+                super::triggers::phase_style(state.phase(), spec.tier, t),
+            ),
         ]),
         Line::styled(format!(" {}", super::fit(&state.reason(spec, &labels, now), width)), t.text),
     ];

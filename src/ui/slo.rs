@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::theme::Theme;
 use super::{Screen, fit, panel, styled};
 use crate::domain::env::Env;
-use crate::domain::slo::{Judge, SloCell, SloRow, SloState};
+use crate::domain::slo::{Cmp, Judge, Objective, SloCell, SloRow, SloState, Unit};
 use crate::domain::time::{Ts, format_age};
 
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -74,7 +74,9 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
             let (text, style) = value_text(row, env, now, t);
             spans.push(styled(pad(&fit(&text, w.value), w.value + 1), style));
             if w.spark > 0 {
-                spans.push(styled(pad(&sparkline(cell, w.spark), w.spark + 1), t.muted));
+                // A summed SLO's threshold is the sum's: a part is drawn from zero to its own peak.
+                let against = (row.spec.judge == Judge::PerEnv).then_some(&row.spec.objective);
+                spans.push(styled(pad(&sparkline(cell, against, w.spark), w.spark + 1), t.muted));
             }
         }
         if w.extra > 0 {
@@ -100,7 +102,7 @@ fn value_text(row: &SloRow, env: Env, now: Ts, t: &Theme) -> (String, Style) {
     let fmt = |v: f64| row.spec.objective.format_value(v);
     match (row.spec.judge, cell.current(&row.spec, now)) {
         // A share of a system-wide target: informative, judged in the Σ column.
-        (Judge::Sum, Ok(v)) => (fmt(v), t.text),
+        (Judge::Sum, Ok(v)) => (row.spec.objective.unit.format(v), t.text),
         (Judge::PerEnv, Ok(v)) if row.spec.objective.holds(v) => (fmt(v), t.ok),
         (Judge::PerEnv, Ok(v)) => (format!("{} ✗", fmt(v)), t.crit),
         (_, Err(state)) => state_word(state, t),
@@ -146,13 +148,26 @@ fn extra_column<'a>(row: &SloRow, now: Ts, t: &Theme, width: usize) -> Span<'a> 
     }
 }
 
-/// The last `width` values as block characters scaled between their min and max.
-pub fn sparkline(cell: &SloCell, width: usize) -> String {
+/// The last `width` values as block characters, scaled against the objective: the range always
+/// holds the threshold, and for a "lower is better" objective (`< 1%`, `<= 2s`) starts at zero.
+/// So 99.96 % against `≥ 99.9%` is a small dip rather than a cliff, 0.04 % errors against `< 1%`
+/// a flat floor rather than a spike, and anything that crosses the threshold stands out.
+/// Without an objective (the part of a sum) the range runs from zero to the highest value.
+pub fn sparkline(cell: &SloCell, objective: Option<&Objective>, width: usize) -> String {
     if width == 0 {
         return String::new();
     }
     let values: Vec<f64> = cell.history.iter().rev().take(width).map(|(_, v)| *v).collect();
-    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    let objective = objective.copied().unwrap_or(Objective { cmp: Cmp::Lt, threshold: 0.0, unit: Unit::Plain });
+    let thr = objective.threshold;
+    let (mut lo, mut hi) = values.iter().fold((thr, thr), |(l, h), v| (l.min(*v), h.max(*v)));
+    if matches!(objective.cmp, Cmp::Lt | Cmp::Le) && lo >= 0.0 {
+        lo = 0.0;
+    }
+    if matches!(objective.cmp, Cmp::Gt | Cmp::Ge) && hi == thr && thr != 0.0 {
+        // Everything at or under a floor: leave headroom above it so the floor is not the top.
+        hi = thr + (thr - lo).max(thr.abs() * 0.01);
+    }
     values
         .iter()
         .rev()
@@ -173,15 +188,37 @@ mod tests {
     use super::*;
     use crate::domain::slo::Outcome;
 
-    #[test]
-    fn sparkline_scales_between_min_and_max() {
+    fn cell(values: &[f64]) -> SloCell {
         let mut c = SloCell::default();
-        for (i, v) in [1.0, 2.0, 3.0].into_iter().enumerate() {
-            c.record(Ts(i as i64), Outcome::Value(v));
+        for (i, v) in values.iter().enumerate() {
+            c.record(Ts(i as i64), Outcome::Value(*v));
         }
-        assert_eq!(sparkline(&c, 3), "▁▅█");
-        assert_eq!(sparkline(&c, 2), "▁█", "only the newest points that fit");
-        assert_eq!(sparkline(&SloCell::default(), 4), "");
+        c
+    }
+
+    #[test]
+    fn sparklines_are_scaled_against_the_objective() {
+        let errors: Objective = "< 1%".parse().unwrap();
+        // 0.04 % errors against < 1 % is a floor, not a spike.
+        assert_eq!(sparkline(&cell(&[0.0, 0.0, 0.0004, 0.0]), Some(&errors), 4), "▁▁▁▁");
+        // Crossing the threshold reaches the top.
+        assert_eq!(sparkline(&cell(&[0.0, 0.005, 0.01, 0.02]), Some(&errors), 4), "▁▃▅█");
+        let avail: Objective = ">= 99.9%".parse().unwrap();
+        // 99.96 % among 99.99 % against ≥ 99.9 %: a dip, not a cliff to the bottom.
+        let s = sparkline(&cell(&[0.9999, 0.9999, 0.9996, 0.9999]), Some(&avail), 4);
+        assert_eq!(s, "██▆█", "{s}");
+        // Under the floor: the breach is the bottom, the threshold well above it.
+        let s = sparkline(&cell(&[0.999, 0.95, 0.999]), Some(&avail), 3);
+        assert_eq!(s.chars().nth(1), Some('▁'), "{s}");
+        assert!(s.starts_with('▄') || s.starts_with('▅') || s.starts_with('▆') || s.starts_with('▇'), "{s}");
+        assert_eq!(
+            sparkline(&cell(&[1.0, 2.0, 3.0]), Some(&"< 10".parse().unwrap()), 2),
+            "▂▃",
+            "only the newest points that fit"
+        );
+        assert_eq!(sparkline(&SloCell::default(), Some(&errors), 4), "");
+        // A part of a sum: zero to its own peak.
+        assert_eq!(sparkline(&cell(&[10.0, 20.0, 35.0]), None, 3), "▃▅█");
     }
 
     #[test]

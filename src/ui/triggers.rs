@@ -70,13 +70,19 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
             let name_style = if selected { t.selected } else { t.text };
             let bar_text = if spec.is_manual() { " ".repeat(bar_w) } else { bar(progress.fraction, bar_w) };
             let count = if progress.breaches > 0 { format!("{}×", progress.breaches) } else { String::new() };
-            lines.push(Line::from(vec![
-                styled(format!("{:<name_w$} ", fit(&name, name_w)), name_style),
-                styled(bar_text, style),
-                styled(format!(" {:<status_w$}", fit(&progress.status_text(), status_w)), style),
-                styled(format!("{count:>count_w$} "), t.muted),
-                styled(fit(&state.value_text(spec, &labels), value_w), t.muted),
-            ]));
+            let status = progress.status_text_at(&labels);
+            let mut row =
+                vec![styled(format!("{:<name_w$} ", fit(&name, name_w)), name_style), styled(bar_text, style)];
+            if progress.phase == Phase::Inactive && progress.input.is_some() {
+                // `holding: input error since 14:02` says all the value column would: it takes it.
+                let wide = status_w + count_w + 1 + value_w;
+                row.push(styled(format!(" {:<wide$}", fit(&status, wide)), t.warn));
+            } else {
+                row.push(styled(format!(" {:<status_w$}", fit(&status, status_w)), style));
+                row.push(styled(format!("{count:>count_w$} "), t.muted));
+                row.push(styled(fit(&state.value_text(spec, &labels), value_w), t.muted));
+            }
+            lines.push(Line::from(row));
         }
     }
     if quiet > 0 {

@@ -486,3 +486,52 @@ mod props {
         }
     }
 }
+
+#[test]
+fn a_trigger_that_cannot_read_its_input_says_so_never_ok() {
+    let (mut slos, names) = (rows(), names());
+    let spec = err5();
+    let mut st = TriggerState::new();
+    let eval = |st: &mut TriggerState, slos: &[SloRow], t: i64| evaluate(st, &spec, &input(slos, &[], &names), at(t));
+    slos[0].cells[0].record(at(0), Outcome::Value(0.001));
+    eval(&mut st, &slos, 0);
+    assert_eq!(st.progress(&spec, at(0)).status_text_at(&labels(&slos, &names)), "ok", "a reading within the limit");
+    for t in [1, 2] {
+        slos[0].cells[0].record(at(t), Outcome::Error("HTTP 503 from http://b1/metrics".into()));
+        eval(&mut st, &slos, t);
+    }
+    let p = st.progress(&spec, at(2));
+    assert_eq!(p.input.map(|i| (i.what, i.since)), Some(("input error", at(1))));
+    assert_eq!(p.status_text_at(&labels(&slos, &names)), "holding: input error since 14:02", "since its first error");
+    assert_eq!(p.status_text(), "holding: input error");
+    // Stale: no answer for more than twice the interval.
+    eval(&mut st, &slos, 20);
+    let p = st.progress(&spec, at(20));
+    assert_eq!(p.input.map(|i| i.what), Some("input stale"), "{p:?}");
+    assert!(p.status_text_at(&labels(&slos, &names)).starts_with("holding: input stale since "));
+    // A thin window: no data is not ok either.
+    slos[0].cells[0].record(at(200), Outcome::TooFew("37 requests in 60s < 100".into()));
+    eval(&mut st, &slos, 200);
+    assert_eq!(st.progress(&spec, at(200)).status_text_at(&labels(&slos, &names)), "holding: no data since 14:05");
+    // A reset policy says it reset.
+    let reset = TriggerSpec { on_error: Policy::Reset, ..err5() };
+    let mut st = TriggerState::new();
+    slos[0].cells[0].record(at(299), Outcome::Value(0.001));
+    slos[0].cells[0].record(at(300), Outcome::Error("refused".into()));
+    evaluate(&mut st, &reset, &input(&slos, &[], &names), at(300));
+    assert_eq!(st.progress(&reset, at(300)).status_text(), "reset: input error");
+    // Reading again: ok.
+    slos[0].cells[0].record(at(301), Outcome::Value(0.001));
+    evaluate(&mut st, &reset, &input(&slos, &[], &names), at(301));
+    assert_eq!(st.progress(&reset, at(301)).status_text(), "ok");
+}
+
+#[test]
+fn a_reading_beside_its_limit_has_the_digits_to_show_the_side() {
+    let (mut slos, names) = (rows(), names());
+    let spec = err5();
+    let mut st = TriggerState::new();
+    slos[0].cells[0].record(at(0), Outcome::Value(0.05003));
+    evaluate(&mut st, &spec, &input(&slos, &[], &names), at(0));
+    assert_eq!(st.value_text(&spec, &labels(&slos, &names)), "5.003% > 5%", "not 5.00% > 5%");
+}

@@ -49,6 +49,16 @@ fn compact(unit: Unit, v: f64) -> String {
     if num.contains('.') { format!("{}{suffix}", num.trim_end_matches('0').trim_end_matches('.')) } else { text }
 }
 
+/// A reading with enough digits to be on the side of `limit` it is on: `5.003% > 5%`, never
+/// `5.00% > 5%`.
+fn against(unit: Unit, spec: &TriggerSpec, value: f64, limit: f64) -> String {
+    let cmp = match spec.condition {
+        Condition::Threshold { cmp: super::spec::Direction::Below, .. } => crate::domain::slo::Cmp::Lt,
+        _ => crate::domain::slo::Cmp::Gt,
+    };
+    unit.format_against(value, cmp, limit)
+}
+
 /// What the texts need besides the trigger: names, units, and the time zone for times of day.
 #[derive(Debug, Clone, Copy)]
 pub struct Labels<'a> {
@@ -90,14 +100,46 @@ pub struct Progress {
     pub held: bool,
     /// Breach streaks this stage.
     pub breaches: u32,
+    /// The watched input when the latest evaluation could not read it: what, and since when.
+    pub input: Option<InputTrouble>,
+}
+
+/// Why a trigger could not read its input, since when, and what its policy made of it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct InputTrouble {
+    /// `input error`, `input stale` or `no data`.
+    pub what: &'static str,
+    /// The first of the latest run of evaluations that could not read it.
+    pub since: Ts,
+    /// The policy that applied (`hold`, `reset`, `breach`).
+    pub policy: Option<super::spec::Policy>,
 }
 
 impl Progress {
     /// A word or two for the panel: `ok`, `fires in 3:48`, `held 3:48 left`, `FIRING`,
     /// `cleared · ack`, `firing · acked`, `RAISED`, `not raised`.
     pub fn status_text(&self) -> String {
+        self.status_with(None)
+    }
+
+    /// [`Progress::status_text`] with the time the input went bad, at the labels' time zone:
+    /// `holding: input error since 14:02`, never `ok` on an input that cannot be read.
+    pub fn status_text_at(&self, labels: &Labels) -> String {
+        self.status_with(Some(labels))
+    }
+
+    fn status_with(&self, labels: Option<&Labels>) -> String {
         match self.phase {
             Phase::Inactive if self.manual => "not raised".into(),
+            Phase::Inactive if self.input.is_some() => {
+                let Some(trouble) = self.input else { return "ok".into() };
+                let word = match trouble.policy {
+                    Some(super::spec::Policy::Reset) => "reset",
+                    _ => "holding",
+                };
+                let since = labels.map(|l| format!(" since {}", &l.clock(trouble.since)[..5])).unwrap_or_default();
+                format!("{word}: {}{since}", trouble.what)
+            }
             Phase::Inactive => "ok".into(),
             Phase::Pending { .. } => {
                 let left = format_countdown(self.fires_in_ms.unwrap_or(0));
@@ -150,7 +192,24 @@ impl TriggerState {
             fires_in_ms: self.fires_in(spec, now),
             held: self.is_held(),
             breaches: self.breaches(),
+            input: if spec.is_manual() { None } else { self.input_trouble() },
         }
+    }
+
+    /// The latest run of evaluations that could not read the input (error, stale or no data),
+    /// with when it began as far as the recent readings reach; `None` when the last one read it.
+    pub fn input_trouble(&self) -> Option<InputTrouble> {
+        let kind = |s: &Sample| match s {
+            Sample::Error { stale: true, .. } => Some("input stale"),
+            Sample::Error { .. } => Some("input error"),
+            Sample::NoData { .. } => Some("no data"),
+            Sample::Reading { .. } | Sample::Health { .. } => None,
+        };
+        let last = self.recent.back()?;
+        let what = kind(&last.sample)?;
+        let since =
+            self.recent.iter().rev().take_while(|s| kind(&s.sample) == Some(what)).last().map_or(last.at, |s| s.at);
+        Some(InputTrouble { what, since, policy: last.policy })
     }
 
     /// The last reading against its limit, short: `6.10% > 5%`, `1.31s > 1.5× 0.81s`, `6/6 down`,
@@ -274,7 +333,7 @@ fn sample_short(seen: &Seen, spec: &TriggerSpec, labels: &Labels) -> String {
                 (Condition::Relative { factor, .. }, Some(r)) => {
                     format!("{} {sym} {factor}× {}", unit.format(*value), unit.format(*r))
                 }
-                _ => format!("{} {sym} {}", unit.format(*value), compact(unit, *limit)),
+                _ => format!("{} {sym} {}", against(unit, spec, *value, *limit), compact(unit, *limit)),
             }
         }
         Sample::Health { down, total } => format!("{down}/{total} down"),
@@ -302,7 +361,7 @@ fn sample_long(sample: &Sample, spec: &TriggerSpec, labels: &Labels) -> String {
                         unit.format(*limit)
                     )
                 }
-                _ => format!("{} {sym} {}", unit.format(*value), compact(unit, *limit)),
+                _ => format!("{} {sym} {}", against(unit, spec, *value, *limit), compact(unit, *limit)),
             }
         }
         Sample::Health { down, total } => format!("{down} of {total} checks down"),

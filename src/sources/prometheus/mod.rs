@@ -297,6 +297,42 @@ pub struct PromSlo {
     /// The query text with its variables already substituted (see [`template::resolve`]).
     pub query: String,
     pub reduce: Option<Reduce>,
+    /// A minimum the window must hold before the query's value is judged.
+    pub count: Option<CountCheck>,
+}
+
+/// A companion query for the number an SLO is judged on (requests in its window), and the
+/// least it must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountCheck {
+    /// Resolved PromQL answering one number (series are summed).
+    pub query: String,
+    pub min: u64,
+    /// What it counts, for the reason: `requests`, `successful requests`, `events`.
+    pub counted: &'static str,
+}
+
+/// The outcome of a value query judged with its count: below the minimum (or no count at all)
+/// it is no data with the reason; a count that cannot be read is an error, not a pass.
+pub fn counted_outcome(
+    value: &Result<Reading, PromError>,
+    count: &Result<Reading, PromError>,
+    check: &CountCheck,
+) -> Outcome {
+    if let Err(e) = value {
+        return Outcome::Error(e.to_string());
+    }
+    match count {
+        Err(e) => Outcome::Error(format!("count query: {e}")),
+        Ok(Reading { value: Some(n), .. }) if n.is_finite() && *n >= check.min as f64 => outcome(value),
+        Ok(Reading { value: Some(n), .. }) if n.is_finite() => {
+            Outcome::TooFew(format!("{} {} in the window < {}", n.round(), check.counted, check.min))
+        }
+        Ok(Reading { value: Some(n), .. }) if n.is_infinite() => {
+            Outcome::Error(format!("count query: not a finite number: {n}"))
+        }
+        Ok(_) => Outcome::TooFew(format!("no {} in the window (count query empty) < {}", check.counted, check.min)),
+    }
 }
 
 /// One instant query's answer.
@@ -412,7 +448,16 @@ async fn poll_one(cfg: &PromConfig, client: &reqwest::Client, s: &PromSlo, inter
     let mut last_warnings: Vec<String> = Vec::new();
     loop {
         tick.tick().await;
-        let result = query_once(cfg, client, &s.query, s.reduce).await;
+        let (result, count) = match &s.count {
+            None => (query_once(cfg, client, &s.query, s.reduce).await, None),
+            Some(c) => {
+                let (v, n) = tokio::join!(
+                    query_once(cfg, client, &s.query, s.reduce),
+                    query_once(cfg, client, &c.query, Some(Reduce::Sum))
+                );
+                (v, Some((n, c)))
+            }
+        };
         match &result {
             Ok(r) if r.warnings != last_warnings => {
                 for w in &r.warnings {
@@ -423,7 +468,11 @@ async fn poll_one(cfg: &PromConfig, client: &reqwest::Client, s: &PromSlo, inter
             Ok(_) => {}
             Err(e) => tracing::debug!(target: "prometheus", "SLO #{} {}: {e}", s.slo, s.env),
         }
-        sink(Event::Sample { slo: s.slo, env: s.env, outcome: outcome(&result) });
+        let judged = match &count {
+            None => outcome(&result),
+            Some((n, check)) => counted_outcome(&result, n, check),
+        };
+        sink(Event::Sample { slo: s.slo, env: s.env, outcome: judged });
     }
 }
 
@@ -459,6 +508,17 @@ pub const GO_LIVE_QUERIES: [GoLiveQuery; 5] = [
     },
     GoLiveQuery { sli: SliKind::Throughput, query: r#"sum(rate(http_requests_total{env="{env}"}[1m]))"# },
 ];
+
+/// What the go-live query of `sli` is judged on, over the same window: requests (those that
+/// did not fail, for latency) or events delivered. `None` for throughput, which is the count.
+pub fn go_live_count_query(sli: SliKind) -> Option<&'static str> {
+    match sli {
+        SliKind::ErrorRatio | SliKind::Availability => Some(r#"sum(increase(http_requests_total{env="{env}"}[1m]))"#),
+        SliKind::P95Latency => Some(r#"sum(increase(http_requests_total{env="{env}",code!~"5.."}[1m]))"#),
+        SliKind::EventLatencyP95 => Some(r#"sum(increase(event_delivery_latency_seconds_count{env="{env}"}[1m]))"#),
+        SliKind::Throughput => None,
+    }
+}
 
 /// The go-live query for `sli`.
 pub fn go_live_query(sli: SliKind) -> &'static str {
