@@ -144,6 +144,8 @@ fn drift_takes_the_header_in_crit_and_the_advance_dialog_lists_gates_and_asks_fo
             field: cutover::app::view::Field::Reason,
             reason: "why not".into(),
             confirm: String::new(),
+            error: None,
+            after: false,
         })),
         ..Default::default()
     };
@@ -320,8 +322,13 @@ fn a_firing_immediate_trigger_takes_over_the_header() {
     assert_eq!(buf[(1, 0)].fg, theme.crit.fg.unwrap());
     assert!(buf[(1, 0)].modifier.contains(ratatui::style::Modifier::REVERSED));
     assert!(screen.contains("RAISED"), "{screen}");
-    // Acknowledged, it stops shouting.
+    // The hint is about rolling back, with the key from the keymap.
+    assert!(header.contains("R rolls back") && !header.contains("acknowledges"), "{header}");
+    // Acknowledged while it still holds, it keeps shouting; lowered (cleared), it stops.
     c.update(Event::AckTrigger(i), NOW);
+    let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
+    assert!(header.starts_with(" ROLLBACK NOW · data corruption"), "{header}");
+    c.update(Event::LowerTrigger { trigger: i, reason: "checksums match again".into() }, NOW);
     let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
     assert!(header.starts_with(" cutover · go-live"), "{header}");
     // A planned one asks to plan.
