@@ -515,3 +515,36 @@ fn a_rollback_without_a_reason_says_so_in_the_header_even_while_a_trigger_fires(
     let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
     assert!(header.starts_with(" ROLLED BACK 0/100 · procedure 1/5 · blue corrupts orders"), "{header}");
 }
+
+#[test]
+fn a_refused_dialog_input_says_why_inside_the_dialog() {
+    let c = cockpit();
+    let i = c.triggers.index_of("data corruption").unwrap();
+    let view = ViewState {
+        overlay: Some(Overlay::Reason { trigger: i, raise: true, text: String::new() }),
+        dialog_error: Some("a reason is needed; it goes to the log".into()),
+        ..Default::default()
+    };
+    let screen = text(&render(&c, &view, 80, 24));
+    let line = screen.lines().find(|l| l.contains("✗ a reason is needed")).unwrap_or_else(|| panic!("{screen}"));
+    let before = screen.lines().take_while(|l| !l.contains("✗ a reason is needed")).collect::<Vec<_>>();
+    assert!(before.iter().any(|l| l.contains("raise \"data corruption\"")), "inside the dialog:\n{screen}");
+    assert!(line.matches('│').count() >= 2, "{line}");
+
+    let view = ViewState {
+        overlay: Some(Overlay::Traffic(cutover::app::view::TrafficDialog {
+            rollback: true,
+            to: 0,
+            needs_reason: false,
+            field: cutover::app::view::Field::Confirm,
+            reason: String::new(),
+            confirm: String::new(),
+            error: Some("not confirmed: type ROLLBACK to send all traffic back to green".into()),
+            after: false,
+        })),
+        ..Default::default()
+    };
+    let screen = text(&render(&c, &view, 80, 24));
+    assert!(screen.contains("✗ not confirmed: type ROLLBACK"), "{screen}");
+    assert!(screen.contains("the reason is asked after"), "{screen}");
+}

@@ -73,6 +73,7 @@ impl App {
             Some(Overlay::Faults { selected }) => return self.fault_menu_key(key, action, *selected, now),
             Some(Overlay::Reason { trigger, raise, text }) => {
                 let (trigger, raise, text) = (*trigger, *raise, text.clone());
+                self.view.dialog_error = None;
                 return self.reason_key(key, trigger, raise, text, now);
             }
             Some(Overlay::Find { query }) => {
@@ -85,10 +86,12 @@ impl App {
             }
             Some(Overlay::Resume { text }) => {
                 let text = text.clone();
+                self.view.dialog_error = None;
                 return self.resume_key(key, text, now);
             }
             Some(Overlay::Manual { text }) => {
                 let text = text.clone();
+                self.view.dialog_error = None;
                 return self.manual_key(key, text, now);
             }
             _ => {}
@@ -257,7 +260,7 @@ impl App {
         match key.code {
             KeyCode::Esc => self.view.overlay = None,
             KeyCode::Enter if text.trim().is_empty() => {
-                return vec![Command::Log(Level::Warn, "a reason is needed".into())];
+                return self.refuse_in_dialog("a reason is needed; it goes to the log".into());
             }
             KeyCode::Enter => {
                 self.view.overlay = None;
@@ -336,6 +339,12 @@ impl App {
         Vec::new()
     }
 
+    /// A dialog refuses what was typed: it says why inside itself, and in the log.
+    fn refuse_in_dialog(&mut self, why: String) -> Vec<Command> {
+        self.view.dialog_error = Some(why.clone());
+        vec![Command::Log(Level::Warn, why)]
+    }
+
     /// A rollback ran without its reason and nothing about it is still in flight.
     fn reason_missing(&self) -> bool {
         let c = &self.cockpit;
@@ -366,7 +375,7 @@ impl App {
                 return vec![Command::Log(Level::Info, "resume cancelled: nothing changed".into())];
             }
             KeyCode::Enter if text.trim().is_empty() => {
-                return vec![Command::Log(Level::Warn, "a reason is needed; it goes to the audit log".into())];
+                return self.refuse_in_dialog("a reason is needed; it goes to the audit log".into());
             }
             KeyCode::Enter => {
                 self.view.overlay = None;
@@ -394,10 +403,8 @@ impl App {
                     "abandon" => Event::AbandonManual { why: format!("given up by {}", self.cockpit.operator) },
                     other => {
                         self.view.overlay = Some(Overlay::Manual { text: String::new() });
-                        return vec![Command::Log(
-                            Level::Warn,
-                            format!("{other:?} is neither done nor abandon: nothing changed"),
-                        )];
+                        return self
+                            .refuse_in_dialog(format!("{other:?} is neither done nor abandon: nothing changed"));
                     }
                 };
                 self.view.overlay = None;
@@ -730,6 +737,18 @@ mod tests {
         assert_eq!(a.view.overlay, None);
         assert!(!a.cockpit.traffic.is_rolled_back(), "{out:?}");
         assert!(out.iter().any(|c| matches!(c, Command::Audit { what, .. } if what == "resume")), "{out:?}");
+    }
+
+    #[test]
+    fn an_empty_reason_keeps_the_dialog_open_and_says_why_in_it() {
+        let mut a = app();
+        a.view.overlay = Some(Overlay::Reason { trigger: 0, raise: true, text: String::new() });
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(out.iter().any(|c| matches!(c, Command::Log(Level::Warn, _))), "{out:?}");
+        assert!(matches!(a.view.overlay, Some(Overlay::Reason { .. })));
+        assert!(a.view.dialog_error.as_deref().is_some_and(|e| e.contains("a reason is needed")));
+        typed(&mut a, "x");
+        assert_eq!(a.view.dialog_error, None, "typing again clears the complaint");
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub struct ViewState {
     /// Selected rollback procedure step.
     pub step: usize,
     pub overlay: Option<Overlay>,
+    /// Why the open reason, resume or manual-step dialog refused the last input; shown inside it.
+    pub dialog_error: Option<String>,
 }
 
 /// The tasks of a phase as listed: depth-first with their depth, done ones left

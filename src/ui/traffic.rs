@@ -267,7 +267,7 @@ pub fn manual_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
     let Some(w) = &s.cockpit.manual_wait else { return };
     let width = area.width.saturating_sub(4).min(90);
     let inner_w = width.saturating_sub(2) as usize;
-    let out = vec![
+    let mut out = vec![
         Line::styled(fit(&format!(" {}", w.instruction), inner_w), t.accent),
         Line::from(""),
         Line::from(vec![
@@ -275,8 +275,9 @@ pub fn manual_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
             styled(text.to_string(), t.text),
             styled("▏", t.accent),
         ]),
-        Line::styled(" enter · esc closes, the step keeps waiting", t.muted),
     ];
+    out.extend(super::overlay::refused(s));
+    out.push(Line::styled(" enter · esc closes, the step keeps waiting", t.muted));
     let rect = centered(area, width, out.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(out).block(panel(" manual step ", t)), rect);
@@ -286,11 +287,12 @@ pub fn manual_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
 pub fn resume_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
     let t = s.theme;
     let width = area.width.saturating_sub(4).min(90);
-    let out = vec![
+    let mut out = vec![
         Line::styled(" resume the go-live: blue starts again before the first stage (0 %)", t.accent),
         Line::from(vec![styled(" why? > ", t.text), styled(text.to_string(), t.text), styled("▏", t.accent)]),
-        Line::styled(" enter resumes · esc cancels · the reason goes to the audit log", t.muted),
     ];
+    out.extend(super::overlay::refused(s));
+    out.push(Line::styled(" enter resumes · esc cancels · the reason goes to the audit log", t.muted));
     let rect = centered(area, width, out.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(out).block(panel(" resume ", t)), rect);
