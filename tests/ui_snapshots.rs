@@ -475,7 +475,7 @@ fn at_scale_health_counts_each_environment_and_lists_each_service_not_up() {
     c.health.clear();
     for env in Env::ALL {
         for i in 0..500 {
-            c.health.push(HealthCell::new(&format!("svc-{i:03}"), env));
+            c.health.push(HealthCell::new(format!("svc-{i:03}"), env));
         }
     }
     for (i, cell) in c.health.clone().iter().enumerate() {
