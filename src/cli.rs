@@ -99,9 +99,10 @@ pub struct AdvanceArgs {
 pub struct RollbackArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Why: goes to the audit log.
+    /// Why: goes to the audit log. May be left out: traffic moves first, and the procedure's
+    /// "document the reason" step stays open until the reason is given in the cockpit.
     #[arg(long)]
-    pub reason: String,
+    pub reason: Option<String>,
     /// Do not ask for the typed confirmation.
     #[arg(long)]
     pub yes: bool,

@@ -105,3 +105,28 @@ fn an_unreachable_actuator_fails_naming_the_url_and_keeps_the_stage() {
     assert!(err.contains("stays at 0%"), "{}", text(&o));
     assert_eq!(stored_percent(&state).unwrap_or(0), 0);
 }
+
+#[test]
+fn rollback_without_a_reason_moves_traffic_and_leaves_the_document_step_open() {
+    let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
+    let dir = TempDir::new("rollback-no-reason");
+    let cfg = FleetConfig::new("cli-test").write(&dir.0, &fleet.info);
+    let state = dir.0.join("state");
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(router_weights(&fleet.info.admin), (10, 90));
+
+    let o = run(&cfg, &state, &["rollback", "--reason", "  ", "--yes"]);
+    assert!(!o.status.success(), "a blank reason is refused: {}", text(&o));
+    assert_eq!(router_weights(&fleet.info.admin), (10, 90));
+
+    let o = run(&cfg, &state, &["rollback", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"document the reason\" step stays open"), "{}", text(&o));
+    assert_eq!(router_weights(&fleet.info.admin), (0, 100));
+    let mut d = cutover::store::StateDir::open_read_only(&state).unwrap();
+    let s = d.load::<cutover::domain::cockpit::PersistedState>().unwrap().unwrap().state;
+    let r = s.traffic.rollback.expect("a rollback procedure");
+    assert_eq!(r.reason, None);
+    assert!(r.open().contains(&cutover::domain::traffic::StepKind::Document), "{:?}", r.open());
+}

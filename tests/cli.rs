@@ -51,6 +51,42 @@ fn check_names_file_line_column_and_key() {
 }
 
 #[test]
+fn check_reports_every_error_in_one_run_with_file_line_column() {
+    let text = "[signals]\nintervall = \"2s\"\n\
+                [[target]]\nenv = \"purple\"\nservice = \"x\"\nhealth = \"http://h\"\n\
+                [[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"about 1%\"\n";
+    let p = temp_file("three-errors.toml", text);
+    let (code, out, err) = run(&["check", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let f = p.display();
+    assert!(err.contains(&format!("{f}:2:1: unknown field `intervall`")), "{err}");
+    assert!(err.contains(&format!("{f}:4:7: target[0].env: expected \"blue\" or \"green\"")), "{err}");
+    assert!(err.contains(&format!("{f}:10:13: slo[0].objective:")), "{err}");
+    assert!(err.contains("3 errors"), "{err}");
+}
+
+#[test]
+fn check_validates_gates_links_and_triggers_against_the_runbook_stages_and_slos() {
+    let dir = temp_file("placeholder", "").parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("small.md"), "## Phase 1\n- [ ] T1 first\n- [ ] T2 second\n").unwrap();
+    let text = "[runbook]\npath = \"small.md\"\n\
+                [[runbook.gate]]\nstage = 10\ntasks = [\"T1\", \"T9999\"]\n\
+                [[runbook.gate]]\nstage = 15\ntasks = [\"T2\"]\n\
+                [[runbook.link]]\ntask = \"T2\"\non = \"stage:15\"\n\
+                [[slo]]\nname = \"error rate\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\n\
+                [[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"latency\"\ncondition = \"> 5%\"\n";
+    let p = temp_file("refs.toml", text);
+    let (code, out, err) = run(&["check", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let f = p.display();
+    assert!(err.contains(&format!("{f}:5:16: runbook.gate[0].tasks[1]: no task \"T9999\" in the runbook")), "{err}");
+    assert!(err.contains(&format!("{f}:7:9: runbook.gate[1].stage: 15% is not a traffic stage")), "{err}");
+    assert!(err.contains(&format!("{f}:11:6: runbook.link[0].on: \"stage:15\": 15% is not a traffic stage")), "{err}");
+    assert!(err.contains(&format!("{f}:19:7: trigger[0].slo: no SLO named \"latency\"")), "{err}");
+    assert!(err.contains("4 errors"), "{err}");
+}
+
+#[test]
 fn check_reports_a_missing_runbook_and_an_unreadable_config() {
     let p = temp_file("no-runbook.toml", "[runbook]\npath = \"nowhere.md\"\n");
     let (code, _, err) = run(&["check", "--config", p.to_str().unwrap()]);

@@ -144,6 +144,8 @@ fn drift_takes_the_header_in_crit_and_the_advance_dialog_lists_gates_and_asks_fo
             field: cutover::app::view::Field::Reason,
             reason: "why not".into(),
             confirm: String::new(),
+            error: None,
+            after: false,
         })),
         ..Default::default()
     };
@@ -320,8 +322,13 @@ fn a_firing_immediate_trigger_takes_over_the_header() {
     assert_eq!(buf[(1, 0)].fg, theme.crit.fg.unwrap());
     assert!(buf[(1, 0)].modifier.contains(ratatui::style::Modifier::REVERSED));
     assert!(screen.contains("RAISED"), "{screen}");
-    // Acknowledged, it stops shouting.
+    // The hint is about rolling back, with the key from the keymap.
+    assert!(header.contains("R rolls back") && !header.contains("acknowledges"), "{header}");
+    // Acknowledged while it still holds, it keeps shouting; lowered (cleared), it stops.
     c.update(Event::AckTrigger(i), NOW);
+    let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
+    assert!(header.starts_with(" ROLLBACK NOW · data corruption"), "{header}");
+    c.update(Event::LowerTrigger { trigger: i, reason: "checksums match again".into() }, NOW);
     let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
     assert!(header.starts_with(" cutover · go-live"), "{header}");
     // A planned one asks to plan.
@@ -481,4 +488,100 @@ fn slo_detail_says_why_there_is_no_data_and_a_sum_has_parts() {
     let view = ViewState { focus: Focus::Slos, overlay: Some(Overlay::SloDetail { slo: 4 }), ..Default::default() };
     let screen = text(&render(&c, &view, 120, 40));
     assert!(screen.contains("blue: part of the sum"), "no verdict of its own: {screen}");
+}
+
+#[test]
+fn at_80x24_the_demo_keeps_quit_and_the_triggers_panel_counts_what_it_hides() {
+    let mut c = cockpit();
+    c.demo = true;
+    let screen = text(&render(&c, &ViewState::default(), 80, 24));
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.contains("q quit") && footer.contains("R rollback") && footer.contains("F faults"), "{footer}");
+    assert!(screen.contains("6 more · tab lists all"), "{screen}");
+    // Both moving triggers stay, with their state words.
+    assert!(screen.contains("fires in 0:30") && screen.contains("fires in 0:59"), "{screen}");
+    // Focused, every trigger can be reached, and what is off screen is still counted.
+    let view = ViewState { focus: Focus::Triggers, ..ViewState::default() };
+    let screen = text(&render(&c, &view, 80, 24));
+    assert!(screen.contains("more · ↑ ↓ scroll"), "{screen}");
+}
+
+#[test]
+fn at_scale_health_counts_each_environment_and_lists_each_service_not_up() {
+    let mut c = cockpit();
+    c.health.clear();
+    for env in Env::ALL {
+        for i in 0..500 {
+            c.health.push(HealthCell::new(format!("svc-{i:03}"), env));
+        }
+    }
+    for (i, cell) in c.health.clone().iter().enumerate() {
+        let bad = cell.env == Env::Blue && (cell.service == "svc-007" || cell.service == "svc-123");
+        let obs = HealthObservation {
+            state: if bad { HealthState::Degraded } else { HealthState::Up },
+            latency_ms: Some(2),
+            code: Some(200),
+            detail: if bad { "warn".into() } else { "pass".into() },
+        };
+        c.update(Event::Health { target: i, obs }, NOW);
+    }
+    let screen = text(&render(&c, &ViewState::default(), 120, 40));
+    assert!(screen.contains("blue 498/500 up · 2 degraded: svc-007, svc-123"), "{screen}");
+    assert!(
+        screen.contains("blue svc-007 ○ degraded 200") && screen.contains("blue svc-123 ○ degraded 200"),
+        "{screen}"
+    );
+    assert!(screen.contains("green 500/500 up"), "{screen}");
+}
+
+#[test]
+fn a_rollback_without_a_reason_says_so_in_the_header_even_while_a_trigger_fires() {
+    let mut c = cockpit();
+    let i = c.triggers.index_of("data corruption").unwrap();
+    c.update(Event::RaiseTrigger { trigger: i, reason: "checksums differ".into() }, NOW);
+    c.update(Event::Rollback { reason: String::new() }, NOW);
+    let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
+    assert!(header.starts_with(" ROLLING BACK → 0/100 · waiting for the router"), "{header}");
+    let seq = c.traffic.pending.as_ref().unwrap().seq;
+    c.update(Event::Applied { seq, detail: "webhook: HTTP 200".into() }, NOW);
+    let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
+    assert!(header.starts_with(" ROLLED BACK 0/100 · procedure 1/5 · reason not given yet: R gives it"), "{header}");
+    assert!(header.contains("still firing: data corruption"), "{header}");
+    c.update(Event::AckTrigger(i), NOW);
+    c.update(Event::RollbackReason { reason: "blue corrupts orders".into() }, NOW);
+    let header = text(&render(&c, &ViewState::default(), 120, 40)).lines().next().unwrap().to_string();
+    assert!(header.starts_with(" ROLLED BACK 0/100 · procedure 1/5 · blue corrupts orders"), "{header}");
+}
+
+#[test]
+fn a_refused_dialog_input_says_why_inside_the_dialog() {
+    let c = cockpit();
+    let i = c.triggers.index_of("data corruption").unwrap();
+    let view = ViewState {
+        overlay: Some(Overlay::Reason { trigger: i, raise: true, text: String::new() }),
+        dialog_error: Some("a reason is needed; it goes to the log".into()),
+        ..Default::default()
+    };
+    let screen = text(&render(&c, &view, 80, 24));
+    let line = screen.lines().find(|l| l.contains("✗ a reason is needed")).unwrap_or_else(|| panic!("{screen}"));
+    let before = screen.lines().take_while(|l| !l.contains("✗ a reason is needed")).collect::<Vec<_>>();
+    assert!(before.iter().any(|l| l.contains("raise \"data corruption\"")), "inside the dialog:\n{screen}");
+    assert!(line.matches('│').count() >= 2, "{line}");
+
+    let view = ViewState {
+        overlay: Some(Overlay::Traffic(cutover::app::view::TrafficDialog {
+            rollback: true,
+            to: 0,
+            needs_reason: false,
+            field: cutover::app::view::Field::Confirm,
+            reason: String::new(),
+            confirm: String::new(),
+            error: Some("not confirmed: type ROLLBACK to send all traffic back to green".into()),
+            after: false,
+        })),
+        ..Default::default()
+    };
+    let screen = text(&render(&c, &view, 80, 24));
+    assert!(screen.contains("✗ not confirmed: type ROLLBACK"), "{screen}");
+    assert!(screen.contains("the reason is asked after"), "{screen}");
 }

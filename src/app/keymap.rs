@@ -47,6 +47,22 @@ impl Action {
     }
 }
 
+/// Where a binding is heard. A key may do one thing per mode, never two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The cockpit without a prompt.
+    Normal,
+    /// While a request for the controls is shown on the holder: its answers.
+    ControlsRequest,
+}
+
+impl Action {
+    pub fn mode(self) -> Mode {
+        if self.is_prompt() { Mode::ControlsRequest } else { Mode::Normal }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
     pub code: KeyCode,
@@ -149,6 +165,8 @@ struct RawBinding {
     keys: Vec<String>,
     desc: Option<String>,
     acts: Option<bool>,
+    /// Written in the file for the reader; must be the action's own mode.
+    mode: Option<Mode>,
 }
 
 impl Keymap {
@@ -171,6 +189,11 @@ impl Keymap {
         })?;
         let mut next = self.clone();
         for b in raw.bind {
+            if let Some(m) = b.mode
+                && m != b.action.mode()
+            {
+                return Err(format!("{:?} is heard in mode {:?}, not {m:?}", b.action, b.action.mode()));
+            }
             let keys = b.keys.iter().map(|k| Key::parse(k)).collect::<Result<Vec<_>, _>>()?;
             // A key belongs to one action: taking it away from any other keeps the map unambiguous.
             for other in next.bindings.iter_mut().filter(|o| o.action.is_prompt() == b.action.is_prompt()) {
@@ -224,6 +247,22 @@ impl Keymap {
     /// The bindings that can be shown: all of them, or in read-only mode only those that watch.
     pub fn shown(&self, read_only: bool) -> impl Iterator<Item = &Binding> {
         self.bindings.iter().filter(move |b| !b.keys.is_empty() && (!read_only || !b.acts))
+    }
+
+    /// Keys bound to two actions of one mode (empty for a usable keymap).
+    pub fn conflicts(&self) -> Vec<(Mode, Key, Action, Action)> {
+        let mut out = Vec::new();
+        for (i, a) in self.bindings.iter().enumerate() {
+            for b in &self.bindings[i + 1..] {
+                if a.action.mode() != b.action.mode() {
+                    continue;
+                }
+                for k in a.keys.iter().filter(|k| b.keys.contains(k)) {
+                    out.push((a.action.mode(), *k, a.action, b.action));
+                }
+            }
+        }
+        out
     }
 
     /// The first key of an action as text, for the footer.
@@ -306,6 +345,27 @@ mod tests {
         assert!(km.acts(Action::Advance));
         assert!(km.shown(true).all(|b| !acting.contains(&b.action)));
         assert_eq!(km.shown(false).count(), km.bindings.len());
+    }
+
+    #[test]
+    fn no_key_does_two_things_in_one_mode() {
+        let km = Keymap::builtin();
+        assert_eq!(km.conflicts(), vec![], "the built-in keymap");
+        // The check itself: two actions of the normal mode on `n` are found.
+        let mut bad = km.clone();
+        let n = Key::parse("n").unwrap();
+        bad.bindings.iter_mut().find(|b| b.action == Action::OpenOnly).unwrap().keys.push(n);
+        assert_eq!(bad.conflicts(), vec![(Mode::Normal, n, Action::NextOpen, Action::OpenOnly)]);
+        // `n` answers a request for the controls in its own mode, and moves to the next open task otherwise.
+        assert_eq!(km.action(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::NextOpen));
+        assert_eq!(km.prompt_action(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::KeepControls));
+        // A user keymap stays free of conflicts: a key it binds is taken from the mode's other action.
+        let mut user = km.clone();
+        user.merge_str("[[bind]]\naction = \"open_only\"\nkeys = [\"n\"]\n").unwrap();
+        assert_eq!(user.conflicts(), vec![]);
+        assert_eq!(user.prompt_action(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::KeepControls));
+        let e = user.merge_str("[[bind]]\naction = \"hand_over\"\nmode = \"normal\"\nkeys = [\"y\"]\n").unwrap_err();
+        assert!(e.contains("ControlsRequest"), "{e}");
     }
 
     #[test]

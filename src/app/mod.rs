@@ -73,6 +73,7 @@ impl App {
             Some(Overlay::Faults { selected }) => return self.fault_menu_key(key, action, *selected, now),
             Some(Overlay::Reason { trigger, raise, text }) => {
                 let (trigger, raise, text) = (*trigger, *raise, text.clone());
+                self.view.dialog_error = None;
                 return self.reason_key(key, trigger, raise, text, now);
             }
             Some(Overlay::Find { query }) => {
@@ -85,10 +86,12 @@ impl App {
             }
             Some(Overlay::Resume { text }) => {
                 let text = text.clone();
+                self.view.dialog_error = None;
                 return self.resume_key(key, text, now);
             }
             Some(Overlay::Manual { text }) => {
                 let text = text.clone();
+                self.view.dialog_error = None;
                 return self.manual_key(key, text, now);
             }
             _ => {}
@@ -168,6 +171,10 @@ impl App {
             Action::Collapse => self.view.collapse(self.cockpit.runbook.as_ref()),
             Action::Tick if self.view.focus == Focus::Traffic => {
                 let Some(kind) = StepKind::ALL.get(self.view.step).copied() else { return Vec::new() };
+                if kind == StepKind::Document && self.reason_missing() && self.cockpit.controls_held {
+                    self.view.overlay = Some(Overlay::Traffic(TrafficDialog::rollback_reason()));
+                    return Vec::new();
+                }
                 return self.cockpit.update(Event::TickRollbackStep(kind), now);
             }
             Action::Advance | Action::Rollback | Action::ConfirmManual if !self.cockpit.controls_held => {
@@ -187,16 +194,24 @@ impl App {
                     field: if needs_reason { Field::Reason } else { Field::Confirm },
                     reason: String::new(),
                     confirm: String::new(),
+                    error: None,
+                    after: false,
                 }));
+            }
+            // Rolled back without a reason (traffic first): R asks for it, rather than again.
+            Action::Rollback if self.reason_missing() => {
+                self.view.overlay = Some(Overlay::Traffic(TrafficDialog::rollback_reason()));
             }
             Action::Rollback => {
                 self.view.overlay = Some(Overlay::Traffic(TrafficDialog {
                     rollback: true,
                     to: 0,
-                    needs_reason: true,
+                    needs_reason: false,
                     field: Field::Confirm,
                     reason: String::new(),
                     confirm: String::new(),
+                    error: None,
+                    after: false,
                 }));
             }
             Action::Revert => return self.cockpit.update(Event::Revert, now),
@@ -257,7 +272,7 @@ impl App {
         match key.code {
             KeyCode::Esc => self.view.overlay = None,
             KeyCode::Enter if text.trim().is_empty() => {
-                return vec![Command::Log(Level::Warn, "a reason is needed".into())];
+                return self.refuse_in_dialog("a reason is needed; it goes to the log".into());
             }
             KeyCode::Enter => {
                 self.view.overlay = None;
@@ -280,6 +295,15 @@ impl App {
     fn traffic_key(&mut self, key: KeyEvent, mut d: TrafficDialog, now: Ts) -> Vec<Command> {
         let target = if d.rollback { Confirmation::Rollback } else { Confirmation::Stage(d.to) };
         match key.code {
+            KeyCode::Esc if d.after => {
+                self.view.overlay = None;
+                let msg = format!(
+                    "the rollback's reason is not given yet: \"{}\" stays open; {} asks again",
+                    StepKind::Document.label(),
+                    self.keymap.first_key(Action::Rollback).unwrap_or_default()
+                );
+                return vec![Command::Log(Level::Warn, msg)];
+            }
             KeyCode::Esc => {
                 self.view.overlay = None;
                 let what = if d.rollback { "rollback" } else { "advance" };
@@ -287,19 +311,32 @@ impl App {
             }
             KeyCode::Enter => match d.field {
                 Field::Reason if d.reason.trim().is_empty() => {
-                    return vec![Command::Log(Level::Warn, "a reason is needed; it goes to the audit log".into())];
+                    let why = "a reason is needed; it goes to the audit log".to_string();
+                    d.error = Some(why.clone());
+                    self.view.overlay = Some(Overlay::Traffic(d));
+                    return vec![Command::Log(Level::Warn, why)];
                 }
                 Field::Reason if d.rollback => {
                     self.view.overlay = None;
-                    return self.cockpit.update(Event::Rollback { reason: d.reason.trim().to_string() }, now);
+                    return self.cockpit.update(Event::RollbackReason { reason: d.reason.trim().to_string() }, now);
                 }
-                Field::Reason => d.field = Field::Confirm,
+                Field::Reason => {
+                    d.field = Field::Confirm;
+                    d.error = None;
+                }
                 Field::Confirm if !confirm(target, &d.confirm) => {
+                    let why = format!("not confirmed: {}", target.prompt());
                     d.confirm.clear();
+                    d.error = Some(why.clone());
                     self.view.overlay = Some(Overlay::Traffic(d));
-                    return vec![Command::Log(Level::Warn, format!("not confirmed: {}", target.prompt()))];
+                    return vec![Command::Log(Level::Warn, why)];
                 }
-                Field::Confirm if d.rollback => d.field = Field::Reason,
+                // Traffic moves at once; the reason is asked after the actuators were started.
+                Field::Confirm if d.rollback => {
+                    let out = self.cockpit.update(Event::Rollback { reason: String::new() }, now);
+                    self.view.overlay = Some(Overlay::Traffic(TrafficDialog::rollback_reason()));
+                    return out;
+                }
                 Field::Confirm => {
                     self.view.overlay = None;
                     let override_reason = d.needs_reason.then(|| d.reason.trim().to_string());
@@ -312,6 +349,20 @@ impl App {
         }
         self.view.overlay = Some(Overlay::Traffic(d));
         Vec::new()
+    }
+
+    /// A dialog refuses what was typed: it says why inside itself, and in the log.
+    fn refuse_in_dialog(&mut self, why: String) -> Vec<Command> {
+        self.view.dialog_error = Some(why.clone());
+        vec![Command::Log(Level::Warn, why)]
+    }
+
+    /// A rollback ran without its reason and nothing about it is still in flight.
+    fn reason_missing(&self) -> bool {
+        let c = &self.cockpit;
+        c.traffic.rollback.as_ref().is_some_and(|r| r.reason.is_none())
+            && c.traffic.pending.is_none()
+            && c.apply_failure.is_none()
     }
 
     /// `a` after a rollback (by the holder of the controls): once its procedure is complete, the
@@ -336,7 +387,7 @@ impl App {
                 return vec![Command::Log(Level::Info, "resume cancelled: nothing changed".into())];
             }
             KeyCode::Enter if text.trim().is_empty() => {
-                return vec![Command::Log(Level::Warn, "a reason is needed; it goes to the audit log".into())];
+                return self.refuse_in_dialog("a reason is needed; it goes to the audit log".into());
             }
             KeyCode::Enter => {
                 self.view.overlay = None;
@@ -364,10 +415,8 @@ impl App {
                     "abandon" => Event::AbandonManual { why: format!("given up by {}", self.cockpit.operator) },
                     other => {
                         self.view.overlay = Some(Overlay::Manual { text: String::new() });
-                        return vec![Command::Log(
-                            Level::Warn,
-                            format!("{other:?} is neither done nor abandon: nothing changed"),
-                        )];
+                        return self
+                            .refuse_in_dialog(format!("{other:?} is neither done nor abandon: nothing changed"));
                     }
                 };
                 self.view.overlay = None;
@@ -703,7 +752,19 @@ mod tests {
     }
 
     #[test]
-    fn rollback_needs_rollback_typed_and_a_reason_and_esc_cancels() {
+    fn an_empty_reason_keeps_the_dialog_open_and_says_why_in_it() {
+        let mut a = app();
+        a.view.overlay = Some(Overlay::Reason { trigger: 0, raise: true, text: String::new() });
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(out.iter().any(|c| matches!(c, Command::Log(Level::Warn, _))), "{out:?}");
+        assert!(matches!(a.view.overlay, Some(Overlay::Reason { .. })));
+        assert!(a.view.dialog_error.as_deref().is_some_and(|e| e.contains("a reason is needed")));
+        typed(&mut a, "x");
+        assert_eq!(a.view.dialog_error, None, "typing again clears the complaint");
+    }
+
+    #[test]
+    fn rollback_moves_traffic_on_rollback_typed_and_asks_the_reason_after() {
         let mut a = app();
         key(&mut a, KeyCode::Char('R'));
         assert!(key(&mut a, KeyCode::Esc).iter().all(|c| matches!(c, Command::Log(Level::Info, _))));
@@ -711,18 +772,40 @@ mod tests {
         key(&mut a, KeyCode::Char('R'));
         typed(&mut a, "rollback");
         key(&mut a, KeyCode::Enter);
+        // Refused, and the dialog says why itself.
         assert!(
-            matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.field == Field::Confirm && d.confirm.is_empty())
+            matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.field == Field::Confirm && d.confirm.is_empty()
+                && d.error.as_deref().is_some_and(|e| e.contains("ROLLBACK")))
         );
         typed(&mut a, "ROLLBACK");
-        key(&mut a, KeyCode::Enter);
-        typed(&mut a, "error spike");
         let out = key(&mut a, KeyCode::Enter);
+        // Traffic moves at once, before any reason.
         assert!(
             out.iter()
                 .any(|c| matches!(c, Command::SetWeights { weights, .. } if weights.blue == 0 && weights.green == 100)),
             "{out:?}"
         );
         assert!(a.cockpit.traffic.is_rolled_back());
+        assert!(matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.after && d.field == Field::Reason));
+        // An empty reason is refused inside the dialog; esc leaves the document step open.
+        key(&mut a, KeyCode::Enter);
+        assert!(matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.error.is_some()));
+        key(&mut a, KeyCode::Esc);
+        assert_eq!(a.view.overlay, None);
+        let r = a.cockpit.traffic.rollback.clone().unwrap();
+        assert_eq!(r.reason, None);
+        assert!(r.open().contains(&StepKind::Document));
+        assert!(a.cockpit.traffic.tick_step(StepKind::Document, "x", None, Ts(1)).is_err(), "no reason, no tick");
+        // Once the router confirmed, R asks for the reason (it does not roll back again).
+        let seq = a.cockpit.traffic.pending.as_ref().unwrap().seq;
+        a.cockpit.update(Event::Applied { seq, detail: "ok".into() }, Ts(1));
+        key(&mut a, KeyCode::Char('R'));
+        assert!(matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.after));
+        typed(&mut a, "error spike");
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(!out.iter().any(|c| matches!(c, Command::SetWeights { .. })), "{out:?}");
+        let r = a.cockpit.traffic.rollback.clone().unwrap();
+        assert_eq!(r.reason.as_deref(), Some("error spike"));
+        assert!(a.cockpit.traffic.tick_step(StepKind::Document, "x", None, Ts(2)).is_ok());
     }
 }

@@ -33,6 +33,26 @@ pub struct TrafficDialog {
     pub field: Field,
     pub reason: String,
     pub confirm: String,
+    /// Why the last input was refused, shown inside the dialog.
+    pub error: Option<String>,
+    /// The rollback already ran: only its reason is asked.
+    pub after: bool,
+}
+
+impl TrafficDialog {
+    /// Asking the reason of a rollback that has already moved traffic.
+    pub fn rollback_reason() -> TrafficDialog {
+        TrafficDialog {
+            rollback: true,
+            to: 0,
+            needs_reason: true,
+            field: Field::Reason,
+            reason: String::new(),
+            confirm: String::new(),
+            error: None,
+            after: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +109,8 @@ pub struct ViewState {
     /// Selected rollback procedure step.
     pub step: usize,
     pub overlay: Option<Overlay>,
+    /// Why the open reason, resume or manual-step dialog refused the last input; shown inside it.
+    pub dialog_error: Option<String>,
 }
 
 /// The tasks of a phase as listed: depth-first with their depth, done ones left

@@ -1,46 +1,76 @@
 use std::process::ExitCode;
 
 use crate::cli::ConfigArgs;
+use crate::config;
 use crate::domain::runbook;
 
 /// Validates a config and its runbook. Prints what it found, or every problem
-/// with its position, and exits non-zero on any problem.
+/// with its position (all of them, in one run), and exits non-zero on any problem.
 pub fn check(args: ConfigArgs) -> ExitCode {
-    let config = match super::load_config(&args) {
-        Ok(c) => c,
+    let path = match config::discover(args.config.as_deref()) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    let path = &config.file;
-    println!(
-        "{}: ok: deployment {:?}, {} SLOs, {} targets",
-        path.display(),
-        config.deployment,
-        config.slos.len(),
-        config.targets.len()
-    );
-    let Some(rb_path) = &config.runbook else {
-        println!("no runbook configured");
-        return ExitCode::SUCCESS;
-    };
-    let bytes = match std::fs::read(rb_path) {
-        Ok(b) => b,
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
         Err(e) => {
-            eprintln!("{}: runbook.path: cannot read {}: {e}", path.display(), rb_path.display());
+            eprintln!("{}: cannot read the config: {e}", path.display());
             return ExitCode::FAILURE;
         }
     };
-    match runbook::parse(&bytes) {
-        Ok(rb) => {
-            let (done, total) = rb.progress();
-            println!("{}: ok: {} phases, {total} tasks, {done} done", rb_path.display(), rb.phases.len());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{}:{}: {e}", rb_path.display(), e.line());
-            ExitCode::FAILURE
+    let (config, mut errors) = config::parse_partial(&text, &path, path.parent());
+    let mut problems: Vec<String> = Vec::new();
+    if let (Some(c), Some(url)) = (&config, &args.prometheus)
+        && let Err(e) = c.clone().override_prometheus(url)
+    {
+        problems.push(e);
+    }
+    let mut summary = Vec::new();
+    if let Some(c) = &config {
+        summary.push(format!(
+            "{}: ok: deployment {:?}, {} SLOs, {} targets",
+            path.display(),
+            c.deployment,
+            c.slos.len(),
+            c.targets.len()
+        ));
+        match &c.runbook {
+            None => summary.push("no runbook configured".into()),
+            Some(rb_path) => match std::fs::read(rb_path) {
+                Err(e) => {
+                    problems.push(format!("{}: runbook.path: cannot read {}: {e}", path.display(), rb_path.display()))
+                }
+                Ok(bytes) => match runbook::parse(&bytes) {
+                    Err(e) => problems.push(format!("{}:{}: {e}", rb_path.display(), e.line())),
+                    Ok(rb) => {
+                        let (done, total) = rb.progress();
+                        summary.push(format!(
+                            "{}: ok: {} phases, {total} tasks, {done} done",
+                            rb_path.display(),
+                            rb.phases.len()
+                        ));
+                        errors.extend(config::unknown_tasks(&text, &path, |id| rb.find(id).is_some()));
+                    }
+                },
+            },
         }
     }
+    // In the file's order, so the list reads top to bottom.
+    errors.sort_by_key(|e| e.position);
+    problems.splice(0..0, errors.iter().map(|e| e.to_string()));
+    if problems.is_empty() {
+        for line in summary {
+            println!("{line}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    let n = problems.len();
+    eprintln!("{}: {n} {}", path.display(), if n == 1 { "error" } else { "errors" });
+    ExitCode::FAILURE
 }

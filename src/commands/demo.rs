@@ -6,12 +6,15 @@ use crate::cli::DemoArgs;
 use crate::commands::cockpit;
 use crate::config::{self, Config, Target};
 use crate::domain::env::Weights;
-use crate::fleet::{Fleet, FleetOptions};
+use crate::fleet::{Fleet, FleetInfo, FleetOptions};
+
+/// What the demo's built-in config is called where a file name would be.
+pub(super) const BUILT_IN: &str = "<built-in demo config>";
 
 pub fn demo(args: DemoArgs, state_dir: Option<PathBuf>, read_only: bool) -> ExitCode {
     let config = match &args.config {
         Some(path) => config::load(path),
-        None => config::parse(config::DEMO_CONFIG, Path::new("<built-in demo config>"), None),
+        None => config::parse(config::DEMO_CONFIG, Path::new(BUILT_IN), None),
     };
     let config = match config {
         Ok(c) => c,
@@ -43,7 +46,7 @@ pub fn demo(args: DemoArgs, state_dir: Option<PathBuf>, read_only: bool) -> Exit
                 return ExitCode::FAILURE;
             }
         };
-        let config = with_fleet(config, &fleet);
+        let config = with_fleet(config, &fleet.info);
         // A given config names its own runbook; the built-in one is copied out once
         // so ticks have a file to go to.
         let read_only = super::read_only(read_only, &config);
@@ -62,6 +65,8 @@ pub fn demo(args: DemoArgs, state_dir: Option<PathBuf>, read_only: bool) -> Exit
             super::state::make_read_only(&mut setup);
         }
         super::state::attach(&mut setup, &config, Some(&dir), true, !read_only);
+        let fleet_json = serde_json::to_value(&fleet.info).ok();
+        super::record_origin(&mut setup, &config.file, runbook.as_deref(), fleet_json);
         if let Some(path) = &args.fleet_info {
             let json = serde_json::to_string(&fleet.info).unwrap_or_default();
             if let Err(e) = std::fs::write(path, json) {
@@ -89,9 +94,8 @@ fn demo_runbook(dir: &Path) -> (Option<PathBuf>, Option<String>) {
 }
 
 /// The demo watches its own fleet: every service's metrics and health, and the router's weights.
-fn with_fleet(mut config: Config, fleet: &Fleet) -> Config {
+pub(super) fn with_fleet(mut config: Config, fleet: &FleetInfo) -> Config {
     config.targets = fleet
-        .info
         .services
         .iter()
         .map(|s| Target {
@@ -101,9 +105,9 @@ fn with_fleet(mut config: Config, fleet: &Fleet) -> Config {
             health: Some(crate::config::HealthSpec::new(s.health.clone())),
         })
         .collect();
-    config.weights_url = Some(format!("{}/weights", fleet.info.admin));
+    config.weights_url = Some(format!("{}/weights", fleet.admin));
     config.actuators =
-        config.actuators.iter().map(|a| crate::config::traffic::fill_fleet_admin(a, &fleet.info.admin)).collect();
+        config.actuators.iter().map(|a| crate::config::traffic::fill_fleet_admin(a, &fleet.admin)).collect();
     config
 }
 

@@ -14,7 +14,7 @@ pub fn report(args: ReportArgs, state_dir: Option<PathBuf>) -> ExitCode {
         eprintln!("cutover report: {msg}");
         ExitCode::FAILURE
     };
-    let config = match super::load_config(&args.config) {
+    let config = match super::load_config_in(&args.config, state_dir.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

@@ -11,9 +11,9 @@ use crate::domain::traffic::Confirmation;
 
 pub fn rollback(args: RollbackArgs, state_dir: Option<PathBuf>, read_only: bool) -> ExitCode {
     let verb = "rollback";
-    let reason = args.reason.trim().to_string();
-    if reason.is_empty() {
-        return fail(verb, "--reason must say why");
+    let reason = args.reason.as_deref().map(str::trim).unwrap_or_default().to_string();
+    if args.reason.is_some() && reason.is_empty() {
+        return fail(verb, "--reason must say why (or leave it out and give the reason later)");
     }
     let mut s = match Session::open(verb, &args.config, state_dir.as_deref(), read_only) {
         Ok(s) => s,
@@ -38,6 +38,7 @@ pub fn rollback(args: RollbackArgs, state_dir: Option<PathBuf>, read_only: bool)
         }
     }
     let before = s.cockpit().traffic.blue_percent;
+    let without_reason = reason.is_empty();
     let saved = s.run(&rt, Event::Rollback { reason });
     let c = s.cockpit();
     if let Err(e) = saved {
@@ -45,6 +46,11 @@ pub fn rollback(args: RollbackArgs, state_dir: Option<PathBuf>, read_only: bool)
     }
     if c.traffic.pending.is_none() && c.apply_failure.is_none() {
         println!("rolled back {before}% → 0%: {}", split(c));
+        if without_reason {
+            println!(
+                "no reason given: the procedure's \"document the reason\" step stays open until it is (R in the cockpit)"
+            );
+        }
         return ExitCode::SUCCESS;
     }
     let why = c.apply_failure.as_ref().map_or_else(|| "the actuators did not confirm".to_string(), |f| f.error.clone());

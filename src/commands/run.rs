@@ -17,6 +17,7 @@ pub fn run(args: RunArgs, state_dir: Option<std::path::PathBuf>, read_only: bool
         super::state::make_read_only(&mut setup);
     }
     super::state::attach(&mut setup, &config, state_dir.as_deref(), false, !read_only);
+    super::record_origin(&mut setup, &config.file, config.runbook.as_deref(), None);
     let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,

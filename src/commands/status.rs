@@ -18,7 +18,7 @@ use crate::sources::{self, Sink};
 const NOT_OK: u8 = 3;
 
 pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCode {
-    let config = match super::load_config(&args.config) {
+    let config = match super::load_config_in(&args.config, state_dir.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");

@@ -57,7 +57,7 @@ impl Session {
         if read_only {
             return Err(refuse_read_only(verb, "--read-only or CUTOVER_READ_ONLY"));
         }
-        let config = super::load_config(config_args).map_err(|e| fail(verb, e))?;
+        let config = super::load_config_in(config_args, state_dir).map_err(|e| fail(verb, e))?;
         if config.read_only {
             let why = format!("read_only = true in {}", config.file.display());
             return Err(refuse_read_only(verb, &why));

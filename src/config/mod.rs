@@ -154,28 +154,118 @@ impl Config {
     }
 }
 
-/// Reads and validates a config file.
+/// Reads and validates a config file; the first error when there are several.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| ConfigError::file(path, format!("cannot read the config: {e}")))?;
-    parse(&text, path, path.parent())
+    load_all(path).map_err(|mut errors| errors.remove(0))
+}
+
+/// Reads and validates a config file, with every error found (never an empty list).
+pub fn load_all(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![ConfigError::file(path, format!("cannot read the config: {e}"))])?;
+    parse_all(&text, path, path.parent())
 }
 
 /// Parses config text. `base` is the folder relative paths are resolved against.
 pub fn parse(text: &str, file: &Path, base: Option<&Path>) -> Result<Config, ConfigError> {
-    let raw: RawConfig = toml::from_str(text)
-        .map_err(|e| ConfigError::at(file, text, e.span(), None, e.message().trim().to_string()))?;
-    Validator { text, file }.validate(raw, base)
+    parse_all(text, file, base).map_err(|mut errors| errors.remove(0))
+}
+
+/// Parses config text and reports every error, in the order of the file's sections.
+pub fn parse_all(text: &str, file: &Path, base: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
+    let (config, errors) = parse_partial(text, file, base);
+    match config {
+        Some(c) if errors.is_empty() => Ok(c),
+        _ => Err(errors),
+    }
+}
+
+/// Parses as much as can be read: the config with the broken parts at their defaults (when
+/// the file could be read as TOML at all), and every error found on the way.
+pub fn parse_partial(text: &str, file: &Path, base: Option<&Path>) -> (Option<Config>, Vec<ConfigError>) {
+    let (raw, mut errors) = read_raw(text, file);
+    let Some(raw) = raw else { return (None, errors) };
+    let v = Validator { text, file, errors: Default::default(), broken_slos: Default::default() };
+    let config = v.validate(raw, base);
+    errors.extend(v.errors.into_inner());
+    // In the file's order, so a list of them reads top to bottom.
+    errors.sort_by_key(|e| e.position);
+    (Some(config), errors)
+}
+
+/// The `[[runbook.gate]]` and `[[runbook.link]]` tasks for which `known` says no, each at its
+/// place in the config text (the runbook is read apart from the config, so this is its own step).
+pub fn unknown_tasks(text: &str, file: &Path, known: impl Fn(&str) -> bool) -> Vec<ConfigError> {
+    let (Some(raw), _) = read_raw(text, file) else { return Vec::new() };
+    let Some(rb) = raw.runbook else { return Vec::new() };
+    let missing = |t: &Spanned<String>, key: String| {
+        (!known(t.get_ref())).then(|| {
+            let msg = format!("no task {:?} in the runbook", t.get_ref());
+            ConfigError::at(file, text, Some(t.span()), Some(key), msg)
+        })
+    };
+    let gates = rb.gate.iter().enumerate().flat_map(|(i, g)| {
+        g.tasks.iter().enumerate().filter_map(move |(j, t)| missing(t, format!("runbook.gate[{i}].tasks[{j}]")))
+    });
+    let gates: Vec<ConfigError> = gates.collect();
+    let links = rb.link.iter().enumerate().filter_map(|(i, l)| missing(&l.task, format!("runbook.link[{i}].task")));
+    let mut all: Vec<ConfigError> = gates.into_iter().chain(links).collect();
+    all.sort_by_key(|e| e.position);
+    all
+}
+
+/// Deserializes the raw config. A key of the wrong type or an unknown key stops serde at the
+/// first one; to find the others, that line is blanked (same length, so positions hold) and the
+/// text read again. A syntax error, or an error that is not on one key's line, ends the search.
+fn read_raw(text: &str, file: &Path) -> (Option<RawConfig>, Vec<ConfigError>) {
+    let mut work = text.to_string();
+    let mut errors: Vec<ConfigError> = Vec::new();
+    loop {
+        let e = match toml::from_str::<RawConfig>(&work) {
+            Ok(raw) => return (Some(raw), errors),
+            Err(e) => e,
+        };
+        let message = e.message().trim().to_string();
+        // A field missing after a blanked line is this search's doing, not the file's.
+        if !errors.is_empty() && message.starts_with("missing field") {
+            return (None, errors);
+        }
+        errors.push(ConfigError::at(file, text, e.span(), None, message));
+        let syntax_ok = toml::from_str::<toml::Table>(&work).is_ok();
+        let Some(span) = e.span().filter(|_| syntax_ok && errors.len() < 50) else { return (None, errors) };
+        let start = work[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let end = work[span.end.min(work.len())..].find('\n').map_or(work.len(), |i| span.end + i);
+        let line = &work[start..end];
+        if line.contains('\n') || line.trim_start().starts_with('[') || line.trim().is_empty() {
+            return (None, errors);
+        }
+        let blank = " ".repeat(end - start);
+        work.replace_range(start..end, &blank);
+    }
 }
 
 pub(crate) struct Validator<'a> {
     text: &'a str,
     file: &'a Path,
+    /// Every error found so far; a broken part is left at its default and the rest checked.
+    errors: std::cell::RefCell<Vec<ConfigError>>,
+    /// SLOs that had an error, so a trigger naming one does not also say it is missing.
+    broken_slos: std::cell::RefCell<Vec<String>>,
 }
 
 impl Validator<'_> {
     pub(crate) fn err<T>(&self, span: std::ops::Range<usize>, key: String, message: String) -> Result<T, ConfigError> {
         Err(ConfigError::at(self.file, self.text, Some(span), Some(key), message))
+    }
+
+    /// Records an error and goes on.
+    pub(crate) fn note(&self, span: std::ops::Range<usize>, key: String, message: String) {
+        self.errors.borrow_mut().push(ConfigError::at(self.file, self.text, Some(span), Some(key), message));
+    }
+
+    /// The value, or `None` with its error recorded.
+    pub(crate) fn keep<T>(&self, result: Result<T, ConfigError>) -> Option<T> {
+        result.map_err(|e| self.errors.borrow_mut().push(e)).ok()
     }
 
     fn duration(&self, value: &Option<Spanned<String>>, key: &str, default_ms: i64) -> Result<Duration, ConfigError> {
@@ -239,31 +329,50 @@ impl Validator<'_> {
         Ok(spec)
     }
 
-    fn automation(&self, rb: Option<&raw::RawRunbook>) -> Result<(Vec<Link>, Vec<Gate>), ConfigError> {
+    /// `[[runbook.link]]` and `[[runbook.gate]]`; with the configured stages (`None` when
+    /// `[traffic]` itself is broken) a link or gate on a stage that is not one is an error.
+    fn automation(&self, rb: Option<&raw::RawRunbook>, stages: Option<&[u8]>) -> (Vec<Link>, Vec<Gate>) {
         let (mut links, mut gates) = (Vec::new(), Vec::new());
-        let Some(rb) = rb else { return Ok((links, gates)) };
+        let Some(rb) = rb else { return (links, gates) };
+        let unknown_stage = |p: u8| stages.is_some_and(|s| !s.contains(&p));
+        let configured = || {
+            let list: Vec<String> = stages.unwrap_or_default().iter().map(|p| format!("{p}")).collect();
+            format!("the configured stages are {}", list.join(", "))
+        };
         for (i, l) in rb.link.iter().enumerate() {
             let for_ms = match &l.for_ {
                 Some(f) => match parse_duration_ms(f.get_ref()) {
                     Ok(ms) => Some(ms),
-                    Err(e) => return self.err(f.span(), format!("runbook.link[{i}].for"), e),
+                    Err(e) => {
+                        self.note(f.span(), format!("runbook.link[{i}].for"), e);
+                        continue;
+                    }
                 },
                 None => None,
             };
             match When::parse(l.on.get_ref(), for_ms) {
-                Ok(when) => links.push(Link { task: l.task.clone(), when }),
-                Err(e) => return self.err(l.on.span(), format!("runbook.link[{i}].on"), e),
+                Ok(When::Stage(p) | When::SoakPassed(p)) if unknown_stage(p) => {
+                    let msg = format!("{:?}: {p}% is not a traffic stage; {}", l.on.get_ref(), configured());
+                    self.note(l.on.span(), format!("runbook.link[{i}].on"), msg);
+                }
+                Ok(when) => links.push(Link { task: l.task.get_ref().clone(), when }),
+                Err(e) => self.note(l.on.span(), format!("runbook.link[{i}].on"), e),
             }
         }
         for (i, g) in rb.gate.iter().enumerate() {
             let stage = *g.stage.get_ref();
+            let key = format!("runbook.gate[{i}].stage");
             if !(0..=100).contains(&stage) {
-                let msg = format!("expected a percentage from 0 to 100, got {stage}");
-                return self.err(g.stage.span(), format!("runbook.gate[{i}].stage"), msg);
+                self.note(g.stage.span(), key, format!("expected a percentage from 0 to 100, got {stage}"));
+                continue;
             }
-            gates.push(Gate { stage: stage as u8, tasks: g.tasks.clone() });
+            if unknown_stage(stage as u8) {
+                self.note(g.stage.span(), key, format!("{stage}% is not a traffic stage; {}", configured()));
+                continue;
+            }
+            gates.push(Gate { stage: stage as u8, tasks: g.tasks.iter().map(|t| t.get_ref().clone()).collect() });
         }
-        Ok((links, gates))
+        (links, gates)
     }
 
     /// `min_requests` / `min_events` of one SLO: the key that fits its SLI, only where cutover can
@@ -305,10 +414,11 @@ impl Validator<'_> {
         }
     }
 
-    fn validate(&self, raw: RawConfig, base: Option<&Path>) -> Result<Config, ConfigError> {
+    fn validate(&self, raw: RawConfig, base: Option<&Path>) -> Config {
         let deployment = match &raw.deployment.name {
             Some(n) if n.get_ref().trim().is_empty() => {
-                return self.err(n.span(), "deployment.name".into(), "must not be empty".into());
+                self.note(n.span(), "deployment.name".into(), "must not be empty".into());
+                "cutover".into()
             }
             Some(n) => n.get_ref().clone(),
             None => "cutover".into(),
@@ -317,13 +427,18 @@ impl Validator<'_> {
             raw.deployment.blue.clone().unwrap_or_else(|| "blue".into()),
             raw.deployment.green.clone().unwrap_or_else(|| "green".into()),
         ]);
-        let interval = self.duration(&raw.signals.interval, "signals.interval", 2000)?;
-        let timeout = self.duration(&raw.signals.timeout, "signals.timeout", 1000)?;
-        let window = self.duration(&raw.signals.window, "signals.window", 60_000)?;
-        if window < interval * 2 {
+        let interval = self.keep(self.duration(&raw.signals.interval, "signals.interval", 2000));
+        let timeout = self.keep(self.duration(&raw.signals.timeout, "signals.timeout", 1000));
+        let window = self.keep(self.duration(&raw.signals.window, "signals.window", 60_000));
+        if let (Some(interval), Some(window)) = (interval, window)
+            && window < interval * 2
+        {
             let span = raw.signals.window.as_ref().map_or(0..0, |w| w.span());
-            return self.err(span, "signals.window".into(), "must be at least twice signals.interval".into());
+            self.note(span, "signals.window".into(), "must be at least twice signals.interval".into());
         }
+        let interval = interval.unwrap_or(Duration::from_millis(2000));
+        let timeout = timeout.unwrap_or(Duration::from_millis(1000));
+        let window = window.unwrap_or(Duration::from_millis(60_000));
 
         let mut targets = Vec::new();
         for (i, t) in raw.target.iter().enumerate() {
@@ -332,61 +447,50 @@ impl Validator<'_> {
                 "blue" => Env::Blue,
                 "green" => Env::Green,
                 other => {
-                    return self.err(
-                        t.env.span(),
-                        key("env"),
-                        format!("expected \"blue\" or \"green\", got {other:?}"),
-                    );
+                    self.note(t.env.span(), key("env"), format!("expected \"blue\" or \"green\", got {other:?}"));
+                    continue;
                 }
             };
             if t.metrics.is_none() && t.health.is_none() {
-                return self.err(t.env.span(), format!("target[{i}]"), "needs `metrics` or `health` (or both)".into());
+                self.note(t.env.span(), format!("target[{i}]"), "needs `metrics` or `health` (or both)".into());
+                continue;
             }
-            let metrics = t.metrics.as_ref().map(|m| self.url(m, key("metrics"))).transpose()?;
-            let health = t.health.as_ref().map(|h| self.health(t, h, i)).transpose()?;
+            let Some(metrics) = self.keep(t.metrics.as_ref().map(|m| self.url(m, key("metrics"))).transpose()) else {
+                continue;
+            };
+            let Some(health) = self.keep(t.health.as_ref().map(|h| self.health(t, h, i)).transpose()) else {
+                continue;
+            };
             targets.push(Target { env, service: t.service.clone(), metrics, health });
         }
 
-        let prometheus = raw.prometheus.as_ref().map(|p| self.prometheus(p, timeout, base)).transpose()?;
+        let prometheus = self.keep(raw.prometheus.as_ref().map(|p| self.prometheus(p, timeout, base)).transpose());
+        let prometheus_ok = prometheus.is_some();
+        let prometheus = prometheus.flatten();
         let mut slos: Vec<SloConfig> = Vec::new();
         for (i, s) in raw.slo.iter().enumerate() {
-            let key = |k: &str| format!("slo[{i}].{k}");
-            if slos.iter().any(|o| o.spec.name == s.name) {
-                return self.err(s.sli.span(), key("name"), format!("another SLO is already named {:?}", s.name));
-            }
-            let sli: SliKind = match s.sli.get_ref().parse() {
-                Ok(k) => k,
-                Err(e) => return self.err(s.sli.span(), key("sli"), e),
-            };
-            let objective: Objective = match s.objective.get_ref().parse() {
-                Ok(o) => o,
-                Err(e) => return self.err(s.objective.span(), key("objective"), e.to_string()),
-            };
-            let judge = match s.judge.as_ref().map(|j| j.get_ref().as_str()) {
-                None | Some("per_env") => Judge::PerEnv,
-                Some("sum") => Judge::Sum,
-                Some(other) => {
-                    let span = s.judge.as_ref().map_or(0..0, |j| j.span());
-                    return self.err(span, key("judge"), format!("expected \"per_env\" or \"sum\", got {other:?}"));
+            match self.slo(s, i, interval, &slos, prometheus.is_some() || !prometheus_ok, &raw.vars) {
+                Ok(slo) => slos.push(slo),
+                Err(e) => {
+                    self.errors.borrow_mut().push(e);
+                    self.broken_slos.borrow_mut().push(s.name.clone());
                 }
-            };
-            let spec = SloSpec { name: s.name.clone(), objective, judge, interval_ms: interval.as_millis() as i64 };
-            let prom = self.prom_query(s, i, sli, prometheus.is_some(), &raw.vars)?;
-            let min_count = self.min_count(s, i, sli, prom.as_ref())?;
-            slos.push(SloConfig { spec, sli, prom, min_count });
+            }
         }
 
-        let (links, gates) = self.automation(raw.runbook.as_ref())?;
-        let triggers = self.triggers(&raw.triggers, &raw.trigger, &slos)?;
-        let traffic = self.traffic(raw.traffic.as_ref())?;
-        let actuators = self.actuators(&raw.actuator)?;
+        let traffic_spec = self.keep(self.traffic(raw.traffic.as_ref()));
+        let stages = traffic_spec.as_ref().map(|t| t.percents());
+        let (links, gates) = self.automation(raw.runbook.as_ref(), stages.as_deref());
+        let triggers = self.triggers(&raw.triggers, &raw.trigger, &slos);
+        let traffic = traffic_spec.unwrap_or_default();
+        let actuators = self.keep(self.actuators(&raw.actuator)).unwrap_or_default();
         let weights_url =
-            raw.router.weights_url.as_ref().map(|u| self.url(u, "router.weights_url".into())).transpose()?;
+            self.keep(raw.router.weights_url.as_ref().map(|u| self.url(u, "router.weights_url".into())).transpose());
         let resolve = |p: &str| match base {
             Some(b) if Path::new(p).is_relative() => b.join(p),
             _ => PathBuf::from(p),
         };
-        Ok(Config {
+        Config {
             file: self.file.to_path_buf(),
             deployment,
             label: raw.deployment.environment.unwrap_or_else(|| "prod".into()),
@@ -401,7 +505,7 @@ impl Validator<'_> {
             targets,
             slos,
             prometheus,
-            weights_url,
+            weights_url: weights_url.flatten(),
             triggers: triggers.specs,
             auto_rollback: triggers.auto_rollback,
             warnings: triggers.warnings,
@@ -409,7 +513,43 @@ impl Validator<'_> {
             keymap: raw.ui.keymap.as_deref().map(resolve),
             traffic,
             actuators,
-        })
+        }
+    }
+
+    /// One `[[slo]]`.
+    fn slo(
+        &self,
+        s: &raw::RawSlo,
+        i: usize,
+        interval: Duration,
+        slos: &[SloConfig],
+        has_prometheus: bool,
+        vars: &raw::RawVars,
+    ) -> Result<SloConfig, ConfigError> {
+        let key = |k: &str| format!("slo[{i}].{k}");
+        if slos.iter().any(|o| o.spec.name == s.name) {
+            return self.err(s.sli.span(), key("name"), format!("another SLO is already named {:?}", s.name));
+        }
+        let sli: SliKind = match s.sli.get_ref().parse() {
+            Ok(k) => k,
+            Err(e) => return self.err(s.sli.span(), key("sli"), e),
+        };
+        let objective: Objective = match s.objective.get_ref().parse() {
+            Ok(o) => o,
+            Err(e) => return self.err(s.objective.span(), key("objective"), e.to_string()),
+        };
+        let judge = match s.judge.as_ref().map(|j| j.get_ref().as_str()) {
+            None | Some("per_env") => Judge::PerEnv,
+            Some("sum") => Judge::Sum,
+            Some(other) => {
+                let span = s.judge.as_ref().map_or(0..0, |j| j.span());
+                return self.err(span, key("judge"), format!("expected \"per_env\" or \"sum\", got {other:?}"));
+            }
+        };
+        let spec = SloSpec { name: s.name.clone(), objective, judge, interval_ms: interval.as_millis() as i64 };
+        let prom = self.prom_query(s, i, sli, has_prometheus, vars)?;
+        let min_count = self.min_count(s, i, sli, prom.as_ref())?;
+        Ok(SloConfig { spec, sli, prom, min_count })
     }
 }
 
@@ -667,6 +807,39 @@ mod tests {
             parse_str("[[target]]\nenv = \"blue\"\nservice = \"x\"\nhealth = \"http://h\"\nhealth_format = \"xml\"\n")
                 .unwrap_err();
         assert!(e.message.contains("known:"), "{e}");
+    }
+
+    #[test]
+    fn every_error_is_reported_and_a_broken_slo_does_not_echo_in_its_triggers() {
+        let text = "[deployment]\nread_only = \"yes\"\nbogus = 1\n\
+                    [[slo]]\nname = \"error rate\"\nsli = \"error_ratio\"\nobjective = \"1%\"\n\
+                    [[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"> 5%\"\n\
+                    [traffic]\nstages = [10, 300]\n";
+        let errors = parse_all(text, Path::new("t.toml"), None).unwrap_err();
+        let lines: Vec<_> = errors.iter().map(|e| e.position.map(|p| p.0)).collect();
+        assert_eq!(lines, vec![Some(2), Some(3), Some(7), Some(14)], "{errors:?}");
+        assert!(errors[2].message.contains("must start with"), "{:?}", errors[2]);
+        assert!(!errors.iter().any(|e| e.message.contains("no SLO named")), "{errors:?}");
+        // `parse` keeps its one-error answer: the first.
+        assert_eq!(parse(text, Path::new("t.toml"), None).unwrap_err(), errors[0]);
+        // A syntax error ends the search: what follows cannot be read reliably.
+        let errors = parse_all("a = = 1\n[signals]\nintervall = 1\n", Path::new("t.toml"), None).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+    }
+
+    #[test]
+    fn gate_and_link_tasks_are_looked_up_in_the_runbook_with_their_positions() {
+        let text = "[runbook]\npath = \"r.md\"\n[[runbook.gate]]\nstage = 10\ntasks = [\"T1\", \"T9\"]\n\
+                    [[runbook.link]]\ntask = \"T8\"\non = \"stage:10\"\n";
+        let errors = unknown_tasks(text, Path::new("t.toml"), |id| id == "T1");
+        let shown: Vec<_> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            shown,
+            vec![
+                "t.toml:5:16: runbook.gate[0].tasks[1]: no task \"T9\" in the runbook",
+                "t.toml:7:8: runbook.link[0].task: no task \"T8\" in the runbook",
+            ]
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub struct RawRunbook {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLink {
-    pub task: String,
+    pub task: Spanned<String>,
     pub on: Spanned<String>,
     #[serde(rename = "for")]
     pub for_: Option<Spanned<String>>,
@@ -68,7 +68,7 @@ pub struct RawLink {
 #[serde(deny_unknown_fields)]
 pub struct RawGate {
     pub stage: Spanned<i64>,
-    pub tasks: Vec<String>,
+    pub tasks: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -21,12 +21,7 @@ pub struct TriggerConfig {
 }
 
 impl Validator<'_> {
-    pub(super) fn triggers(
-        &self,
-        head: &RawTriggers,
-        list: &[RawTrigger],
-        slos: &[SloConfig],
-    ) -> Result<TriggerConfig, ConfigError> {
+    pub(super) fn triggers(&self, head: &RawTriggers, list: &[RawTrigger], slos: &[SloConfig]) -> TriggerConfig {
         let index_of = |name: &str| slos.iter().position(|s| s.spec.name == name);
         let mut specs = Vec::new();
         let mut warnings = Vec::new();
@@ -41,6 +36,31 @@ impl Validator<'_> {
             }
         }
         for (i, t) in list.iter().enumerate() {
+            // A trigger on an SLO that has its own error is not checked further.
+            if t.slo.as_ref().is_some_and(|n| self.broken_slos.borrow().contains(n.get_ref())) {
+                continue;
+            }
+            match self.trigger(i, t, slos) {
+                Ok(spec) => match specs.iter().position(|s: &TriggerSpec| s.name == spec.name) {
+                    // A trigger named like a default replaces it.
+                    Some(existing) => specs[existing] = spec,
+                    None => specs.push(spec),
+                },
+                Err(e) => self.errors.borrow_mut().push(e),
+            }
+        }
+        for s in &specs {
+            if let Err(e) = s.validate(slos.len()) {
+                self.errors.borrow_mut().push(ConfigError::file(self.file, format!("trigger {:?}: {e}", s.name)));
+            }
+        }
+        TriggerConfig { specs, auto_rollback: head.auto_rollback.unwrap_or(false), warnings }
+    }
+
+    /// One `[[trigger]]`.
+    fn trigger(&self, i: usize, t: &RawTrigger, slos: &[SloConfig]) -> Result<TriggerSpec, ConfigError> {
+        let index_of = |name: &str| slos.iter().position(|s| s.spec.name == name);
+        {
             let key = |k: &str| format!("trigger[{i}].{k}");
             let tier = match t.tier.get_ref().as_str() {
                 "immediate" => Tier::Immediate,
@@ -92,19 +112,8 @@ impl Validator<'_> {
             let mut spec = TriggerSpec::new(t.name.get_ref().clone(), tier, condition, for_ms);
             spec.no_data = self.policy(t.no_data.as_ref(), &key("no_data"))?;
             spec.on_error = self.policy(t.on_error.as_ref(), &key("on_error"))?;
-            if let Some(existing) = specs.iter().position(|s: &TriggerSpec| s.name == spec.name) {
-                // A trigger named like a default replaces it.
-                specs[existing] = spec;
-            } else {
-                specs.push(spec);
-            }
+            Ok(spec)
         }
-        for s in &specs {
-            if let Err(e) = s.validate(slos.len()) {
-                return Err(ConfigError::file(self.file, format!("trigger {:?}: {e}", s.name)));
-            }
-        }
-        Ok(TriggerConfig { specs, auto_rollback: head.auto_rollback.unwrap_or(false), warnings })
     }
 
     fn condition(

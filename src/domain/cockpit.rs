@@ -153,8 +153,13 @@ pub enum Event {
         to: Option<u8>,
         override_reason: Option<String>,
     },
-    /// The operator (or a trigger) sends all traffic back to green.
+    /// The operator (or a trigger) sends all traffic back to green; an empty reason is given
+    /// afterwards with [`Event::RollbackReason`].
     Rollback {
+        reason: String,
+    },
+    /// The reason of a rollback ordered without one.
+    RollbackReason {
         reason: String,
     },
     /// The actuators carried out change `seq` (`0`: a revert to the recorded split).
@@ -237,6 +242,7 @@ impl Event {
             Event::ToggleTask(_) => "ticking a task",
             Event::Advance { .. } => "advancing traffic",
             Event::Rollback { .. } => "rolling back",
+            Event::RollbackReason { .. } => "giving the rollback's reason",
             Event::Revert => "reverting the router",
             Event::Resume { .. } => "resuming the go-live",
             Event::TickRollbackStep(_) => "ticking a rollback step",
@@ -501,6 +507,7 @@ impl Cockpit {
             }
             Event::Advance { .. }
             | Event::Rollback { .. }
+            | Event::RollbackReason { .. }
             | Event::Revert
             | Event::Resume { .. }
             | Event::TickRollbackStep(_)
@@ -523,6 +530,7 @@ impl Cockpit {
                 return out;
             }
             Event::TickRollbackStep(kind) => self.tick_rollback_step(kind, now, &mut out),
+            Event::RollbackReason { reason } => self.rollback_reason(&reason, &mut out),
             Event::Revert => self.revert(&mut out),
             Event::Resume { reason } => self.resume(&reason, now, &mut out),
             Event::Controls { info, note } => self.controls_changed(info, note, &mut out),

@@ -32,7 +32,8 @@ pub struct ReportInput<'a> {
 }
 
 const TRIGGER_WHATS: [&str; 4] = ["trigger-fired", "trigger-raise", "trigger-lower", "trigger-ack"];
-const ROLLBACK_WHATS: [&str; 5] = ["rollback", "rollback-routed", "rollback-failed", "rollback-step", "resume"];
+const ROLLBACK_WHATS: [&str; 6] =
+    ["rollback", "rollback-routed", "rollback-failed", "rollback-reason", "rollback-step", "resume"];
 
 /// The whole report as markdown.
 pub fn render(input: &ReportInput) -> String {
@@ -204,7 +205,10 @@ fn rollback(out: &mut String, entries: &[ReportEntry]) {
     for e in hits {
         let by = e.detail.get("by").and_then(Value::as_str).map_or_else(|| e.who.clone(), str::to_string);
         let line = match e.what.as_str() {
+            // Traffic first: a reason may come after, in its own entry.
+            "rollback" if reason(e).trim().is_empty() => format!("rollback started by {by} (reason given later)"),
             "rollback" => format!("rollback started by {by}: {}", reason(e)),
+            "rollback-reason" => format!("reason given by {by}: {}", reason(e)),
             "rollback-routed" => "all traffic routed to green".to_string(),
             "rollback-failed" => format!("routing to green FAILED: {}", reason(e)),
             "rollback-step" => format!("procedure step done by {by}: {}", reason(e).trim_start_matches("step ")),
@@ -293,6 +297,18 @@ mod tests {
         assert!(text.contains("- Final stage: 25%"), "{text}");
         assert!(text.contains("## Warnings\n\n- audit.jsonl:3"), "{text}");
         assert!(text.contains("No rollback."), "{text}");
+    }
+
+    #[test]
+    fn a_rollback_whose_reason_came_later_says_both() {
+        let entries = vec![
+            entry(0, "rollback", "0%", json!({"from": 25, "to": 0, "reason": "", "by": "alice"})),
+            entry(1, "rollback-routed", "0%", json!({})),
+            entry(60, "rollback-reason", "0%", json!({"reason": "blue corrupts orders", "by": "alice"})),
+        ];
+        let text = render(&ReportInput { deployment: "go-live".into(), entries, ..Default::default() });
+        assert!(text.contains("rollback started by alice (reason given later)"), "{text}");
+        assert!(text.contains("reason given by alice: blue corrupts orders"), "{text}");
     }
 
     #[test]

@@ -308,6 +308,8 @@ pub enum Refusal {
     ProcedureOpen(Vec<StepKind>),
     #[error("resuming after a rollback needs a reason")]
     ResumeNeedsReason,
+    #[error("the rollback's reason is not given yet: give it first, then document it")]
+    RollbackNeedsReason,
 }
 
 fn percents(p: &[u8]) -> String {
@@ -668,6 +670,9 @@ impl TrafficState {
         let r = s.rollback.as_mut().ok_or(Refusal::NoRollback)?;
         if kind.ticked_by() == TickedBy::Actuator {
             return Err(Refusal::StepTicksItself(kind));
+        }
+        if kind == StepKind::Document && r.reason.is_none() {
+            return Err(Refusal::RollbackNeedsReason);
         }
         let step = r.step_mut(kind);
         if step.done_at.is_some() {

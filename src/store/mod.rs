@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod audit;
 pub mod cockpit_state;
 pub mod lease;
+pub mod origin;
 pub mod runbook_file;
 pub mod state_dir;
 pub mod state_file;

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Screen, bar, styled};
+use crate::app::keymap::Action;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let h = s.theme.header;
@@ -110,21 +111,49 @@ fn controls(c: &crate::domain::cockpit::Cockpit, short: bool) -> Option<String> 
     })
 }
 
-/// A firing immediate trigger takes over the header: ROLLBACK NOW, in crit,
-/// reversed. A firing planned trigger: PLAN ROLLBACK, in warn. Acknowledged
-/// triggers no longer shout.
+/// After a rollback the header says so, whatever fires: `ROLLED BACK 0/100 · procedure 1/5 ·
+/// <reason>`, in crit, reversed; honest about a rollback the router has not confirmed yet. Else a
+/// firing immediate trigger takes it over: ROLLBACK NOW, in crit, reversed; a firing planned
+/// trigger: PLAN ROLLBACK, in warn. A trigger that still breaches keeps shouting after it is
+/// acknowledged; one that cleared is quiet.
 fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
+    use crate::domain::traffic::StepKind;
     use crate::domain::trigger::{Phase, Tier};
     let c = s.cockpit;
+    let key = |a| s.keymap.first_key(a).unwrap_or_else(|| "?".into());
     let loud = |tier: Tier| -> Vec<String> {
         (0..c.triggers.len())
             .filter(|i| c.triggers.specs[*i].tier == tier)
-            .filter(|i| {
-                matches!(c.triggers.states[*i].phase(), Phase::Firing { acknowledged: false, cleared_at: None, .. })
-            })
+            .filter(|i| matches!(c.triggers.states[*i].phase(), Phase::Firing { cleared_at: None, .. }))
             .map(|i| c.triggers.specs[i].name.clone())
             .collect()
     };
+    if let Some(r) = &c.traffic.rollback {
+        let split = format!("{}/{}", c.traffic.blue_percent, 100 - u32::from(c.traffic.blue_percent));
+        let word = match (&c.apply_failure, r.step(StepKind::RouteTraffic).done_at) {
+            (_, Some(_)) => format!("ROLLED BACK {split}"),
+            (Some(f), None) => {
+                format!("ROLLBACK NOT ROUTED: {} · {} retries", super::fit(&f.error, 40), key(Action::Rollback))
+            }
+            (None, None) => format!("ROLLING BACK → {split} · waiting for the router"),
+        };
+        let (done, total) = r.progress();
+        let procedure = if done == total {
+            format!("procedure done: {} resumes", key(Action::Advance))
+        } else {
+            format!("procedure {done}/{total}")
+        };
+        let reason = match &r.reason {
+            Some(why) => why.clone(),
+            None if c.read_only => "reason not given yet".into(),
+            None => format!("reason not given yet: {} gives it", key(Action::Rollback)),
+        };
+        let firing: Vec<String> = [loud(Tier::Immediate), loud(Tier::Planned)].concat();
+        let also = if firing.is_empty() { String::new() } else { format!(" · still firing: {}", firing.join(", ")) };
+        let text = format!(" {word} · {procedure} · {reason}{also} · {} ", s.clock);
+        let style = s.theme.crit.add_modifier(ratatui::style::Modifier::REVERSED);
+        return Some(vec![styled(format!("{text:<w$}", w = 400), style)]);
+    }
     let (word, names, style) = match (loud(Tier::Immediate), loud(Tier::Planned)) {
         (i, _) if !i.is_empty() => ("ROLLBACK NOW", i, s.theme.crit),
         (_, p) if !p.is_empty() => ("PLAN ROLLBACK", p, s.theme.warn),
@@ -132,8 +161,8 @@ fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
     };
     let style = style.add_modifier(ratatui::style::Modifier::REVERSED);
     let auto = if c.auto_rollback && !c.read_only { " · auto-rollback on" } else { "" };
-    // A viewer cannot acknowledge: the marker stays visible instead of the hint.
-    let hint = if c.read_only { "read-only" } else { "tab to triggers, A acknowledges" };
+    // The hint is what to do about it; a viewer cannot act, so it says so instead.
+    let hint = if c.read_only { "read-only".to_string() } else { format!("{} rolls back", key(Action::Rollback)) };
     let text = format!(" {word} · {} · {} · {}{auto} · {hint} ", names.join(", "), c.deployment, s.clock);
     Some(vec![styled(format!("{text:<w$}", w = 400), style)])
 }

@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
         }
     }
     if (inner.height as usize) < services.len() + 1 {
-        frame.render_widget(Paragraph::new(summary(cells, s)), inner);
+        frame.render_widget(Paragraph::new(summary(cells, s, inner.height as usize)), inner);
         return;
     }
     let mut services: Vec<&str> = Vec::new();
@@ -113,26 +113,72 @@ fn describe(c: &HealthCell, t: &Theme) -> (String, Style) {
     (text, state_style(o.state, t))
 }
 
-/// When there is no room for the table: what is not up, or that all is.
-fn summary<'a>(cells: &[HealthCell], s: &Screen) -> Vec<Line<'a>> {
+/// When there is no room for the table: each environment's count (`blue 498/500 up · 2 degraded:
+/// a, b`) and every service that is not up on a line of its own, as many as the rows allow; a
+/// last line counts the ones left out. With few rows the services come first.
+fn summary<'a>(cells: &[HealthCell], s: &Screen, rows: usize) -> Vec<Line<'a>> {
     let t = s.theme;
-    let bad: Vec<(String, Style)> = cells
+    let names = &s.cockpit.env_names;
+    let is_up = |c: &HealthCell| matches!(&c.last, Some((_, o)) if o.state == HealthState::Up);
+    let bad: Vec<Line<'a>> = cells
         .iter()
-        .filter(|c| !matches!(&c.last, Some((_, o)) if o.state == HealthState::Up))
+        .filter(|c| !is_up(c))
         .map(|c| {
             let (text, style) = describe(c, t);
-            (format!("{} {} {text}", s.cockpit.env_names.name(c.env), c.service), style)
+            Line::from(vec![
+                styled(format!("{} {} ", names.name(c.env), c.service), env_style(c.env, t)),
+                styled(text, style),
+            ])
         })
         .collect();
-    if bad.is_empty() {
-        return vec![Line::styled(format!("all {} checks up", cells.len()), t.ok)];
-    }
-    let mut spans = Vec::new();
-    for (i, (text, style)) in bad.into_iter().enumerate() {
-        if i > 0 {
-            spans.push(styled(" · ", t.muted));
+    let mut counts: Vec<(bool, Line<'a>)> = Vec::new();
+    for env in Env::ALL {
+        let of_env: Vec<&HealthCell> = cells.iter().filter(|c| c.env == env).collect();
+        if of_env.is_empty() {
+            continue;
         }
-        spans.push(styled(text, style));
+        let up = of_env.iter().filter(|c| is_up(c)).count();
+        let style = if up == of_env.len() { t.ok } else { t.warn };
+        let mut spans = vec![styled(format!("{} {up}/{} up", names.name(env), of_env.len()), style)];
+        let groups = [
+            ("waiting", None),
+            ("degraded", Some(HealthState::Degraded)),
+            ("down", Some(HealthState::Down)),
+            ("unreachable", Some(HealthState::Unreachable)),
+        ];
+        for (label, state) in groups {
+            let members: Vec<&str> = of_env
+                .iter()
+                .filter(|c| c.last.as_ref().map(|(_, o)| o.state) == state)
+                .map(|c| c.service.as_str())
+                .collect();
+            if !members.is_empty() {
+                let style = state.map_or(t.muted, |st| state_style(st, t));
+                spans.push(styled(format!(" · {} {label}: {}", members.len(), members.join(", ")), style));
+            }
+        }
+        counts.push((up == of_env.len(), Line::from(spans)));
     }
-    vec![Line::from(spans)]
+    // An environment with trouble first: it is the one to read when rows are few.
+    counts.sort_by_key(|(all_up, _)| *all_up);
+    let counts: Vec<Line<'a>> = counts.into_iter().map(|(_, l)| l).collect();
+    if bad.is_empty() {
+        return counts;
+    }
+    if counts.len() + bad.len() <= rows {
+        return counts.into_iter().chain(bad).collect();
+    }
+    if bad.len() <= rows {
+        let room = rows - bad.len();
+        return bad.into_iter().chain(counts.into_iter().take(room)).collect();
+    }
+    // More services down than rows: the counts name them all; then as many as fit, one a line.
+    let room = rows.saturating_sub(counts.len() + 1);
+    let left = bad.len() - room;
+    let mut out: Vec<Line<'a>> = counts.into_iter().take(rows.saturating_sub(1).max(1)).collect();
+    out.extend(bad.into_iter().take(room));
+    if out.len() < rows {
+        out.push(Line::styled(format!("{left} more not up"), t.muted));
+    }
+    out
 }

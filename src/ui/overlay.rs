@@ -223,14 +223,20 @@ pub fn reason(frame: &mut Frame, area: Rect, s: &Screen, i: usize, raise: bool, 
     let t = s.theme;
     let Some(spec) = s.cockpit.triggers.specs.get(i) else { return };
     let verb = if raise { "raise" } else { "lower" };
-    let lines = vec![
+    let mut lines = vec![
         Line::styled(format!(" {verb} {:?} ({}) — why?", spec.name, spec.tier.label()), t.text),
         Line::from(vec![styled(" > ", t.accent), styled(text.to_string(), t.text), styled("▏", t.accent)]),
-        Line::styled(" enter confirms · esc cancels · the reason goes to the log", t.muted),
     ];
-    let rect = centered(area, 80, 5);
+    lines.extend(refused(s));
+    lines.push(Line::styled(" enter confirms · esc cancels · the reason goes to the log", t.muted));
+    let rect = centered(area, 80, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(panel(" reason ", t)), rect);
+}
+
+/// Why the dialog refused the last input, as a line of its own (none when it did not).
+pub fn refused<'a>(s: &Screen) -> Option<Line<'a>> {
+    s.view.dialog_error.as_ref().map(|e| Line::styled(format!(" ✗ {e}"), s.theme.crit))
 }
 
 /// On the holder, while someone asks for the controls: who, and the keys that answer.

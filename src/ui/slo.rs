@@ -26,6 +26,13 @@ struct Widths {
 
 fn widths(inner: usize) -> Widths {
     let wide = inner >= 64;
+    // At 80 columns every column that says something about the number stays (value with its
+    // state word, Σ/Δ, target, age); the name is cut first.
+    if !wide && inner >= 44 {
+        let (value, extra, target, age) = (9, 7, 8, 5);
+        let name = inner.saturating_sub(2 * (value + 1) + extra + target + age).clamp(5, 13);
+        return Widths { name, value, spark: 0, extra, target, age };
+    }
     let (name, age) = if wide { (13, 7) } else { (11, 0) };
     let extra = if wide {
         9
@@ -224,7 +231,7 @@ mod tests {
     #[test]
     fn narrow_panels_drop_the_extra_columns() {
         assert_eq!(widths(40).extra, 0);
-        assert_eq!(widths(46).age, 0);
+        assert!(widths(46).age > 0, "the age stays at 80 columns; the name gives way");
         assert!(widths(46).extra > 0, "the Σ of a summed SLO stays visible at 80 columns");
         assert!(widths(70).extra > 0 && widths(70).age > 0);
         assert!(widths(70).spark >= 5);

@@ -192,7 +192,9 @@ pub fn dialog(frame: &mut Frame, area: Rect, s: &Screen, d: &TrafficDialog) {
     let from = c.traffic.blue_percent;
     let w = weights_for(d.to);
     let mut out = Vec::new();
-    let head = if d.rollback {
+    let head = if d.after {
+        format!("ROLLED BACK to {from}%: traffic is going to {green}; now say why")
+    } else if d.rollback {
         format!("ROLLBACK {from}% → 0%: all traffic to {green}")
     } else {
         format!("{from}% → {}%: {blue} {} / {green} {}", d.to, w.blue, w.green)
@@ -231,18 +233,28 @@ pub fn dialog(frame: &mut Frame, area: Rect, s: &Screen, d: &TrafficDialog) {
     out.push(Line::from(""));
     let target = if d.rollback { Confirmation::Rollback } else { Confirmation::Stage(d.to) };
     let reason_label = if d.rollback {
-        "why (goes to the audit log)".to_string()
+        "why (goes to the audit log; esc: later)".to_string()
     } else {
         "gates fail: override reason (logged)".to_string()
     };
     let reason = field(reason_label, &d.reason, d.field == Field::Reason, s);
     let confirm = field(target.prompt(), &d.confirm, d.field == Field::Confirm, s);
-    match (d.rollback, d.needs_reason) {
-        (true, _) => out.extend([confirm, reason]),
-        (false, true) => out.extend([reason, confirm]),
-        (false, false) => out.push(confirm),
+    match (d.rollback, d.after, d.needs_reason) {
+        (true, true, _) => out.push(reason),
+        (true, false, _) => out.push(confirm),
+        (false, _, true) => out.extend([reason, confirm]),
+        (false, _, false) => out.push(confirm),
     }
-    out.push(Line::styled(" enter · esc cancels, nothing changes", t.muted));
+    // A refused input says why here, where the eyes are, not only in the log.
+    if let Some(e) = &d.error {
+        out.push(Line::styled(fit(&format!(" ✗ {e}"), inner_w), t.crit));
+    }
+    let help = match (d.rollback, d.after) {
+        (_, true) => " enter records the reason · esc: later (the document step stays open)",
+        (true, false) => " enter rolls back at once; the reason is asked after · esc cancels, nothing changes",
+        (false, _) => " enter · esc cancels, nothing changes",
+    };
+    out.push(Line::styled(fit(help, inner_w), t.muted));
     let rect = centered(area, width, out.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     let title = if d.rollback { " rollback " } else { " advance " };
@@ -255,7 +267,7 @@ pub fn manual_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
     let Some(w) = &s.cockpit.manual_wait else { return };
     let width = area.width.saturating_sub(4).min(90);
     let inner_w = width.saturating_sub(2) as usize;
-    let out = vec![
+    let mut out = vec![
         Line::styled(fit(&format!(" {}", w.instruction), inner_w), t.accent),
         Line::from(""),
         Line::from(vec![
@@ -263,8 +275,9 @@ pub fn manual_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
             styled(text.to_string(), t.text),
             styled("▏", t.accent),
         ]),
-        Line::styled(" enter · esc closes, the step keeps waiting", t.muted),
     ];
+    out.extend(super::overlay::refused(s));
+    out.push(Line::styled(" enter · esc closes, the step keeps waiting", t.muted));
     let rect = centered(area, width, out.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(out).block(panel(" manual step ", t)), rect);
@@ -274,11 +287,12 @@ pub fn manual_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
 pub fn resume_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
     let t = s.theme;
     let width = area.width.saturating_sub(4).min(90);
-    let out = vec![
+    let mut out = vec![
         Line::styled(" resume the go-live: blue starts again before the first stage (0 %)", t.accent),
         Line::from(vec![styled(" why? > ", t.text), styled(text.to_string(), t.text), styled("▏", t.accent)]),
-        Line::styled(" enter resumes · esc cancels · the reason goes to the audit log", t.muted),
     ];
+    out.extend(super::overlay::refused(s));
+    out.push(Line::styled(" enter resumes · esc cancels · the reason goes to the audit log", t.muted));
     let rect = centered(area, width, out.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(out).block(panel(" resume ", t)), rect);

@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
 use super::{Screen, bar, fit, panel, styled};
+use crate::app::keymap::Action;
 use crate::app::view::Focus;
 use crate::domain::trigger::{Phase, Tier, format_span};
 
@@ -48,6 +49,8 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let shown = |i: usize| !compact || c.triggers.states[i].phase() != Phase::Inactive;
     let quiet = (0..c.triggers.len()).filter(|i| !shown(*i)).count();
     let mut lines = Vec::new();
+    // Which lines are triggers (not tier headings), to count what a cut hides.
+    let mut is_row = Vec::new();
     let mut selected_line = 0;
     for tier in [Tier::Immediate, Tier::Planned] {
         let rows: Vec<usize> =
@@ -56,6 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
             continue;
         }
         lines.push(Line::styled(tier.label().to_uppercase(), t.muted));
+        is_row.push(false);
         for i in rows {
             let spec = &c.triggers.specs[i];
             let state = &c.triggers.states[i];
@@ -83,14 +87,42 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
                 row.push(styled(fit(&state.value_text(spec, &labels), value_w), t.muted));
             }
             lines.push(Line::from(row));
+            is_row.push(true);
         }
     }
-    if quiet > 0 {
-        lines.push(Line::styled(format!("{quiet} more quiet · tab here to list all"), t.muted));
-    }
     let height = inner.height as usize;
-    let first = if lines.len() > height && selected_line >= height { selected_line + 1 - height } else { 0 };
-    frame.render_widget(Paragraph::new(lines[first.min(lines.len())..].to_vec()), inner);
+    // Short of rows, the tier headings go before any trigger does.
+    if compact && lines.len() + usize::from(quiet > 0) > height {
+        let keep: Vec<bool> = is_row.clone();
+        let mut k = keep.iter();
+        lines.retain(|_| *k.next().unwrap_or(&true));
+        selected_line = 0;
+        is_row = vec![true; lines.len()];
+    }
+    // Every hidden trigger is counted on a last line of its own, never cut off silently.
+    let (first, visible) = if lines.len() + usize::from(quiet > 0) <= height {
+        (0, lines.len())
+    } else {
+        let room = height.saturating_sub(1);
+        let first = if selected_line >= room { selected_line + 1 - room } else { 0 };
+        (first, room.min(lines.len() - first))
+    };
+    let cut = is_row.iter().enumerate().filter(|(i, r)| **r && (*i < first || *i >= first + visible)).count();
+    let mut out = lines[first..first + visible].to_vec();
+    if quiet + cut > 0 {
+        out.push(Line::styled(more_line(s, quiet + cut, focused), t.muted));
+    }
+    frame.render_widget(Paragraph::new(out), inner);
+}
+
+/// `3 more · tab lists all`, with the keys from the keymap; once focused, how to scroll.
+fn more_line(s: &Screen, hidden: usize, focused: bool) -> String {
+    let key = |a| s.keymap.first_key(a).unwrap_or_else(|| "?".into());
+    if focused {
+        format!("{hidden} more · {} {} scroll", key(Action::Up), key(Action::Down))
+    } else {
+        format!("{hidden} more · {} lists all", key(Action::FocusNext))
+    }
 }
 
 fn for_label(ms: i64) -> String {

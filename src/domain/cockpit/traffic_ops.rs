@@ -343,6 +343,18 @@ impl Cockpit {
         }
     }
 
+    pub(super) fn rollback_reason(&mut self, reason: &str, out: &mut Vec<Command>) {
+        match self.traffic.give_rollback_reason(reason) {
+            Ok((next, effects)) => {
+                self.traffic = next;
+                self.effects(effects, out);
+                self.audit("rollback-reason", json!({ "reason": reason.trim(), "by": self.operator }), out);
+                out.push(Command::Persist);
+            }
+            Err(refusal) => out.push(Command::Log(Level::Warn, refusal.to_string())),
+        }
+    }
+
     pub(super) fn resume(&mut self, reason: &str, now: Ts, out: &mut Vec<Command>) {
         let who = self.operator.clone();
         match self.traffic.resume(reason, &who, now) {

@@ -163,6 +163,29 @@ impl RollbackProcedure {
     }
 }
 
+impl super::TrafficState {
+    /// The reason of a rollback ordered without one, given afterwards (traffic moved first).
+    /// It goes to the procedure and to the rollback's history entry; the "document the reason"
+    /// step can be ticked from then on.
+    pub fn give_rollback_reason(
+        &self,
+        reason: &str,
+    ) -> Result<(super::TrafficState, Vec<super::Effect>), super::Refusal> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(super::Refusal::RollbackNeedsReason);
+        }
+        let mut s = self.clone();
+        let r = s.rollback.as_mut().ok_or(super::Refusal::NoRollback)?;
+        r.reason = Some(reason.to_string());
+        if let Some(h) = s.history.iter_mut().rev().find(|h| h.kind == super::MoveKind::Rollback) {
+            h.reason.get_or_insert_with(|| reason.to_string());
+        }
+        let line = format!("rollback reason: {reason}");
+        Ok((s, vec![super::Effect::Audit(crate::domain::cockpit::Level::Info, line)]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
