@@ -94,7 +94,10 @@ fn two_advances_at_once_one_goes_the_other_is_told_who_is_busy() {
 fn an_unreachable_actuator_fails_naming_the_url_and_keeps_the_stage() {
     let mut fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
     let dir = TempDir::new("advance-down");
-    let cfg = FleetConfig::new("cli-test").write(&dir.0, &fleet.info);
+    // No read-back: an unreadable router would be refused as drift before any actuator ran
+    // (see `advance_with_the_router_unreadable_is_refused_as_drift`); here the actuator itself fails.
+    let cfg =
+        FleetConfig { read_back: false, blue_slo: false, ..FleetConfig::new("cli-test") }.write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     fleet.signal("KILL");
     fleet.wait_exit(std::time::Duration::from_secs(10)).expect("the fleet is gone");
@@ -103,5 +106,21 @@ fn an_unreachable_actuator_fails_naming_the_url_and_keeps_the_stage() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("{}/weights", fleet.info.admin)), "names the URL: {}", text(&o));
     assert!(err.contains("stays at 0%"), "{}", text(&o));
+    assert_eq!(stored_percent(&state).unwrap_or(0), 0);
+}
+
+#[test]
+fn advance_with_the_router_unreadable_is_refused_as_drift() {
+    let mut fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
+    let dir = TempDir::new("advance-unreadable");
+    let cfg = FleetConfig::new("cli-test").write(&dir.0, &fleet.info);
+    let state = dir.0.join("state");
+    fleet.signal("KILL");
+    fleet.wait_exit(std::time::Duration::from_secs(10)).expect("the fleet is gone");
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s", "--override", "CAB-42 approved the early move"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("drift: the router cannot be read"), "{}", text(&o));
+    assert!(err.contains("an override cannot pass it"), "{}", text(&o));
     assert_eq!(stored_percent(&state).unwrap_or(0), 0);
 }

@@ -15,7 +15,8 @@ use cutover::actuators::{Actuator, ActuatorError, Applied, Chain, ChainStop, Exe
 use cutover::domain::env::Weights;
 use cutover::domain::time::Ts;
 use cutover::domain::traffic::{
-    Effect, GateInputs, MINUTE_MS, MoveKind, Refusal, Stage, StepKind, TrafficSpec, TrafficState, weights_for,
+    Effect, GateInputs, MINUTE_MS, MoveKind, OverrideRule, Refusal, SoakOn, Stage, StepKind, TrafficSpec, TrafficState,
+    weights_for,
 };
 use cutover::fleet::{Fleet, FleetOptions};
 use proptest::prelude::*;
@@ -123,6 +124,8 @@ proptest! {
         spec.validate().unwrap();
         let stages = spec.percents();
         let mut s = TrafficState::new(spec.clone());
+        // The model's soak is wall-clock time; the healthy-time soak has its own properties.
+        s.soak_policy.on = SoakOn::Wall;
         let mut now = Ts(1_700_000_000_000);
         // How each advance was asked for: seq → explicit target.
         let mut asked: HashMap<u64, Option<u8>> = HashMap::new();
@@ -134,6 +137,9 @@ proptest! {
                         firing_triggers: if triggers { vec!["err>5% 10m".into()] } else { vec![] },
                         open_gate_tasks: if tasks { vec!["T1217".into()] } else { vec![] },
                         controls_held: controls,
+                        // This model is about the stage machine: any non-empty reason will do.
+                        override_rule: OverrideRule { min_chars: 1, pattern: None },
+                        ..GateInputs::clear()
                     };
                     // The model's view of the soak gate.
                     let soaking = !s.is_rolled_back()

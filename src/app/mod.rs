@@ -91,6 +91,10 @@ impl App {
                 let text = text.clone();
                 return self.manual_key(key, text, now);
             }
+            Some(Overlay::Adopt { text }) => {
+                let text = text.clone();
+                return self.adopt_key(key, text, now);
+            }
             _ => {}
         }
         // Someone asks for the controls: y and n answer, whatever else they are bound to.
@@ -158,7 +162,9 @@ impl App {
                 let Some(kind) = StepKind::ALL.get(self.view.step).copied() else { return Vec::new() };
                 return self.cockpit.update(Event::TickRollbackStep(kind), now);
             }
-            Action::Advance | Action::Rollback | Action::ConfirmManual if !self.cockpit.controls_held => {
+            Action::Advance | Action::Rollback | Action::ConfirmManual | Action::Adopt
+                if !self.cockpit.controls_held =>
+            {
                 return vec![Command::Log(Level::Warn, NOT_HOLDER.into())];
             }
             Action::Advance => {
@@ -188,6 +194,15 @@ impl App {
                 }));
             }
             Action::Revert => return self.cockpit.update(Event::Revert, now),
+            Action::Adopt => {
+                if self.cockpit.drift.is_none() && self.cockpit.traffic.interrupted.is_none() {
+                    return vec![Command::Log(
+                        Level::Info,
+                        "no drift: the router agrees with the recorded split, nothing to adopt".into(),
+                    )];
+                }
+                self.view.overlay = Some(Overlay::Adopt { text: String::new() });
+            }
             Action::TakeControls => return self.cockpit.update(Event::ControlsKey(ControlsOp::Take), now),
             // Heard only while a handover request is shown (above).
             Action::HandOver | Action::KeepControls => {}
@@ -281,7 +296,13 @@ impl App {
                     self.view.overlay = None;
                     return self.cockpit.update(Event::Rollback { reason: d.reason.trim().to_string() }, now);
                 }
-                Field::Reason => d.field = Field::Confirm,
+                Field::Reason => match self.cockpit.override_rule.check(&d.reason) {
+                    Ok(()) => d.field = Field::Confirm,
+                    Err(why) => {
+                        self.view.overlay = Some(Overlay::Traffic(d));
+                        return vec![Command::Log(Level::Warn, why)];
+                    }
+                },
                 Field::Confirm if !confirm(target, &d.confirm) => {
                     d.confirm.clear();
                     self.view.overlay = Some(Overlay::Traffic(d));
@@ -335,6 +356,28 @@ impl App {
             }
         }
         self.view.overlay = Some(Overlay::Resume { text });
+        Vec::new()
+    }
+
+    /// Typing the reason to adopt the router's split: Enter with none is refused, Esc gives up.
+    fn adopt_key(&mut self, key: KeyEvent, mut text: String, now: Ts) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc => {
+                self.view.overlay = None;
+                return vec![Command::Log(Level::Info, "adopt cancelled: nothing changed".into())];
+            }
+            KeyCode::Enter if text.trim().is_empty() => {
+                return vec![Command::Log(Level::Warn, "a reason is needed; it goes to the audit log".into())];
+            }
+            KeyCode::Enter => {
+                self.view.overlay = None;
+                return self.cockpit.update(Event::Adopt { reason: text.trim().to_string() }, now);
+            }
+            _ => {
+                edit(&mut text, &key);
+            }
+        }
+        self.view.overlay = Some(Overlay::Adopt { text });
         Vec::new()
     }
 
@@ -439,6 +482,7 @@ fn what(action: Action) -> &'static str {
         Action::Advance => "advance",
         Action::Rollback => "rollback",
         Action::Revert => "revert",
+        Action::Adopt => "adopting the router's split",
         Action::Acknowledge => "acknowledge",
         Action::RaiseManual => "raising a manual trigger",
         Action::Faults => "the fault menu",
@@ -624,7 +668,13 @@ mod tests {
         assert!(matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.to == 10 && d.field == Field::Reason));
         let out = key(&mut a, KeyCode::Enter);
         assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("reason")), "{out:?}");
-        typed(&mut a, "CAB-7 ok");
+        typed(&mut a, "CAB-7");
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(
+            matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("at least 10")),
+            "too short a reason is refused: {out:?}"
+        );
+        typed(&mut a, " ok'd");
         key(&mut a, KeyCode::Enter);
         typed(&mut a, "1");
         let out = key(&mut a, KeyCode::Enter);
@@ -633,7 +683,7 @@ mod tests {
         let out = key(&mut a, KeyCode::Enter);
         assert_eq!(a.view.overlay, None);
         assert!(out.iter().any(|c| matches!(c, Command::SetWeights { seq: 1, .. })), "{out:?}");
-        assert_eq!(a.cockpit.traffic.pending.as_ref().unwrap().reason.as_deref(), Some("CAB-7 ok"));
+        assert_eq!(a.cockpit.traffic.pending.as_ref().unwrap().reason.as_deref(), Some("CAB-7 ok'd"));
     }
 
     #[test]

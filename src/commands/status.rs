@@ -125,7 +125,7 @@ fn cut_off_is_interrupted(cockpit: &mut Cockpit, dir: &crate::store::StateDir) {
 /// Without a router source, asks the actuators for the router's split, so drift and a change
 /// found interrupted can be judged. Only reads: an interrupted change is shown here, recorded by
 /// the next cutover that may write.
-async fn read_router(actuators: &[crate::actuators::ActuatorSpec], cockpit: &mut Cockpit) {
+pub(crate) async fn read_router(actuators: &[crate::actuators::ActuatorSpec], cockpit: &mut Cockpit) {
     if cockpit.weights.is_some() {
         return;
     }

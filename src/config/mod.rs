@@ -21,7 +21,7 @@ use crate::domain::health::{BodyFormat, Expect};
 use crate::domain::sli::SliKind;
 use crate::domain::slo::{Judge, Objective, SloSpec};
 use crate::domain::time::parse_duration_ms;
-use crate::domain::traffic::TrafficSpec;
+use crate::domain::traffic::{OverrideRule, SoakPolicy, TrafficSpec, TrafficState};
 use crate::domain::trigger::TriggerSpec;
 
 /// The demo's config, built in so `cutover demo` works from any directory.
@@ -57,6 +57,10 @@ pub struct Config {
     pub keymap: Option<PathBuf>,
     /// The traffic stages (see `traffic.rs`).
     pub traffic: TrafficSpec,
+    /// How a stage's soak is counted (`[traffic] soak_on`, `soak_reset`).
+    pub soak: SoakPolicy,
+    /// What an override reason must be (`[traffic] override_min_chars`, `override_pattern`).
+    pub override_rule: OverrideRule,
     /// What moves traffic, in order.
     pub actuators: Vec<ActuatorSpec>,
     /// `[deployment] read_only = true`: every command only watches, as with `--read-only`.
@@ -101,6 +105,17 @@ pub struct SloConfig {
     pub sli: SliKind,
     /// `Some`: read from Prometheus with this query; `None`: derived from scraped `/metrics`.
     pub prom: Option<PromQuery>,
+    /// `gate = true/false`: whether it gates advances and the soak (default: per-environment ones).
+    pub gate: Option<bool>,
+}
+
+impl Config {
+    /// The traffic state before the first stage, with the configured stages and soak policy.
+    pub fn traffic_state(&self) -> TrafficState {
+        let mut t = TrafficState::new(self.traffic.clone());
+        t.soak_policy = self.soak;
+        t
+    }
 }
 
 /// Finds the config file: `--config` / `$CUTOVER_CONFIG`, `./cutover.toml`, then the user config dir.
@@ -327,12 +342,15 @@ impl Validator<'_> {
             };
             let spec = SloSpec { name: s.name.clone(), objective, judge, interval_ms: interval.as_millis() as i64 };
             let prom = self.prom_query(s, i, sli, prometheus.is_some(), &raw.vars)?;
-            slos.push(SloConfig { spec, sli, prom });
+            slos.push(SloConfig { spec, sli, prom, gate: s.gate });
         }
 
         let (links, gates) = self.automation(raw.runbook.as_ref())?;
         let triggers = self.triggers(&raw.triggers, &raw.trigger, &slos)?;
         let traffic = self.traffic(raw.traffic.as_ref())?;
+        // A reading judges one SLI window of the past: two further apart leave a gap unwatched.
+        let max_gap_ms = (window.as_millis() as i64).max(2 * interval.as_millis() as i64);
+        let (soak, override_rule) = self.traffic_policy(raw.traffic.as_ref(), max_gap_ms)?;
         let actuators = self.actuators(&raw.actuator)?;
         let weights_url =
             raw.router.weights_url.as_ref().map(|u| self.url(u, "router.weights_url".into())).transpose()?;
@@ -362,6 +380,8 @@ impl Validator<'_> {
             theme: raw.ui.theme,
             keymap: raw.ui.keymap.as_deref().map(resolve),
             traffic,
+            soak,
+            override_rule,
             actuators,
         })
     }

@@ -106,6 +106,8 @@ pub struct RawSlo {
     pub query: Option<Spanned<String>>,
     /// `"sum"`, `"max"` or `"min"` when the query returns several series.
     pub reduce: Option<Spanned<String>>,
+    /// Whether it gates advances and the soak (default: every `per_env` SLO does).
+    pub gate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

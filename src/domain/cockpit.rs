@@ -84,6 +84,15 @@ pub struct Cockpit {
     pub soak_announced: Option<Ts>,
     /// What moves traffic, for the confirmation dialogs: `webhook PUT http://…/weights`.
     pub actuators: Vec<String>,
+    /// `gate = true/false` per SLO (by index) where the config says; otherwise every
+    /// per-environment SLO gates (see [`Cockpit::slo_gates`]).
+    pub slo_gate: Vec<Option<bool>>,
+    /// What an override reason must look like.
+    pub override_rule: crate::domain::traffic::OverrideRule,
+    /// When the soak's counted time was last handed to be saved.
+    pub soak_saved: Option<Ts>,
+    /// The soak's pause was last said as paused (`true`) or counting (`false`).
+    pub soak_logged: bool,
 }
 
 /// Everything that can happen to the cockpit.
@@ -164,6 +173,10 @@ pub enum Event {
     Resume {
         reason: String,
     },
+    /// Record the router's split (changed outside cutover) as the stage, with a reason.
+    Adopt {
+        reason: String,
+    },
     /// The controls as the poller last saw them, with a line for the log (an answer to a request).
     Controls {
         info: ControlsInfo,
@@ -203,6 +216,7 @@ impl Event {
             Event::Rollback { .. } => "rolling back",
             Event::Revert => "reverting the router",
             Event::Resume { .. } => "resuming the go-live",
+            Event::Adopt { .. } => "adopting the router's split",
             Event::TickRollbackStep(_) => "ticking a rollback step",
             Event::AckTrigger(_) => "acknowledging a trigger",
             Event::RaiseTrigger { .. } => "raising a trigger",
@@ -316,6 +330,10 @@ impl Cockpit {
             manual_wait: None,
             soak_announced: None,
             actuators: Vec::new(),
+            slo_gate: Vec::new(),
+            override_rule: Default::default(),
+            soak_saved: None,
+            soak_logged: false,
         }
     }
 
@@ -445,6 +463,7 @@ impl Cockpit {
             | Event::Rollback { .. }
             | Event::Revert
             | Event::Resume { .. }
+            | Event::Adopt { .. }
             | Event::TickRollbackStep(_)
             | Event::ConfirmManual
             | Event::AbandonManual { .. }
@@ -467,6 +486,7 @@ impl Cockpit {
             Event::TickRollbackStep(kind) => self.tick_rollback_step(kind, now, &mut out),
             Event::Revert => self.revert(&mut out),
             Event::Resume { reason } => self.resume(&reason, now, &mut out),
+            Event::Adopt { reason } => self.adopt(&reason, now, &mut out),
             Event::Controls { info, note } => self.controls_changed(info, note, &mut out),
             Event::ControlsKey(op) => self.controls_op(op, &mut out),
             Event::StateLoaded { state, by } => self.state_loaded(*state, by, &mut out),

@@ -9,7 +9,7 @@ use super::env::{Env, Weights};
 use super::health::HealthState;
 use super::slo::{Judge, SloState};
 use super::time::Ts;
-use super::traffic::{MoveKind, Verdict};
+use super::traffic::{GateCheck, MoveKind, SoakOn, Verdict};
 use super::trigger::Phase;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +78,16 @@ pub struct StageStatus {
     /// A change cut off by a crash (its intent saved, its outcome not) that the router's reading
     /// has not settled; `null` otherwise.
     pub interrupted: Option<InterruptedStatus>,
+    /// Every gate of an advance to the next stage, as the advance dialog and `cutover advance`
+    /// judge it: `{"gate":"slo","ok":false,"detail":"…"}`; empty when no advance is possible
+    /// (at the last stage, rolled back, a change in flight).
+    pub gates: Vec<GateCheck>,
+    /// `healthy` or `wall`: what the soak counts.
+    pub soak_on: SoakOn,
+    /// Why the soak is not counting, while blue is unhealthy: `blue error rate breach`.
+    pub soak_paused: Option<String>,
+    /// Since when (seconds since the Unix epoch).
+    pub soak_paused_since: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -259,6 +269,10 @@ impl StatusReport {
                         verdict: Verdict::of(p, w),
                     }
                 }),
+                gates: c.preview_advance(None).map(|p| p.checks).unwrap_or_default(),
+                soak_on: c.traffic.soak_policy.on,
+                soak_paused: c.traffic.soak_paused(now).map(|(_, why)| why),
+                soak_paused_since: c.traffic.soak_paused(now).map(|(at, _)| at.as_secs_f64()),
             },
             controls: ControlsStatus { holder: c.controls.holder.clone(), observers: c.controls.observers },
         }

@@ -80,7 +80,9 @@ fn spans<'a>(s: &Screen, level: u8) -> Vec<Span<'a>> {
         _ => h,
     };
     spans.push(styled("▸ ", h));
-    spans.push(styled(format!("{} ", next.label(&c.env_names.0[1])), next_style));
+    // The hint follows the gates: `next 25% blocked: blue error rate breach`, never `ready` while
+    // one fails.
+    spans.push(styled(format!("{} ", c.next_hint()), next_style));
     if c.auto_rollback && !c.read_only {
         spans.push(styled("── auto-rollback on ", h.add_modifier(ratatui::style::Modifier::BOLD)));
     }
