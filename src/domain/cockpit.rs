@@ -89,6 +89,9 @@ pub struct Cockpit {
     pub slo_gate: Vec<Option<bool>>,
     /// What an override reason must look like.
     pub override_rule: crate::domain::traffic::OverrideRule,
+    /// The router's reading came from a one-shot look after the state was loaded
+    /// ([`Cockpit::fresh_reading`]), not from a poll that may have started before a change.
+    pub weights_fresh: bool,
     /// When the soak's counted time was last handed to be saved.
     pub soak_saved: Option<Ts>,
     /// The soak's pause was last said as paused (`true`) or counting (`false`).
@@ -332,6 +335,7 @@ impl Cockpit {
             actuators: Vec::new(),
             slo_gate: Vec::new(),
             override_rule: Default::default(),
+            weights_fresh: false,
             soak_saved: None,
             soak_logged: false,
         }
@@ -404,6 +408,7 @@ impl Cockpit {
                 }
                 self.weights = Some((now, w));
                 self.weights_error = None;
+                self.weights_fresh = false;
                 self.check_drift(now, &mut out);
             }
             Event::Weights(Err(e)) => {

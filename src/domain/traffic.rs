@@ -222,8 +222,8 @@ impl Gate {
                 format!("{first} pending")
             }
             Gate::Drift { .. } => "drift".into(),
-            Gate::Triggers { firing } => format!("{} firing", firing.join(", ")),
-            Gate::Tasks { open } => format!("{} open", open.join(", ")),
+            Gate::Triggers { firing } => format!("{} firing", first_and_more(firing)),
+            Gate::Tasks { open } => format!("gate tasks open: {}", first_and_more(open)),
             Gate::Soak { remaining_ms } => format!("soak {} left", format_countdown(*remaining_ms)),
             Gate::Controls => "controls not held".into(),
         }
@@ -253,6 +253,15 @@ impl fmt::Display for Gate {
             Gate::Pending { pending } => write!(f, "trigger pending: {}", pending.join(", ")),
             Gate::Drift { detail } => write!(f, "drift: {detail}"),
         }
+    }
+}
+
+/// `T1212 (+4)`: the first of a list and how many more, for the header.
+fn first_and_more(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} (+{})", rest.len()),
     }
 }
 
@@ -1423,6 +1432,186 @@ mod tests {
         assert_eq!(p.drift(Weights { blue: 1, green: 9 }), None);
         let d = p.drift(Weights { blue: 50, green: 50 }).unwrap();
         assert_eq!(d.to_string(), "router says 50/50, cutover expects 0/100");
+    }
+
+    /// At 10 % since `t0` with soaks on healthy time under `reset`.
+    fn soaking(reset: SoakReset) -> TrafficState {
+        let mut s = TrafficState::new(TrafficSpec::default());
+        s.soak_policy.reset = reset;
+        commit(&s.clone(), s.advance(None, &GateInputs::clear(), None, "a", Ts(0)), Ts(0))
+    }
+
+    /// Observations every 10 s from `from` to `to` (inclusive), healthy or with `why`.
+    fn observe(s: &mut TrafficState, from: i64, to: i64, why: Option<&str>) {
+        let mut t = from;
+        while t <= to {
+            s.observe_soak(why.map(str::to_string), Ts(t));
+            t += 10_000;
+        }
+    }
+
+    #[test]
+    fn a_healthy_soak_pauses_while_blue_is_unhealthy() {
+        let mut s = soaking(SoakReset::Pause);
+        assert_eq!(s.soak_remaining(Ts(0)), Some(SOAK), "nothing counted before any observation");
+        observe(&mut s, 0, 10 * MINUTE_MS, None);
+        assert_eq!(s.soak_remaining(Ts(10 * MINUTE_MS)), Some(20 * MINUTE_MS));
+        observe(&mut s, 10 * MINUTE_MS + 10_000, 15 * MINUTE_MS, Some("blue error rate breach"));
+        assert_eq!(s.soak_remaining(Ts(15 * MINUTE_MS)), Some(20 * MINUTE_MS), "unhealthy time does not count");
+        let paused = s.soak_paused(Ts(15 * MINUTE_MS));
+        assert_eq!(paused, Some((Ts(10 * MINUTE_MS + 10_000), "blue error rate breach".to_string())));
+        assert_eq!(s.next_up(Ts(15 * MINUTE_MS)).label("green"), "next 25% in 20:00");
+        // The first healthy reading after the breach only starts the count again.
+        observe(&mut s, 15 * MINUTE_MS + 10_000, 35 * MINUTE_MS, None);
+        assert_eq!(s.soak_paused(Ts(35 * MINUTE_MS)), None);
+        assert_eq!(s.soak_remaining(Ts(35 * MINUTE_MS)), Some(10_000));
+        observe(&mut s, 35 * MINUTE_MS + 10_000, 35 * MINUTE_MS + 10_000, None);
+        assert_eq!(s.soak_remaining(Ts(35 * MINUTE_MS + 10_000)), Some(0));
+        assert!(s.advance(None, &GateInputs::clear(), None, "a", Ts(35 * MINUTE_MS + 10_000)).is_ok());
+    }
+
+    #[test]
+    fn with_restart_any_unhealthy_evaluation_starts_the_soak_again() {
+        let mut s = soaking(SoakReset::Restart);
+        observe(&mut s, 0, 25 * MINUTE_MS, None);
+        assert_eq!(s.soak_remaining(Ts(25 * MINUTE_MS)), Some(5 * MINUTE_MS));
+        s.observe_soak(Some("err>5% 10m pending".into()), Ts(25 * MINUTE_MS + 10_000));
+        assert_eq!(s.soak_remaining(Ts(25 * MINUTE_MS + 10_000)), Some(SOAK), "one bad evaluation restarts it");
+        observe(&mut s, 25 * MINUTE_MS + 20_000, 55 * MINUTE_MS + 10_000, None);
+        assert_eq!(s.soak_remaining(Ts(55 * MINUTE_MS + 10_000)), Some(10_000));
+        observe(&mut s, 55 * MINUTE_MS + 20_000, 55 * MINUTE_MS + 20_000, None);
+        assert_eq!(s.soak_remaining(Ts(55 * MINUTE_MS + 20_000)), Some(0));
+    }
+
+    #[test]
+    fn time_nobody_watched_does_not_count_and_wall_soaks_ignore_health() {
+        let mut s = soaking(SoakReset::Pause);
+        s.observe_soak(None, Ts(0));
+        s.observe_soak(None, Ts(10 * MINUTE_MS));
+        assert_eq!(s.soak_remaining(Ts(10 * MINUTE_MS)), Some(SOAK), "a 10-minute gap is not watched time");
+        s.observe_soak(None, Ts(10 * MINUTE_MS + s.soak_policy.max_gap_ms));
+        assert_eq!(s.soak_remaining(Ts(11 * MINUTE_MS)), Some(SOAK - s.soak_policy.max_gap_ms));
+        let mut w = soaking(SoakReset::Pause);
+        w.soak_policy.on = SoakOn::Wall;
+        w.observe_soak(Some("blue error rate breach".into()), Ts(MINUTE_MS));
+        assert_eq!(w.soak_remaining(Ts(10 * MINUTE_MS)), Some(20 * MINUTE_MS));
+        assert_eq!(w.soak_paused(Ts(10 * MINUTE_MS)), None, "a wall-clock soak is never paused");
+    }
+
+    #[test]
+    fn a_restart_of_the_process_keeps_the_healthy_figure() {
+        let mut s = soaking(SoakReset::Pause);
+        observe(&mut s, 0, 12 * MINUTE_MS, None);
+        // The process dies; a new one loads what was saved and observes 20 s later.
+        let mut again: TrafficState = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(again.soak_remaining(Ts(12 * MINUTE_MS)), Some(18 * MINUTE_MS), "the same figure");
+        again.observe_soak(None, Ts(12 * MINUTE_MS + 20_000));
+        s.observe_soak(None, Ts(12 * MINUTE_MS + 20_000));
+        assert_eq!(again, s);
+        assert_eq!(again.soak_remaining(Ts(12 * MINUTE_MS + 20_000)), Some(18 * MINUTE_MS - 20_000));
+        // A state file from before healthy soaks loads with the defaults.
+        let mut v = serde_json::to_value(&s).unwrap();
+        let m = v.as_object_mut().unwrap();
+        m.remove("soak_policy");
+        m.remove("soak_clock");
+        let old: TrafficState = serde_json::from_value(v).unwrap();
+        assert_eq!((old.soak_policy, old.soak_clock), (SoakPolicy::default(), SoakClock::default()));
+    }
+
+    #[test]
+    fn a_new_stage_soaks_from_nothing() {
+        let mut s = soaking(SoakReset::Pause);
+        observe(&mut s, 0, SOAK, None);
+        assert_eq!(s.soak_remaining(Ts(SOAK)), Some(0));
+        let s = commit(&s, s.advance(None, &GateInputs::clear(), None, "a", Ts(SOAK)), Ts(SOAK));
+        assert_eq!((s.blue_percent, s.soak_remaining(Ts(SOAK)), s.soak_clock.healthy_ms), (25, Some(SOAK), 0));
+    }
+
+    fn slo_breach() -> SloFailure {
+        SloFailure { what: "blue error rate".into(), state: "breach".into(), detail: "5.03% breaches < 1%".into() }
+    }
+
+    #[test]
+    fn health_gates_are_named_and_overridable_only_with_a_real_reason() {
+        let s = wall(TrafficSpec::default());
+        let gates = GateInputs {
+            slo_failing: vec![slo_breach()],
+            slo_gating: 1,
+            pending_triggers: vec!["err>2% 30m pending 0:42, fires in 29:18".into()],
+            ..GateInputs::clear()
+        };
+        let p = s.preview(None, &gates, Ts(0)).unwrap();
+        let kinds: Vec<(&str, bool)> = p.checks.iter().map(|c| (c.gate, c.ok)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("controls", true),
+                ("drift", true),
+                ("slo", false),
+                ("pending", false),
+                ("soak", true),
+                ("triggers", true),
+                ("tasks", true)
+            ]
+        );
+        assert_eq!(p.checks[2].detail, "SLO not ok: blue error rate 5.03% breaches < 1%");
+        assert_eq!(p.checks[3].detail, "trigger pending: err>2% 30m pending 0:42, fires in 29:18");
+        let err = s.advance(None, &gates, None, "a", Ts(0)).unwrap_err().to_string();
+        assert!(err.contains("blue error rate 5.03% breaches < 1%") && err.contains("err>2% 30m pending"), "{err}");
+        let err = s.advance(None, &gates, Some("ok".into()), "a", Ts(0)).unwrap_err();
+        assert!(matches!(&err, Refusal::WeakReason { why, .. } if why.contains("at least 10")), "{err:?}");
+        let (p, effects) = s.advance(None, &gates, Some("CHG-1234 accepted risk".into()), "a", Ts(0)).unwrap();
+        let overridden: Vec<&str> = p.pending.as_ref().unwrap().overridden.iter().map(Gate::kind).collect();
+        assert_eq!(overridden, vec!["slo", "pending"], "exactly the gates passed over");
+        assert!(
+            matches!(&effects[0], Effect::Audit(Level::Warn, l) if l.contains("OVERRIDE slo, pending (")),
+            "{effects:?}"
+        );
+        // A pattern replaces the length rule.
+        let ticket = GateInputs {
+            override_rule: OverrideRule { min_chars: 10, pattern: Some("^[A-Z]+-[0-9]+".into()) },
+            ..gates.clone()
+        };
+        assert!(s.advance(None, &ticket, Some("because I say so".into()), "a", Ts(0)).is_err());
+        assert!(s.advance(None, &ticket, Some("CHG-7".into()), "a", Ts(0)).is_ok());
+    }
+
+    #[test]
+    fn drift_is_never_overridden() {
+        let s = wall(TrafficSpec::default());
+        let gates = GateInputs {
+            drift: Some("router says 10/90, cutover expects 0/100".into()),
+            slo_failing: vec![slo_breach()],
+            ..GateInputs::clear()
+        };
+        let err = s.advance(None, &gates, Some("CHG-1234 accepted risk".into()), "a", Ts(0)).unwrap_err();
+        assert!(matches!(err, Refusal::Drift { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("drift: router says 10/90") && text.contains("also failing: SLO not ok"), "{text}");
+        assert!(!Gate::Drift { detail: String::new() }.overridable());
+    }
+
+    #[test]
+    fn adopt_records_the_routers_split_only_at_a_stage() {
+        let s = wall(TrafficSpec::default());
+        let s = commit(&s, s.advance(None, &GateInputs::clear(), None, "a", Ts(0)), Ts(0));
+        assert_eq!(s.adopt(weights_for(10), "x", "bob", Ts(1)).unwrap_err(), Refusal::NothingToAdopt("10/90".into()));
+        let err = s.adopt(Weights { blue: 13, green: 87 }, "hand-set", "bob", Ts(1)).unwrap_err();
+        assert_eq!(err, Refusal::AdoptNoStage { router: "13/87".into(), nearest: 10, expected: "10/90".into() });
+        assert_eq!(s.adopt(Weights { blue: 1, green: 3 }, " ", "bob", Ts(1)).unwrap_err(), Refusal::AdoptNeedsReason);
+        let (a, effects) = s.adopt(Weights { blue: 1, green: 3 }, "ops moved it by hand", "bob", Ts(5)).unwrap();
+        assert_eq!((a.blue_percent, a.stage, a.stage_started), (25, Some(1), Some(Ts(5))));
+        let h = a.history.last().unwrap();
+        assert_eq!(
+            (h.kind, h.from, h.to, h.reason.as_deref()),
+            (MoveKind::Adopt, 10, 25, Some("ops moved it by hand"))
+        );
+        assert!(matches!(&effects[0], Effect::Audit(Level::Warn, l) if l.contains("1/3 adopted by bob")));
+        assert_eq!(a.drift(weights_for(25)), None);
+        let (back, _) = s.adopt(weights_for(0), "someone drained blue", "bob", Ts(5)).unwrap();
+        assert_eq!((back.blue_percent, back.stage), (0, None));
+        let (r, _) = s.rollback("spike", "bob", Ts(6));
+        assert_eq!(r.adopt(weights_for(25), "why not", "bob", Ts(7)).unwrap_err(), Refusal::AdoptRolledBack);
     }
 
     #[test]

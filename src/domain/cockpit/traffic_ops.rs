@@ -102,6 +102,7 @@ impl Cockpit {
     pub fn fresh_reading(&mut self, w: crate::domain::env::Weights, now: Ts) {
         self.weights = Some((now, w));
         self.weights_error = None;
+        self.weights_fresh = true;
         if self.traffic.pending.is_none() {
             self.drift = self.traffic.drift(w);
         }
@@ -565,7 +566,8 @@ impl Cockpit {
 
     /// Compares the router's last reading with the recorded split; says so when that changes.
     pub(super) fn check_drift(&mut self, now: Ts, out: &mut Vec<Command>) {
-        let settled = self.traffic.history.last().is_none_or(|h| now.0 - h.at.0 >= SETTLE_MS);
+        // A one-shot reading taken after the state was loaded cannot predate the recorded change.
+        let settled = self.weights_fresh || self.traffic.history.last().is_none_or(|h| now.0 - h.at.0 >= SETTLE_MS);
         let drift = match self.weights {
             Some((at, w)) if settled && self.traffic.history.last().is_none_or(|h| at.0 >= h.at.0) => {
                 self.traffic.drift(w)
@@ -792,6 +794,135 @@ mod tests {
         assert_eq!(set_weights(&out).map(|(_, w)| w), Some(Weights { blue: 0, green: 100 }), "{out:?}");
         assert!(c.traffic.is_rolled_back());
         assert_eq!(c.traffic.rollback.as_ref().unwrap().by, "auto-rollback");
+    }
+
+    /// A cockpit with a per-environment error rate (gating by default) and a sum throughput
+    /// (not gating), soaking on healthy time, with an error-rate trigger of 10 minutes.
+    fn gated() -> Cockpit {
+        use crate::domain::slo::{SloRow, SloSpec};
+        use crate::domain::trigger::{Condition, Direction};
+        let mut c = Cockpit::new("go-live", "prod");
+        c.operator = "alice".into();
+        c.utc_offset_secs = 0;
+        let spec = |name: &str, objective: &str, judge| SloSpec {
+            name: name.into(),
+            objective: objective.parse().unwrap(),
+            judge,
+            interval_ms: 1000,
+        };
+        c.slos.push(SloRow::new(spec("error rate", "< 1%", Judge::PerEnv)));
+        c.slos.push(SloRow::new(spec("throughput", ">= 200/s", Judge::Sum)));
+        let cond = Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.02 };
+        c.triggers = Triggers::new(vec![TriggerSpec::new("err>2% 10m", Tier::Planned, cond, 10 * MINUTE_MS)]);
+        c
+    }
+
+    fn blue_error(c: &mut Cockpit, v: f64, now: Ts) -> Vec<Command> {
+        use crate::domain::slo::Outcome;
+        let mut out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(v) }, now);
+        out.extend(c.update(Event::Tick, now));
+        out
+    }
+
+    fn check<'a>(p: &'a Preview, gate: &str) -> &'a crate::domain::traffic::GateCheck {
+        p.checks.iter().find(|c| c.gate == gate).unwrap()
+    }
+
+    #[test]
+    fn the_slo_gate_judges_blue_as_shown_and_no_data_passes_only_before_the_first_stage() {
+        let mut c = gated();
+        let p = c.preview_advance(None).unwrap();
+        assert!(p.failing.is_empty(), "{:?}", p.failing);
+        assert_eq!(check(&p, "slo").detail, "blue has no traffic yet: no data passes (blue error rate)");
+        advanced(&mut c, None, Ts(0));
+        let p = c.preview_advance(None).unwrap();
+        assert_eq!(check(&p, "slo").detail, "SLO not ok: blue error rate no data", "at 10 % no data fails");
+        blue_error(&mut c, 0.0503, Ts(1000));
+        let p = c.preview_advance(None).unwrap();
+        assert!(!check(&p, "slo").ok);
+        assert_eq!(check(&p, "slo").detail, "SLO not ok: blue error rate 5.03% breaches < 1%");
+        assert_eq!(check(&p, "pending").detail, "trigger pending: err>2% 10m pending 0:00, fires in 10:00");
+        // The throughput sum does not gate unless asked to; gate = false opts the error rate out.
+        c.slo_gate = vec![Some(false), Some(true)];
+        let p = c.preview_advance(None).unwrap();
+        assert_eq!(check(&p, "slo").detail, "SLO not ok: blue throughput no data");
+        // An error is not a breach, and not ok either.
+        let mut c = gated();
+        advanced(&mut c, None, Ts(0));
+        use crate::domain::slo::Outcome;
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Error("HTTP 401".into()) }, Ts(1000));
+        let p = c.preview_advance(None).unwrap();
+        assert_eq!(check(&p, "slo").detail, "SLO not ok: blue error rate error: HTTP 401");
+    }
+
+    #[test]
+    fn the_header_hint_follows_the_gates_and_the_soak_counts_healthy_ticks() {
+        let mut c = gated();
+        assert_eq!(c.next_hint(), "next 10% ready");
+        advanced(&mut c, None, Ts(0));
+        blue_error(&mut c, 0.0503, Ts(1000));
+        assert_eq!(c.next_hint(), "next 25% in 30:00 (paused: blue error rate breach since 00:00:01)");
+        let mut t = 2000;
+        while t <= 31 * MINUTE_MS {
+            let out = blue_error(&mut c, 0.001, Ts(t));
+            if c.traffic.soak_remaining(Ts(t)) == Some(0) {
+                assert!(out.iter().any(|x| matches!(x, Command::Log(_, m) if m == "soak at 10% passed")), "{out:?}");
+                break;
+            }
+            t += 1000;
+        }
+        assert_eq!(t, 30 * MINUTE_MS + 2000, "30 minutes of healthy ticks from the first healthy one");
+        assert_eq!(c.next_hint(), "next 25% ready");
+        blue_error(&mut c, 0.0503, Ts(t + 1000));
+        assert_eq!(c.next_hint(), "next 25% blocked: blue error rate breach, err>2% 10m pending");
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(t + 1000));
+        assert!(set_weights(&out).is_none(), "{out:?}");
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m) if m.contains("5.03% breaches"))));
+        let out = advanced(&mut c, Some("INC-7 error budget ok"), Ts(t + 1000));
+        let audit = out.iter().find_map(|x| match x {
+            Command::Audit { what, detail, .. } if what == "advance-override" => Some(detail.clone()),
+            _ => None,
+        });
+        assert_eq!(audit.unwrap()["overridden_gates"], json!(["slo", "pending"]));
+    }
+
+    #[test]
+    fn the_holder_saves_the_counted_soak_and_a_restored_cockpit_shows_the_same_figure() {
+        let mut c = gated();
+        advanced(&mut c, None, Ts(0));
+        let mut saves = 0;
+        for t in (1..=60).map(|s| Ts(s * 1000)) {
+            saves += blue_error(&mut c, 0.001, t).iter().filter(|x| **x == Command::Persist).count();
+        }
+        assert!((6..=8).contains(&saves), "a save on the change of health and every 10 s: {saves}");
+        let mut again = gated();
+        again.restore(serde_json::from_str(&serde_json::to_string(&c.persisted()).unwrap()).unwrap());
+        assert_eq!(again.traffic.soak_remaining(Ts(60_000)), c.traffic.soak_remaining(Ts(60_000)));
+        assert_eq!(again.traffic.soak_remaining(Ts(60_000)), Some(30 * MINUTE_MS - 59_000));
+    }
+
+    #[test]
+    fn drift_blocks_every_advance_until_adopted() {
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        c.update(Event::ActualWeights(Ok(Some(Weights { blue: 25, green: 75 }))), Ts(10_000));
+        let p = c.preview_advance(None).unwrap();
+        assert_eq!(check(&p, "drift").detail, "drift: router says 25/75, cutover expects 10/90");
+        let out = c.update(
+            Event::Advance { to: None, override_reason: Some("CHG-1 go anyway please".into()) },
+            Ts(40 * MINUTE_MS),
+        );
+        assert!(set_weights(&out).is_none());
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m) if m.contains("an override cannot"))));
+        assert_eq!(c.next_hint(), "next 25% blocked: drift");
+        let out = c.update(Event::Adopt { reason: "ops moved it by hand".into() }, Ts(40 * MINUTE_MS));
+        assert_eq!((c.traffic.blue_percent, c.drift), (25, None));
+        assert!(out.iter().any(|x| matches!(x, Command::Audit { what, .. } if what == "adopt")), "{out:?}");
+        assert!(out.contains(&Command::Persist));
+        assert!(c.preview_advance(None).unwrap().checks.iter().all(|g| g.gate != "drift" || g.ok));
+        c.controls_held = false;
+        let out = c.update(Event::Adopt { reason: "again".into() }, Ts(41 * MINUTE_MS));
+        assert!(out.iter().all(|x| !matches!(x, Command::Audit { .. })), "only the holder adopts: {out:?}");
     }
 
     #[test]
