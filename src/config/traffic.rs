@@ -241,6 +241,32 @@ mod tests {
     }
 
     #[test]
+    fn soak_and_override_policies_are_read_and_checked() {
+        use crate::domain::traffic::{OverrideRule, SoakOn, SoakReset};
+        let c = parse_str("[signals]\nwindow = \"30s\"\n").unwrap();
+        assert_eq!((c.soak.on, c.soak.reset, c.soak.max_gap_ms), (SoakOn::Healthy, SoakReset::Pause, 30_000));
+        assert_eq!(c.override_rule, OverrideRule::default());
+        assert_eq!(c.traffic_state().soak_policy, c.soak);
+        let c = parse_str(
+            "[traffic]\nsoak_on = \"wall\"\nsoak_reset = \"restart\"\noverride_min_chars = 4\n\
+             override_pattern = '^[A-Z]+-[0-9]+'\n",
+        )
+        .unwrap();
+        assert_eq!((c.soak.on, c.soak.reset), (SoakOn::Wall, SoakReset::Restart));
+        assert_eq!(c.override_rule, OverrideRule { min_chars: 4, pattern: Some("^[A-Z]+-[0-9]+".into()) });
+        let e = parse_str("[traffic]\nsoak_on = \"sometimes\"\n").unwrap_err();
+        assert_eq!(e.to_string(), "t.toml:2:11: traffic.soak_on: expected \"healthy\" or \"wall\", got \"sometimes\"");
+        let e = parse_str("[traffic]\nsoak_reset = \"never\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:2:14: traffic.soak_reset: expected \"pause\""), "{e}");
+        let e = parse_str("[traffic]\noverride_pattern = '(['\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:2:20: traffic.override_pattern: not a regular expression"), "{e}");
+        let e = parse_str("[traffic]\noverride_min_chars = 0\n").unwrap_err();
+        assert!(e.to_string().contains("traffic.override_min_chars: 0 is not a length of at least 1"), "{e}");
+        let slo = "[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\ngate = false\n";
+        assert_eq!(parse_str(slo).unwrap().slos[0].gate, Some(false));
+    }
+
+    #[test]
     fn bad_traffic_says_where() {
         let e = parse_str("[traffic]\nstages = [10, 50]\n").unwrap_err();
         assert_eq!(

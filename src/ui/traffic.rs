@@ -27,15 +27,17 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
     let mut out = Vec::new();
     let key = |a: Action| s.keymap.first_key(a).unwrap_or_else(|| "?".into());
     if tr.stage.is_some() && !tr.is_rolled_back() && tr.pending.is_none() && tr.next_stage().is_some() {
+        // Only when it says why the next stage waits: the header has the plain countdown.
         let hint = c.next_hint();
-        let style = if hint.contains("blocked") || hint.contains("paused") { t.warn } else { t.muted };
-        out.push(Line::styled(fit(&hint, width), style));
+        if hint.contains("blocked") || hint.contains("paused") {
+            out.push(Line::styled(fit(&hint, width), t.warn));
+        }
     }
     if c.drift.is_some() && !c.read_only {
         out.push(Line::styled(
             fit(
                 &format!(
-                    "drift blocks every advance: {} sets the router back to {}% · {} adopts the router's split",
+                    "DRIFT: {} sets the router back to {}% · {} adopts the router's split",
                     key(Action::Revert),
                     tr.blue_percent,
                     key(Action::Adopt)
