@@ -661,6 +661,26 @@ mod tests {
     }
 
     #[test]
+    fn d_adopts_the_routers_split_after_drift_with_a_reason() {
+        use crate::domain::env::Weights;
+        let mut a = app();
+        let out = key(&mut a, KeyCode::Char('D'));
+        assert!(matches!(&out[..], [Command::Log(Level::Info, m)] if m.contains("no drift")), "{out:?}");
+        assert_eq!(a.view.overlay, None);
+        a.cockpit.update(Event::ActualWeights(Ok(Some(Weights { blue: 25, green: 75 }))), Ts(10_000));
+        assert!(a.cockpit.drift.is_some());
+        key(&mut a, KeyCode::Char('D'));
+        assert_eq!(a.view.overlay, Some(Overlay::Adopt { text: String::new() }));
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("reason")), "{out:?}");
+        typed(&mut a, "ops moved it");
+        let out = key(&mut a, KeyCode::Enter);
+        assert_eq!(a.view.overlay, None);
+        assert_eq!((a.cockpit.traffic.blue_percent, a.cockpit.drift), (25, None));
+        assert!(out.iter().any(|c| matches!(c, Command::Audit { what, .. } if what == "adopt")), "{out:?}");
+    }
+
+    #[test]
     fn advance_asks_for_an_override_reason_then_the_exact_percent() {
         let mut a = with_runbook();
         a.cockpit.gates = vec![crate::domain::automation::Gate { stage: 10, tasks: vec!["T1".into()] }];

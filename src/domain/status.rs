@@ -377,6 +377,36 @@ mod tests {
     }
 
     #[test]
+    fn the_stage_carries_every_gate_as_the_advance_judges_it() {
+        let mut c = Cockpit::new("go-live", "prod");
+        c.operator = "alice".into();
+        c.slos.push(SloRow::new(SloSpec {
+            name: "error rate".into(),
+            objective: "< 1%".parse().unwrap(),
+            judge: Judge::PerEnv,
+            interval_ms: 1000,
+        }));
+        let st = json_stage(&c);
+        let kinds: Vec<&str> = st["gates"].as_array().unwrap().iter().map(|g| g["gate"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["controls", "drift", "slo", "pending", "soak", "triggers", "tasks"]);
+        assert!(st["gates"].as_array().unwrap().iter().all(|g| g["ok"] == true), "{st}");
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(0));
+        assert!(out.iter().any(|x| matches!(x, crate::domain::cockpit::Command::SetWeights { .. })));
+        c.update(Event::Applied { seq: 1, detail: "ok".into() }, Ts(0));
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.0503) }, Ts(0));
+        c.update(Event::Tick, Ts(0));
+        let st = json_stage(&c);
+        let slo = st["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "slo").unwrap().clone();
+        assert_eq!(slo["ok"], false);
+        assert_eq!(slo["detail"], "SLO not ok: blue error rate 5.03% breaches < 1%");
+        assert_eq!(
+            (st["soak_on"].as_str(), st["soak_paused"].as_str()),
+            (Some("healthy"), Some("blue error rate breach"))
+        );
+        assert_eq!(st["soak_paused_since"], 0.0);
+    }
+
+    #[test]
     fn triggers_report_state_breach_time_and_reason() {
         use crate::domain::trigger::{Condition, Direction, Tier, TriggerSpec, Triggers};
         let mut c = Cockpit::new("go-live", "prod");
