@@ -248,9 +248,9 @@ impl fmt::Display for Gate {
             Gate::Controls => f.write_str("controls not held"),
             Gate::Slo { failing } => {
                 let list: Vec<String> = failing.iter().map(ToString::to_string).collect();
-                write!(f, "SLO not ok: {}", list.join(", "))
+                write!(f, "SLO not ok: {}", list.join("; "))
             }
-            Gate::Pending { pending } => write!(f, "trigger pending: {}", pending.join(", ")),
+            Gate::Pending { pending } => write!(f, "trigger pending: {}", pending.join("; ")),
             Gate::Drift { detail } => write!(f, "drift: {detail}"),
         }
     }
