@@ -42,6 +42,17 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Print a markdown report of the go-live from the audit log and the runbook.
     Report(ReportArgs),
+    /// After drift: record the router's split as the stage (it must be a configured stage).
+    Adopt(AdoptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Why the router's split is right: goes to the audit log.
+    #[arg(long)]
+    pub reason: String,
 }
 
 impl Command {
@@ -84,7 +95,8 @@ pub struct AdvanceArgs {
     /// A configured stage above the current one (default: the next stage).
     #[arg(long, value_name = "PERCENT")]
     pub to: Option<u8>,
-    /// Go although gates fail (soak, triggers, runbook tasks); the reason is logged.
+    /// Go although gates fail (soak, SLOs, triggers, runbook tasks; never drift or the controls);
+    /// the reason is logged and must meet `override_min_chars` or `override_pattern`.
     #[arg(long = "override", value_name = "REASON")]
     pub override_reason: Option<String>,
     /// Do not ask for the typed confirmation.

@@ -25,6 +25,7 @@ fn main() -> std::process::ExitCode {
         Command::Advance(args) => cutover::commands::advance(args, state_dir, ro),
         Command::Rollback(args) => cutover::commands::rollback(args, state_dir, ro),
         Command::Resume(args) => cutover::commands::resume(args, state_dir, ro),
+        Command::Adopt(args) => cutover::commands::adopt(args, state_dir, ro),
         Command::Report(args) => cutover::commands::report(args, state_dir),
     }
 }

@@ -8,7 +8,7 @@ mod fleet_proc;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use common::traffic::{FleetConfig, TempDir, cutover, output_text as text, router_weights, stored_percent};
+use common::traffic::{FleetConfig, TempDir, cutover, output_text as text, put_router, router_weights, stored_percent};
 use fleet_proc::FleetProc;
 
 fn run(cfg: &Path, state: &Path, args: &[&str]) -> Output {
@@ -94,7 +94,10 @@ fn two_advances_at_once_one_goes_the_other_is_told_who_is_busy() {
 fn an_unreachable_actuator_fails_naming_the_url_and_keeps_the_stage() {
     let mut fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
     let dir = TempDir::new("advance-down");
-    let cfg = FleetConfig::new("cli-test").write(&dir.0, &fleet.info);
+    // No read-back: an unreadable router would be refused as drift before any actuator ran
+    // (see `advance_with_the_router_unreadable_is_refused_as_drift`); here the actuator itself fails.
+    let cfg =
+        FleetConfig { read_back: false, blue_slo: false, ..FleetConfig::new("cli-test") }.write(&dir.0, &fleet.info);
     let state = dir.0.join("state");
     fleet.signal("KILL");
     fleet.wait_exit(std::time::Duration::from_secs(10)).expect("the fleet is gone");
@@ -129,4 +132,50 @@ fn rollback_without_a_reason_moves_traffic_and_leaves_the_document_step_open() {
     let r = s.traffic.rollback.expect("a rollback procedure");
     assert_eq!(r.reason, None);
     assert!(r.open().contains(&cutover::domain::traffic::StepKind::Document), "{:?}", r.open());
+}
+
+#[test]
+fn advance_with_the_router_unreadable_is_refused_as_drift() {
+    let mut fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
+    let dir = TempDir::new("advance-unreadable");
+    let cfg = FleetConfig::new("cli-test").write(&dir.0, &fleet.info);
+    let state = dir.0.join("state");
+    fleet.signal("KILL");
+    fleet.wait_exit(std::time::Duration::from_secs(10)).expect("the fleet is gone");
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s", "--override", "CAB-42 approved the early move"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("drift: the router cannot be read"), "{}", text(&o));
+    assert!(err.contains("an override cannot pass it"), "{}", text(&o));
+    assert_eq!(stored_percent(&state).unwrap_or(0), 0);
+}
+
+#[test]
+fn adopt_records_the_routers_split_only_when_it_is_a_stage() {
+    let fleet = FleetProc::start(&["--rps", "0", "--smoke-rps", "0"]);
+    let dir = TempDir::new("adopt");
+    let cfg = FleetConfig { blue_slo: false, ..FleetConfig::new("cli-test") }.write(&dir.0, &fleet.info);
+    let state = dir.0.join("state");
+    let o = run(&cfg, &state, &["adopt", "--reason", "nothing moved"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to adopt"), "{}", text(&o));
+    // A split between stages is not adopted: the nearest stage is named.
+    put_router(&fleet.info.admin, cutover::domain::env::Weights { blue: 13, green: 87 });
+    let o = run(&cfg, &state, &["adopt", "--reason", "someone typed 13"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("13/87 is no configured stage (nearest: 10%, which is 10/90)"), "{}", text(&o));
+    assert_eq!(stored_percent(&state).unwrap_or(0), 0);
+    put_router(&fleet.info.admin, cutover::domain::env::Weights { blue: 10, green: 90 });
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s", "--override", "CHG-9 the CAB said go"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("drift"), "{}", text(&o));
+    let o = run(&cfg, &state, &["adopt", "--reason", "set by hand from the runbook"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(stored_percent(&state), Some(10));
+    assert_eq!(router_weights(&fleet.info.admin), (10, 90), "adopt moves nothing");
+    let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"what\":\"adopt\"") && l.contains("set by hand")), "{audit}");
+    // The soak of the adopted stage runs: the next advance waits for it.
+    let o = run(&cfg, &state, &["advance", "--yes", "--wait", "0s"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("soak not over"), "{}", text(&o));
 }

@@ -252,7 +252,11 @@ fn a_restart_keeps_the_soak_start_and_the_trigger_history() {
     let _ = std::fs::remove_dir_all(&dir.0);
     let mut state = StateDir::open(&dir.0).unwrap();
     let who = Who::new("alice", "localhost", 1);
+    // Wall-clock soak: this is about the stored stage start (the healthy-time figure surviving a
+    // restart is `a_restart_keeps_the_healthy_soak_figure` in tests/traffic.rs).
+    let wall = cutover::domain::traffic::SoakOn::Wall;
     let mut c = cockpit_with_triggers();
+    c.traffic.soak_policy.on = wall;
     let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(1_000));
     let seq = out.iter().find_map(|x| match x {
         Command::SetWeights { seq, .. } => Some(*seq),
@@ -269,6 +273,7 @@ fn a_restart_keeps_the_soak_start_and_the_trigger_history() {
 
     // The process dies here; a new one starts much later and loads what was saved.
     let mut again = cockpit_with_triggers();
+    again.traffic.soak_policy.on = wall;
     let loaded = StateDir::open(&dir.0).unwrap().load::<PersistedState>().unwrap().unwrap();
     assert!(again.restore(loaded.state).is_empty());
     assert_eq!(again.traffic.stage_started, Some(Ts(2_000)), "the soak runs from the stored timestamp");

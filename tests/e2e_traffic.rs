@@ -26,7 +26,7 @@ fn advance_past_the_gate_with_a_reason_then_roll_back() {
     let fleet: serde_json::Value = serde_json::from_str(&wait_file(&info, Duration::from_secs(60))).unwrap();
     let admin = fleet["admin"].as_str().unwrap().to_string();
     t.wait_for("the cockpit at 0%", Duration::from_secs(60), |s, _| {
-        s.contains("blue 0%") && s.contains("next 10% ready")
+        s.contains("blue 0%") && s.contains("next 10% blocked: gate tasks open: T1212 (+4)")
     });
 
     t.key("a");

@@ -58,14 +58,24 @@ async fn drive(chain: &Chain, step: (TrafficState, Vec<Effect>), now: Ts) -> (Tr
     (state, failure)
 }
 
+/// Blue seen healthy once a minute from `from` to `to`: the soak counts that time.
+fn healthy(s: &mut TrafficState, from: Ts, to: Ts) {
+    let mut t = from;
+    while t <= to {
+        s.observe_soak(None, t);
+        t = t.plus_ms(MINUTE_MS);
+    }
+}
+
 /// 0 % → 10 % → (soak) → 25 % through `chain`; returns the state at 25 % and the virtual time.
 async fn advance_to_25(chain: &Chain) -> (TrafficState, Ts) {
     let gates = GateInputs::clear();
     let s = TrafficState::new(TrafficSpec::default());
     let t0 = Ts(1_800_000_000_000);
-    let (s, err) = drive(chain, s.advance(None, &gates, None, "alice", t0).unwrap(), t0).await;
+    let (mut s, err) = drive(chain, s.advance(None, &gates, None, "alice", t0).unwrap(), t0).await;
     assert_eq!((err, s.blue_percent), (None, 10));
     let t1 = t0.plus_ms(30 * MINUTE_MS);
+    healthy(&mut s, t0, t1);
     let (s, err) = drive(chain, s.advance(None, &gates, None, "alice", t1).unwrap(), t1).await;
     assert_eq!((err, s.blue_percent), (None, 25));
     (s, t1)
@@ -146,11 +156,12 @@ async fn with_the_socket_gone_the_advance_fails_and_the_stage_stays() {
     let chain = haproxy_chain(&hx.admin_socket());
     let gates = GateInputs::clear();
     let s = TrafficState::new(TrafficSpec::default());
-    let (s, err) = drive(&chain, s.advance(None, &gates, None, "alice", Ts(0)).unwrap(), Ts(0)).await;
+    let (mut s, err) = drive(&chain, s.advance(None, &gates, None, "alice", Ts(0)).unwrap(), Ts(0)).await;
     assert_eq!((err, s.blue_percent), (None, 10));
 
     hx.stop();
     let t = Ts(30 * MINUTE_MS);
+    healthy(&mut s, Ts(0), t);
     let (after, err) = drive(&chain, s.advance(None, &gates, None, "alice", t).unwrap(), t).await;
     let err = err.expect("the advance failed");
     eprintln!("socket gone: {err}");

@@ -93,7 +93,7 @@ fn a_recorded_go_live_reports_every_section_with_its_facts() {
         "| error rate > 5% | fired | bob@ops2 |",
         "## Overrides",
         "10% → 25%",
-        "reason \"CAB-42 approved the early move\"; gates overridden: soak not over",
+        "reason \"CAB-42 approved the early move\"; gates overridden: soak (soak not over",
         "## Rollback",
         "rollback started by",
         "5xx spike on checkout",

@@ -15,7 +15,8 @@ use cutover::actuators::{Actuator, ActuatorError, Applied, Chain, ChainStop, Exe
 use cutover::domain::env::Weights;
 use cutover::domain::time::Ts;
 use cutover::domain::traffic::{
-    Effect, GateInputs, MINUTE_MS, MoveKind, Refusal, Stage, StepKind, TrafficSpec, TrafficState, weights_for,
+    Effect, GateInputs, MINUTE_MS, MoveKind, OverrideRule, Refusal, SoakOn, SoakReset, Stage, StepKind, TrafficSpec,
+    TrafficState, weights_for,
 };
 use cutover::fleet::{Fleet, FleetOptions};
 use proptest::prelude::*;
@@ -23,6 +24,75 @@ use proptest::prelude::*;
 // ---------------------------------------------------------------------------------------------
 // Property tests of the stage machine
 // ---------------------------------------------------------------------------------------------
+
+/// One observation of blue by the soak: how long after the one before, and whether it was healthy.
+#[derive(Debug, Clone)]
+struct Look {
+    after_ms: i64,
+    healthy: bool,
+}
+
+fn look_strategy() -> impl Strategy<Value = Look> {
+    (0i64..150_000, proptest::bool::weighted(0.8)).prop_map(|(after_ms, healthy)| Look { after_ms, healthy })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Virtual time: the soak counts exactly the watched healthy time (both ends healthy, at most
+    /// `max_gap_ms` apart); `restart` starts it again at any unhealthy look; it is paused exactly
+    /// while blue is unhealthy and the soak is not over; it never counts more than the wall time;
+    /// and a restart of the process (the state saved and loaded at any point) changes nothing.
+    #[test]
+    fn a_healthy_soak_counts_watched_healthy_time_across_restarts(
+        restart in any::<bool>(),
+        looks in proptest::collection::vec(look_strategy(), 1..150),
+        cut in any::<proptest::sample::Index>(),
+    ) {
+        let soak = 30 * MINUTE_MS;
+        let gap = 60_000;
+        let t0 = 1_700_000_000_000;
+        let mut s = TrafficState::new(TrafficSpec::default());
+        s.soak_policy.reset = if restart { SoakReset::Restart } else { SoakReset::Pause };
+        s.soak_policy.max_gap_ms = gap;
+        let (p, _) = s.advance(None, &GateInputs::clear(), None, "op", Ts(t0)).unwrap();
+        let (mut s, _) = p.applied(1, "ok", Ts(t0)).unwrap();
+        let mut uninterrupted = s.clone();
+        let cut = cut.index(looks.len());
+        let (mut model, mut last, mut now) = (0i64, None::<(i64, bool)>, t0);
+        let mut previous = soak;
+        for (i, l) in looks.iter().enumerate() {
+            if i == cut {
+                let json = serde_json::to_string(&s).unwrap();
+                s = serde_json::from_str(&json).unwrap();
+            }
+            now += l.after_ms;
+            let why = (!l.healthy).then(|| "blue error rate breach".to_string());
+            s.observe_soak(why.clone(), Ts(now));
+            uninterrupted.observe_soak(why, Ts(now));
+            if let Some((t, true)) = last
+                && l.healthy
+                && now - t <= gap
+            {
+                model += now - t;
+            }
+            if !l.healthy && restart {
+                model = 0;
+            }
+            last = Some((now, l.healthy));
+            prop_assert_eq!(s.soak_clock.healthy_ms, model);
+            let remaining = s.soak_remaining(Ts(now)).unwrap();
+            prop_assert_eq!(remaining, (soak - model).max(0));
+            prop_assert!(model <= now - t0, "more counted than time passed");
+            if !restart {
+                prop_assert!(remaining <= previous, "a paused soak never goes back");
+            }
+            prop_assert_eq!(s.soak_paused(Ts(now)).is_some(), !l.healthy && remaining > 0);
+            previous = remaining;
+        }
+        prop_assert_eq!(&s, &uninterrupted, "a restart keeps the figure");
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -123,6 +193,8 @@ proptest! {
         spec.validate().unwrap();
         let stages = spec.percents();
         let mut s = TrafficState::new(spec.clone());
+        // The model's soak is wall-clock time; the healthy-time soak has its own properties.
+        s.soak_policy.on = SoakOn::Wall;
         let mut now = Ts(1_700_000_000_000);
         // How each advance was asked for: seq → explicit target.
         let mut asked: HashMap<u64, Option<u8>> = HashMap::new();
@@ -134,6 +206,9 @@ proptest! {
                         firing_triggers: if triggers { vec!["err>5% 10m".into()] } else { vec![] },
                         open_gate_tasks: if tasks { vec!["T1217".into()] } else { vec![] },
                         controls_held: controls,
+                        // This model is about the stage machine: any non-empty reason will do.
+                        override_rule: OverrideRule { min_chars: 1, pattern: None },
+                        ..GateInputs::clear()
                     };
                     // The model's view of the soak gate.
                     let soaking = !s.is_rolled_back()

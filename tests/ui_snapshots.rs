@@ -27,6 +27,8 @@ const NOW: Ts = Ts(1_795_707_085_000);
 fn cockpit() -> Cockpit {
     let cfg = config::parse(config::DEMO_CONFIG, Path::new("demo.toml"), None).unwrap();
     let mut c = Cockpit::new("go-live", "prod");
+    // A wall-clock soak: the screens are about other things (the healthy soak's pause has its own).
+    c.traffic.soak_policy.on = cutover::domain::traffic::SoakOn::Wall;
     c.slos = cfg.slos.iter().map(|s| SloRow::new(s.spec.clone())).collect();
     // The demo's triggers: blue's error rate above 5 % makes the first one pending.
     c.triggers = Triggers::new(cfg.triggers.clone());
@@ -167,7 +169,7 @@ fn drift_takes_the_header_in_crit_and_the_advance_dialog_lists_gates_and_asks_fo
 fn a_change_interrupted_by_a_crash_is_shown_in_crit_with_retry_and_revert() {
     let mut c = cockpit();
     let later = Ts(NOW.0 + 31 * 60_000);
-    c.update(Event::Advance { to: None, override_reason: Some("CAB".into()) }, later);
+    c.update(Event::Advance { to: None, override_reason: Some("CAB-4712: go on anyway".into()) }, later);
     // Killed between the actuator call and saving its outcome, then restarted.
     let mut restarted = cockpit();
     restarted.restore(c.persisted());
@@ -584,4 +586,30 @@ fn a_refused_dialog_input_says_why_inside_the_dialog() {
     let screen = text(&render(&c, &view, 80, 24));
     assert!(screen.contains("✗ not confirmed: type ROLLBACK"), "{screen}");
     assert!(screen.contains("the reason is asked after"), "{screen}");
+}
+
+#[test]
+fn the_header_and_traffic_panel_say_why_the_healthy_soak_is_paused_and_what_drift_needs() {
+    let mut c = cockpit();
+    c.traffic.soak_policy.on = cutover::domain::traffic::SoakOn::Healthy;
+    c.update(Event::Tick, NOW);
+    let screen = text(&render(&c, &ViewState::default(), 120, 40));
+    let header = screen.lines().next().unwrap();
+    assert!(header.contains("▸ next 25% in 30:00 (paused: blue error rate breach since 15:31:25)"), "{header}");
+    assert!(screen.contains("│next 25% in 30:00 (paused: blue error rate breach since 15:31:25)"), "{screen}");
+    // At 80 columns the hint gives way to the controls; the traffic panel keeps the reason.
+    let mut observer = c.clone();
+    observer.controls_held = false;
+    observer.controls.shared = true;
+    observer.controls.holder = Some("alice@ops1".into());
+    let top = text(&render(&observer, &ViewState::default(), 80, 24)).lines().next().unwrap().to_string();
+    assert!(top.contains("next 25% paused (30:00) ── observing · alice@ops1"), "{top}");
+    // Drift: the panel says which keys resolve it, from the keymap.
+    c.update(Event::Weights(Ok(Weights { blue: 25, green: 75 })), Ts(NOW.0 + 10_000));
+    let screen = text(&render(&c, &ViewState::default(), 120, 40));
+    assert!(screen.contains("DRIFT: V sets the router back to 10% · D adopts the router's split"), "{screen}");
+    let view = ViewState { overlay: Some(Overlay::Adopt { text: "ops moved it".into() }), ..Default::default() };
+    let screen = text(&render(&c, &view, 120, 40));
+    assert!(screen.contains("record the router's split 25/75 as the stage (recorded: 10%)"), "{screen}");
+    assert!(screen.contains("why? > ops moved it"), "{screen}");
 }

@@ -32,6 +32,8 @@ pub enum Action {
     Advance,
     Rollback,
     Revert,
+    /// Record the router's split as the stage after drift (asks why).
+    Adopt,
     ConfirmManual,
     TakeControls,
     /// Answers to a handover request; only heard while one is shown.
@@ -304,6 +306,7 @@ mod tests {
             Action::Advance,
             Action::Rollback,
             Action::Revert,
+            Action::Adopt,
             Action::ConfirmManual,
             Action::TakeControls,
             Action::HandOver,
@@ -330,6 +333,7 @@ mod tests {
             Action::Advance,
             Action::Rollback,
             Action::Revert,
+            Action::Adopt,
             Action::Acknowledge,
             Action::RaiseManual,
             Action::Faults,

@@ -94,6 +94,10 @@ impl App {
                 self.view.dialog_error = None;
                 return self.manual_key(key, text, now);
             }
+            Some(Overlay::Adopt { text }) => {
+                let text = text.clone();
+                return self.adopt_key(key, text, now);
+            }
             _ => {}
         }
         // Someone asks for the controls: y and n answer, whatever else they are bound to.
@@ -177,7 +181,9 @@ impl App {
                 }
                 return self.cockpit.update(Event::TickRollbackStep(kind), now);
             }
-            Action::Advance | Action::Rollback | Action::ConfirmManual if !self.cockpit.controls_held => {
+            Action::Advance | Action::Rollback | Action::ConfirmManual | Action::Adopt
+                if !self.cockpit.controls_held =>
+            {
                 return vec![Command::Log(Level::Warn, NOT_HOLDER.into())];
             }
             Action::Advance => {
@@ -215,6 +221,15 @@ impl App {
                 }));
             }
             Action::Revert => return self.cockpit.update(Event::Revert, now),
+            Action::Adopt => {
+                if self.cockpit.drift.is_none() && self.cockpit.traffic.interrupted.is_none() {
+                    return vec![Command::Log(
+                        Level::Info,
+                        "no drift: the router agrees with the recorded split, nothing to adopt".into(),
+                    )];
+                }
+                self.view.overlay = Some(Overlay::Adopt { text: String::new() });
+            }
             Action::TakeControls => return self.cockpit.update(Event::ControlsKey(ControlsOp::Take), now),
             // Heard only while a handover request is shown (above).
             Action::HandOver | Action::KeepControls => {}
@@ -320,10 +335,17 @@ impl App {
                     self.view.overlay = None;
                     return self.cockpit.update(Event::RollbackReason { reason: d.reason.trim().to_string() }, now);
                 }
-                Field::Reason => {
-                    d.field = Field::Confirm;
-                    d.error = None;
-                }
+                Field::Reason => match self.cockpit.override_rule.check(&d.reason) {
+                    Ok(()) => {
+                        d.field = Field::Confirm;
+                        d.error = None;
+                    }
+                    Err(why) => {
+                        d.error = Some(why.clone());
+                        self.view.overlay = Some(Overlay::Traffic(d));
+                        return vec![Command::Log(Level::Warn, why)];
+                    }
+                },
                 Field::Confirm if !confirm(target, &d.confirm) => {
                     let why = format!("not confirmed: {}", target.prompt());
                     d.confirm.clear();
@@ -398,6 +420,28 @@ impl App {
             }
         }
         self.view.overlay = Some(Overlay::Resume { text });
+        Vec::new()
+    }
+
+    /// Typing the reason to adopt the router's split: Enter with none is refused, Esc gives up.
+    fn adopt_key(&mut self, key: KeyEvent, mut text: String, now: Ts) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc => {
+                self.view.overlay = None;
+                return vec![Command::Log(Level::Info, "adopt cancelled: nothing changed".into())];
+            }
+            KeyCode::Enter if text.trim().is_empty() => {
+                return vec![Command::Log(Level::Warn, "a reason is needed; it goes to the audit log".into())];
+            }
+            KeyCode::Enter => {
+                self.view.overlay = None;
+                return self.cockpit.update(Event::Adopt { reason: text.trim().to_string() }, now);
+            }
+            _ => {
+                edit(&mut text, &key);
+            }
+        }
+        self.view.overlay = Some(Overlay::Adopt { text });
         Vec::new()
     }
 
@@ -500,6 +544,7 @@ fn what(action: Action) -> &'static str {
         Action::Advance => "advance",
         Action::Rollback => "rollback",
         Action::Revert => "revert",
+        Action::Adopt => "adopting the router's split",
         Action::Acknowledge => "acknowledge",
         Action::RaiseManual => "raising a manual trigger",
         Action::Faults => "the fault menu",
@@ -678,6 +723,26 @@ mod tests {
     }
 
     #[test]
+    fn d_adopts_the_routers_split_after_drift_with_a_reason() {
+        use crate::domain::env::Weights;
+        let mut a = app();
+        let out = key(&mut a, KeyCode::Char('D'));
+        assert!(matches!(&out[..], [Command::Log(Level::Info, m)] if m.contains("no drift")), "{out:?}");
+        assert_eq!(a.view.overlay, None);
+        a.cockpit.update(Event::ActualWeights(Ok(Some(Weights { blue: 25, green: 75 }))), Ts(10_000));
+        assert!(a.cockpit.drift.is_some());
+        key(&mut a, KeyCode::Char('D'));
+        assert_eq!(a.view.overlay, Some(Overlay::Adopt { text: String::new() }));
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("reason")), "{out:?}");
+        typed(&mut a, "ops moved it");
+        let out = key(&mut a, KeyCode::Enter);
+        assert_eq!(a.view.overlay, None);
+        assert_eq!((a.cockpit.traffic.blue_percent, a.cockpit.drift), (25, None));
+        assert!(out.iter().any(|c| matches!(c, Command::Audit { what, .. } if what == "adopt")), "{out:?}");
+    }
+
+    #[test]
     fn advance_asks_for_an_override_reason_then_the_exact_percent() {
         let mut a = with_runbook();
         a.cockpit.gates = vec![crate::domain::automation::Gate { stage: 10, tasks: vec!["T1".into()] }];
@@ -685,7 +750,13 @@ mod tests {
         assert!(matches!(&a.view.overlay, Some(Overlay::Traffic(d)) if d.to == 10 && d.field == Field::Reason));
         let out = key(&mut a, KeyCode::Enter);
         assert!(matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("reason")), "{out:?}");
-        typed(&mut a, "CAB-7 ok");
+        typed(&mut a, "CAB-7");
+        let out = key(&mut a, KeyCode::Enter);
+        assert!(
+            matches!(&out[..], [Command::Log(Level::Warn, m)] if m.contains("at least 10")),
+            "too short a reason is refused: {out:?}"
+        );
+        typed(&mut a, " ok'd");
         key(&mut a, KeyCode::Enter);
         typed(&mut a, "1");
         let out = key(&mut a, KeyCode::Enter);
@@ -694,7 +765,7 @@ mod tests {
         let out = key(&mut a, KeyCode::Enter);
         assert_eq!(a.view.overlay, None);
         assert!(out.iter().any(|c| matches!(c, Command::SetWeights { seq: 1, .. })), "{out:?}");
-        assert_eq!(a.cockpit.traffic.pending.as_ref().unwrap().reason.as_deref(), Some("CAB-7 ok"));
+        assert_eq!(a.cockpit.traffic.pending.as_ref().unwrap().reason.as_deref(), Some("CAB-7 ok'd"));
     }
 
     #[test]

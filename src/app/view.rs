@@ -85,6 +85,10 @@ pub enum Overlay {
     Resume {
         text: String,
     },
+    /// After drift: why the router's split is to be recorded as the stage.
+    Adopt {
+        text: String,
+    },
     /// A manual actuator step: type `done` once it is done, or `abandon` to give the change up.
     Manual {
         text: String,

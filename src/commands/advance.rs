@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::traffic_cli::{Session, ask, fail, split};
 use crate::cli::AdvanceArgs;
 use crate::domain::cockpit::Event;
-use crate::domain::traffic::{Verdict, format_countdown};
+use crate::domain::traffic::{Gate, Verdict, format_countdown};
 
 pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>, read_only: bool) -> ExitCode {
     let verb = "advance";
@@ -38,12 +38,33 @@ pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>, read_only: bool) -
     if let Err(code) = s.look(&rt, args.wait.as_deref()) {
         return code;
     }
+    if let Err(e) = s.read_router_and_observe(&rt) {
+        return fail(verb, e);
+    }
     let preview = match s.cockpit().preview_advance(args.to) {
         Ok(p) => p,
         Err(refusal) => return fail(verb, refusal),
     };
     let reason = args.override_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     let gates: Vec<String> = preview.failing.iter().map(ToString::to_string).collect();
+    // Drift is never overridden: the router's split is not known to be the recorded one.
+    if let Some(Gate::Drift { detail }) = preview.failing.iter().find(|g| matches!(g, Gate::Drift { .. })) {
+        let others: Vec<String> = preview.failing.iter().filter(|g| g.overridable()).map(ToString::to_string).collect();
+        let also = if others.is_empty() { String::new() } else { format!(" (also failing: {})", others.join("; ")) };
+        return fail(
+            verb,
+            format!(
+                "refused: cannot advance to {}%: drift: {detail}; an override cannot pass it: record the router's \
+                 split with `cutover adopt --reason TEXT`, or set the router back from the cockpit{also}",
+                preview.to
+            ),
+        );
+    }
+    if let Some(r) = reason.filter(|_| !preview.failing.is_empty())
+        && let Err(why) = s.cockpit().override_rule.check(r)
+    {
+        return fail(verb, format!("refused: cannot advance to {}%: {}; {why}", preview.to, gates.join("; ")));
+    }
     if !preview.failing.is_empty() && reason.is_none() {
         return fail(
             verb,

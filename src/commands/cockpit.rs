@@ -62,6 +62,9 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
     notices.extend(config.warnings.iter().cloned());
     cockpit.links = config.links.clone();
     cockpit.gates = config.gates.clone();
+    cockpit.slo_gate = config.slos.iter().map(|s| s.gate).collect();
+    cockpit.override_rule = config.override_rule.clone();
+    cockpit.traffic = config.traffic_state();
     let runbook_file = runbook.and_then(|path| match RunbookFile::load(path) {
         Ok(f) => {
             cockpit.runbook = Some(f.runbook().clone());

@@ -1,5 +1,6 @@
 //! One function per subcommand; each returns the process exit code.
 
+mod adopt;
 mod advance;
 mod check;
 mod cockpit;
@@ -16,6 +17,7 @@ mod traffic_cli;
 
 use std::process::ExitCode;
 
+pub use adopt::adopt;
 pub use advance::advance;
 pub use check::check;
 pub use demo::demo;

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use crate::app::Setup;
 use crate::config::Config;
-use crate::domain::traffic::TrafficState;
 use crate::store::StateDir;
 use crate::store::cockpit_state::{open_and_load, resolve};
 
@@ -20,7 +19,7 @@ pub fn make_read_only(setup: &mut Setup) {
 /// Gives the cockpit the configured stages, then whatever the state dir kept. With `write`, the
 /// state dir is created if need be and kept open for saving; without, it is only read (status).
 pub fn attach(setup: &mut Setup, config: &Config, explicit: Option<&Path>, demo: bool, write: bool) {
-    setup.cockpit.traffic = TrafficState::new(config.traffic.clone());
+    setup.cockpit.traffic = config.traffic_state();
     setup.cockpit.actuators = setup
         .actuators
         .iter()

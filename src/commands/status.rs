@@ -125,7 +125,7 @@ fn cut_off_is_interrupted(cockpit: &mut Cockpit, dir: &crate::store::StateDir) {
 /// Without a router source, asks the actuators for the router's split, so drift and a change
 /// found interrupted can be judged. Only reads: an interrupted change is shown here, recorded by
 /// the next cutover that may write.
-async fn read_router(actuators: &[crate::actuators::ActuatorSpec], cockpit: &mut Cockpit) {
+pub(crate) async fn read_router(actuators: &[crate::actuators::ActuatorSpec], cockpit: &mut Cockpit) {
     if cockpit.weights.is_some() {
         return;
     }
@@ -192,10 +192,16 @@ fn print_table(r: &StatusReport) {
         (_, Some(n), Some(s)) if s > 0 => {
             format!("next {n}% in {}", crate::domain::traffic::format_countdown(s * 1000))
         }
+        (_, Some(n), _) if st.gates.iter().any(|g| !g.ok && g.gate != "controls") => format!("next {n}% blocked"),
         (_, Some(n), _) => format!("next {n}% ready"),
         (_, None, _) => "last stage".to_string(),
     };
-    println!("  stage {}% on blue, {next}", st.blue_percent);
+    let paused = st.soak_paused.as_ref().map(|why| format!(" (soak paused: {why})")).unwrap_or_default();
+    println!("  stage {}% on blue, {next}{paused}", st.blue_percent);
+    // The same gates as `cutover advance` judges: the failing ones, each named.
+    for g in st.gates.iter().filter(|g| !g.ok) {
+        println!("  ✗ {}: {}", g.gate, g.detail);
+    }
     if let Some(d) = &st.drift {
         println!("  DRIFT: {d}");
     }

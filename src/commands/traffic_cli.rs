@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::domain::cockpit::merge::{Side, merge};
 use crate::domain::cockpit::{Cockpit, Command, Event, Level, PersistedState};
 use crate::domain::time::parse_duration_ms;
-use crate::domain::traffic::{Confirmation, TrafficState, Verdict, confirm};
+use crate::domain::traffic::{Confirmation, Verdict, confirm};
 use crate::store::cockpit_state::resolve;
 use crate::store::{Acquire, ActionLock, AuditEntry, Lease, StateDir, StoreError, Who};
 
@@ -82,7 +82,7 @@ impl Session {
         };
         let lock = ActionLock::acquire(&dir, &who, verb, Duration::ZERO).map_err(|e| fail(verb, e))?;
         let mut setup = super::cockpit::setup(&config, config.runbook.as_deref(), false);
-        setup.cockpit.traffic = TrafficState::new(config.traffic.clone());
+        setup.cockpit.traffic = config.traffic_state();
         setup.cockpit.operator = who.short();
         // A look at the sources must not start a rollback by itself.
         setup.cockpit.auto_rollback = false;
@@ -192,6 +192,14 @@ impl Session {
         rt.block_on(super::status::one_shot(plan, &mut self.setup.cockpit, wait));
         self.setup.cockpit.now = crate::sources::now();
         Ok(())
+    }
+
+    /// Reads the router's split back through the actuators (when no router source did), so the
+    /// gates and an adopt start from the router's reading; then counts this look toward the
+    /// soak and saves it (a refused advance still leaves the observation behind).
+    pub fn read_router_and_observe(&mut self, rt: &tokio::runtime::Runtime) -> Result<(), String> {
+        rt.block_on(super::status::read_router(&self.config.actuators, &mut self.setup.cockpit));
+        self.run(rt, Event::Tick)
     }
 
     /// A change found interrupted (the intent saved, the outcome not) is settled against the

@@ -21,7 +21,7 @@ use crate::domain::health::{BodyFormat, Expect};
 use crate::domain::sli::SliKind;
 use crate::domain::slo::{Judge, Objective, SloSpec};
 use crate::domain::time::parse_duration_ms;
-use crate::domain::traffic::TrafficSpec;
+use crate::domain::traffic::{OverrideRule, SoakPolicy, TrafficSpec, TrafficState};
 use crate::domain::trigger::TriggerSpec;
 
 /// The demo's config, built in so `cutover demo` works from any directory.
@@ -57,6 +57,10 @@ pub struct Config {
     pub keymap: Option<PathBuf>,
     /// The traffic stages (see `traffic.rs`).
     pub traffic: TrafficSpec,
+    /// How a stage's soak is counted (`[traffic] soak_on`, `soak_reset`).
+    pub soak: SoakPolicy,
+    /// What an override reason must be (`[traffic] override_min_chars`, `override_pattern`).
+    pub override_rule: OverrideRule,
     /// What moves traffic, in order.
     pub actuators: Vec<ActuatorSpec>,
     /// `[deployment] read_only = true`: every command only watches, as with `--read-only`.
@@ -104,6 +108,17 @@ pub struct SloConfig {
     /// Fewest requests (events, for event latency) in the window to judge the SLI; 0: any. For a
     /// PromQL SLO it is checked with `prom.count`.
     pub min_count: u64,
+    /// `gate = true/false`: whether it gates advances and the soak (default: per-environment ones).
+    pub gate: Option<bool>,
+}
+
+impl Config {
+    /// The traffic state before the first stage, with the configured stages and soak policy.
+    pub fn traffic_state(&self) -> TrafficState {
+        let mut t = TrafficState::new(self.traffic.clone());
+        t.soak_policy = self.soak;
+        t
+    }
 }
 
 /// The default `min_requests` / `min_events`.
@@ -483,6 +498,10 @@ impl Validator<'_> {
         let (links, gates) = self.automation(raw.runbook.as_ref(), stages.as_deref());
         let triggers = self.triggers(&raw.triggers, &raw.trigger, &slos);
         let traffic = traffic_spec.unwrap_or_default();
+        // A reading judges one SLI window of the past: two further apart leave a gap unwatched.
+        let max_gap_ms = (window.as_millis() as i64).max(2 * interval.as_millis() as i64);
+        let (soak, override_rule) =
+            self.keep(self.traffic_policy(raw.traffic.as_ref(), max_gap_ms)).unwrap_or_default();
         let actuators = self.keep(self.actuators(&raw.actuator)).unwrap_or_default();
         let weights_url =
             self.keep(raw.router.weights_url.as_ref().map(|u| self.url(u, "router.weights_url".into())).transpose());
@@ -512,6 +531,8 @@ impl Validator<'_> {
             theme: raw.ui.theme,
             keymap: raw.ui.keymap.as_deref().map(resolve),
             traffic,
+            soak,
+            override_rule,
             actuators,
         }
     }
@@ -549,7 +570,7 @@ impl Validator<'_> {
         let spec = SloSpec { name: s.name.clone(), objective, judge, interval_ms: interval.as_millis() as i64 };
         let prom = self.prom_query(s, i, sli, has_prometheus, vars)?;
         let min_count = self.min_count(s, i, sli, prom.as_ref())?;
-        Ok(SloConfig { spec, sli, prom, min_count })
+        Ok(SloConfig { spec, sli, prom, min_count, gate: s.gate })
     }
 }
 

@@ -112,6 +112,8 @@ pub struct RawSlo {
     pub count_query: Option<Spanned<String>>,
     /// Fewest events in the window to judge event latency (default 100).
     pub min_events: Option<Spanned<i64>>,
+    /// Whether it gates advances and the soak (default: every `per_env` SLO does).
+    pub gate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

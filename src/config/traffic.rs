@@ -6,6 +6,10 @@
 //! stages = [10, 25, 50, 75, 100]
 //! soak = "30m"                 # or soaks = ["30m", "30m", "1h", "1h", "0s"], one per stage
 //! stabilization = "24h"
+//! soak_on = "healthy"          # or "wall": only time blue was seen healthy counts (default)
+//! soak_reset = "pause"         # or "restart": any unhealthy evaluation starts the soak again
+//! override_min_chars = 10      # an override reason says why in at least this many characters
+//! override_pattern = '^[A-Z]+-[0-9]+'   # or: it must match this (a change ticket)
 //!
 //! [[actuator]]
 //! kind = "webhook"
@@ -20,7 +24,7 @@ use toml::Spanned;
 use super::{ConfigError, Validator};
 use crate::actuators::ActuatorSpec;
 use crate::domain::time::parse_duration_ms;
-use crate::domain::traffic::{Stage, TrafficSpec};
+use crate::domain::traffic::{OverrideRule, SoakOn, SoakPolicy, SoakReset, Stage, TrafficSpec};
 
 /// The `{fleet_admin}` placeholder: the demo fleet's admin base URL, known only at run time
 /// (`cutover demo` fills it in; anywhere else it is an error to leave it).
@@ -33,6 +37,12 @@ pub struct RawTraffic {
     pub soak: Option<Spanned<String>>,
     pub soaks: Option<Spanned<Vec<String>>>,
     pub stabilization: Option<Spanned<String>>,
+    /// `"healthy"` (default) or `"wall"`.
+    pub soak_on: Option<Spanned<String>>,
+    /// `"pause"` (default) or `"restart"`.
+    pub soak_reset: Option<Spanned<String>>,
+    pub override_min_chars: Option<Spanned<i64>>,
+    pub override_pattern: Option<Spanned<String>>,
 }
 
 impl Validator<'_> {
@@ -100,6 +110,55 @@ impl Validator<'_> {
             return self.err(span, "traffic.stages".into(), e.to_string());
         }
         Ok(spec)
+    }
+
+    /// `soak_on`, `soak_reset`, `override_min_chars`, `override_pattern`.
+    pub(super) fn traffic_policy(
+        &self,
+        raw: Option<&Spanned<RawTraffic>>,
+        max_gap_ms: i64,
+    ) -> Result<(SoakPolicy, OverrideRule), ConfigError> {
+        let mut soak = SoakPolicy { max_gap_ms, ..SoakPolicy::default() };
+        let mut rule = OverrideRule::default();
+        let Some(raw) = raw else { return Ok((soak, rule)) };
+        let raw = raw.get_ref();
+        if let Some(v) = &raw.soak_on {
+            soak.on = match v.get_ref().as_str() {
+                "healthy" => SoakOn::Healthy,
+                "wall" => SoakOn::Wall,
+                other => {
+                    let msg = format!("expected \"healthy\" or \"wall\", got {other:?}");
+                    return self.err(v.span(), "traffic.soak_on".into(), msg);
+                }
+            };
+        }
+        if let Some(v) = &raw.soak_reset {
+            soak.reset = match v.get_ref().as_str() {
+                "pause" => SoakReset::Pause,
+                "restart" => SoakReset::Restart,
+                other => {
+                    let msg = format!("expected \"pause\" or \"restart\", got {other:?}");
+                    return self.err(v.span(), "traffic.soak_reset".into(), msg);
+                }
+            };
+        }
+        if let Some(v) = &raw.override_min_chars {
+            match usize::try_from(*v.get_ref()) {
+                Ok(n) if n >= 1 => rule.min_chars = n,
+                _ => {
+                    let msg = format!("{} is not a length of at least 1", v.get_ref());
+                    return self.err(v.span(), "traffic.override_min_chars".into(), msg);
+                }
+            }
+        }
+        if let Some(v) = &raw.override_pattern {
+            if let Err(e) = regex::Regex::new(v.get_ref()) {
+                let msg = format!("not a regular expression: {e}");
+                return self.err(v.span(), "traffic.override_pattern".into(), msg);
+            }
+            rule.pattern = Some(v.get_ref().clone());
+        }
+        Ok((soak, rule))
     }
 
     /// Each `[[actuator]]` read as an [`ActuatorSpec`] and built once to check it (URLs, durations,
@@ -179,6 +238,32 @@ mod tests {
         assert_eq!(c.traffic.stabilization_ms, 2 * HOUR_MS);
         let c = parse_str("[traffic]\nsoak = \"45s\"\n").unwrap();
         assert!(c.traffic.stages.iter().all(|s| s.soak_ms == 45_000));
+    }
+
+    #[test]
+    fn soak_and_override_policies_are_read_and_checked() {
+        use crate::domain::traffic::{OverrideRule, SoakOn, SoakReset};
+        let c = parse_str("[signals]\nwindow = \"30s\"\n").unwrap();
+        assert_eq!((c.soak.on, c.soak.reset, c.soak.max_gap_ms), (SoakOn::Healthy, SoakReset::Pause, 30_000));
+        assert_eq!(c.override_rule, OverrideRule::default());
+        assert_eq!(c.traffic_state().soak_policy, c.soak);
+        let c = parse_str(
+            "[traffic]\nsoak_on = \"wall\"\nsoak_reset = \"restart\"\noverride_min_chars = 4\n\
+             override_pattern = '^[A-Z]+-[0-9]+'\n",
+        )
+        .unwrap();
+        assert_eq!((c.soak.on, c.soak.reset), (SoakOn::Wall, SoakReset::Restart));
+        assert_eq!(c.override_rule, OverrideRule { min_chars: 4, pattern: Some("^[A-Z]+-[0-9]+".into()) });
+        let e = parse_str("[traffic]\nsoak_on = \"sometimes\"\n").unwrap_err();
+        assert_eq!(e.to_string(), "t.toml:2:11: traffic.soak_on: expected \"healthy\" or \"wall\", got \"sometimes\"");
+        let e = parse_str("[traffic]\nsoak_reset = \"never\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:2:14: traffic.soak_reset: expected \"pause\""), "{e}");
+        let e = parse_str("[traffic]\noverride_pattern = '(['\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:2:20: traffic.override_pattern: not a regular expression"), "{e}");
+        let e = parse_str("[traffic]\noverride_min_chars = 0\n").unwrap_err();
+        assert!(e.to_string().contains("traffic.override_min_chars: 0 is not a length of at least 1"), "{e}");
+        let slo = "[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\ngate = false\n";
+        assert_eq!(parse_str(slo).unwrap().slos[0].gate, Some(false));
     }
 
     #[test]

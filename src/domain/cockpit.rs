@@ -93,6 +93,18 @@ pub struct Cockpit {
     pub trigger_request: Option<TriggerRequest>,
     /// A popup the operator must see (the controls taken, a rollback from elsewhere), until `esc`.
     pub notice: Option<Notice>,
+    /// `gate = true/false` per SLO (by index) where the config says; otherwise every
+    /// per-environment SLO gates (see [`Cockpit::slo_gates`]).
+    pub slo_gate: Vec<Option<bool>>,
+    /// What an override reason must look like.
+    pub override_rule: crate::domain::traffic::OverrideRule,
+    /// The router's reading came from a one-shot look after the state was loaded
+    /// ([`Cockpit::fresh_reading`]), not from a poll that may have started before a change.
+    pub weights_fresh: bool,
+    /// When the soak's counted time was last handed to be saved.
+    pub soak_saved: Option<Ts>,
+    /// The soak's pause was last said as paused (`true`) or counting (`false`).
+    pub soak_logged: bool,
 }
 
 /// A popup: what happened, said once with the bell, shown until dismissed.
@@ -186,6 +198,10 @@ pub enum Event {
     Resume {
         reason: String,
     },
+    /// Record the router's split (changed outside cutover) as the stage, with a reason.
+    Adopt {
+        reason: String,
+    },
     /// The controls as the poller last saw them, with a line for the log (an answer to a request).
     Controls {
         info: ControlsInfo,
@@ -245,6 +261,7 @@ impl Event {
             Event::RollbackReason { .. } => "giving the rollback's reason",
             Event::Revert => "reverting the router",
             Event::Resume { .. } => "resuming the go-live",
+            Event::Adopt { .. } => "adopting the router's split",
             Event::TickRollbackStep(_) => "ticking a rollback step",
             Event::AckTrigger(_) => "acknowledging a trigger",
             Event::RaiseTrigger { .. } => "raising a trigger",
@@ -368,6 +385,11 @@ impl Cockpit {
             synced: None,
             trigger_request: None,
             notice: None,
+            slo_gate: Vec::new(),
+            override_rule: Default::default(),
+            weights_fresh: false,
+            soak_saved: None,
+            soak_logged: false,
         }
     }
 
@@ -450,6 +472,7 @@ impl Cockpit {
                 }
                 self.weights = Some((now, w));
                 self.weights_error = None;
+                self.weights_fresh = false;
                 self.check_drift(now, &mut out);
             }
             Event::Weights(Err(e)) => {
@@ -510,6 +533,7 @@ impl Cockpit {
             | Event::RollbackReason { .. }
             | Event::Revert
             | Event::Resume { .. }
+            | Event::Adopt { .. }
             | Event::TickRollbackStep(_)
             | Event::ConfirmManual
             | Event::AbandonManual { .. }
@@ -533,6 +557,7 @@ impl Cockpit {
             Event::RollbackReason { reason } => self.rollback_reason(&reason, &mut out),
             Event::Revert => self.revert(&mut out),
             Event::Resume { reason } => self.resume(&reason, now, &mut out),
+            Event::Adopt { reason } => self.adopt(&reason, now, &mut out),
             Event::Controls { info, note } => self.controls_changed(info, note, &mut out),
             Event::ControlsKey(op) => self.controls_op(op, &mut out),
             Event::StateLoaded { state, by, generation } => self.state_loaded(*state, by, generation, &mut out),

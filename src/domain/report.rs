@@ -181,6 +181,15 @@ fn overrides(out: &mut String, entries: &[ReportEntry]) {
             .and_then(Value::as_array)
             .map(|a| a.iter().map(|g| g.as_str().map_or_else(|| g.to_string(), str::to_string)).collect())
             .unwrap_or_default();
+        // The kinds (`slo, soak`) first: which health gates were passed over, exactly.
+        let kinds: Vec<&str> = e
+            .detail
+            .get("overridden_gates")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let gates: Vec<String> =
+            if kinds.is_empty() { gates } else { vec![format!("{} ({})", kinds.join(", "), gates.join("; "))] };
         let _ = writeln!(
             out,
             "- {} — {} → {} by {}: reason \"{}\"; gates overridden: {}",

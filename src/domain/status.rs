@@ -9,7 +9,7 @@ use super::env::{Env, Weights};
 use super::health::HealthState;
 use super::slo::{Judge, SloState};
 use super::time::Ts;
-use super::traffic::{MoveKind, Verdict};
+use super::traffic::{GateCheck, MoveKind, SoakOn, Verdict};
 use super::trigger::Phase;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,6 +89,16 @@ pub struct StageStatus {
     /// A change cut off by a crash (its intent saved, its outcome not) that the router's reading
     /// has not settled; `null` otherwise.
     pub interrupted: Option<InterruptedStatus>,
+    /// Every gate of an advance to the next stage, as the advance dialog and `cutover advance`
+    /// judge it: `{"gate":"slo","ok":false,"detail":"…"}`; empty when no advance is possible
+    /// (at the last stage, rolled back, a change in flight).
+    pub gates: Vec<GateCheck>,
+    /// `healthy` or `wall`: what the soak counts.
+    pub soak_on: SoakOn,
+    /// Why the soak is not counting, while blue is unhealthy: `blue error rate breach`.
+    pub soak_paused: Option<String>,
+    /// Since when (seconds since the Unix epoch).
+    pub soak_paused_since: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -323,6 +333,10 @@ impl StatusReport {
                         verdict: Verdict::of(p, w),
                     }
                 }),
+                gates: c.preview_advance(None).map(|p| p.checks).unwrap_or_default(),
+                soak_on: c.traffic.soak_policy.on,
+                soak_paused: c.traffic.soak_paused(now).map(|(_, why)| why),
+                soak_paused_since: c.traffic.soak_paused(now).map(|(at, _)| at.as_secs_f64()),
             },
             controls: ControlsStatus { holder: c.controls.holder.clone(), observers: c.controls.observers },
         }
@@ -466,6 +480,36 @@ mod tests {
             (slos[1]["state"].as_str(), slos[1]["reason"].as_str()),
             (Some("no_data"), Some("37 requests in 20s < 100"))
         );
+}
+
+#[test]
+    fn the_stage_carries_every_gate_as_the_advance_judges_it() {
+        let mut c = Cockpit::new("go-live", "prod");
+        c.operator = "alice".into();
+        c.slos.push(SloRow::new(SloSpec {
+            name: "error rate".into(),
+            objective: "< 1%".parse().unwrap(),
+            judge: Judge::PerEnv,
+            interval_ms: 1000,
+        }));
+        let st = json_stage(&c);
+        let kinds: Vec<&str> = st["gates"].as_array().unwrap().iter().map(|g| g["gate"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["controls", "drift", "slo", "pending", "soak", "triggers", "tasks"]);
+        assert!(st["gates"].as_array().unwrap().iter().all(|g| g["ok"] == true), "{st}");
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(0));
+        assert!(out.iter().any(|x| matches!(x, crate::domain::cockpit::Command::SetWeights { .. })));
+        c.update(Event::Applied { seq: 1, detail: "ok".into() }, Ts(0));
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(0.0503) }, Ts(0));
+        c.update(Event::Tick, Ts(0));
+        let st = json_stage(&c);
+        let slo = st["gates"].as_array().unwrap().iter().find(|g| g["gate"] == "slo").unwrap().clone();
+        assert_eq!(slo["ok"], false);
+        assert_eq!(slo["detail"], "SLO not ok: blue error rate 5.03% breaches < 1%");
+        assert_eq!(
+            (st["soak_on"].as_str(), st["soak_paused"].as_str()),
+            (Some("healthy"), Some("blue error rate breach"))
+        );
+        assert_eq!(st["soak_paused_since"], 0.0);
     }
 
     #[test]

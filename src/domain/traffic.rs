@@ -21,10 +21,14 @@
 //! - **A rollback is recorded at once.** Intent to leave blue must survive a crash; the procedure's
 //!   "route traffic" step ticks when the actuator confirms, so the screen says whether green really
 //!   has everything.
-//! - **Gates**: soak elapsed, no trigger firing, the target stage's runbook gate tasks done, and the
-//!   operator holding the controls. The first three can be overridden with a non-empty reason,
-//!   which is recorded. *Controls* cannot: they say who drives, not whether it is safe; the way past
-//!   them is taking the controls.
+//! - **Gates**: the controls held, the router agreeing with the record (drift), every gating SLO
+//!   of blue ok, no trigger pending or firing, the soak passed, the target stage's runbook gate
+//!   tasks done. All but two can be overridden with a reason that meets the [`OverrideRule`],
+//!   which is recorded with exactly the gates it overrode. *Controls* and *drift* cannot: the
+//!   first says who drives, the second that cutover does not know where traffic is; the way past
+//!   them is taking the controls, or setting the router back or adopting its split.
+//! - **Soak on healthy time** (see [`SoakClock`]): by default only time in which blue was seen
+//!   healthy counts, from timestamped observations, so a restart shows the same figure.
 //! - **Forward only**: one stage at a time, or straight to an explicit `to` that is a configured
 //!   stage above the current one. Going back is a rollback.
 //! - After a rollback, `advance` is refused until the rollback procedure is complete and the
@@ -152,12 +156,87 @@ pub enum Gate {
     Tasks { open: Vec<String> },
     /// This operator does not hold the controls. Never overridable.
     Controls,
+    /// Gating SLOs of blue that are not ok (breach, no data, error, stale).
+    Slo { failing: Vec<SloFailure> },
+    /// Triggers on their way to firing: `err>5% 10m pending 2:13, fires in 7:47`.
+    Pending { pending: Vec<String> },
+    /// The router reports another split than the recorded one, cannot be read, or a change was
+    /// interrupted. Never overridable: resolve it first (set the router back, or adopt its split).
+    Drift { detail: String },
+}
+
+/// One gating SLO of blue that is not ok, as the screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SloFailure {
+    /// `blue error rate`
+    pub what: String,
+    /// `breach`, `no data`, `error`, `stale`
+    pub state: String,
+    /// `5.03% breaches < 1%`, `no data`, `error: HTTP 401`, `stale: last read 42s ago`
+    pub detail: String,
+}
+
+impl fmt::Display for SloFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.what, self.detail)
+    }
+}
+
+impl SloFailure {
+    /// `blue error rate breach`, for the header.
+    pub fn short(&self) -> String {
+        format!("{} {}", self.what, self.state)
+    }
 }
 
 impl Gate {
     pub fn overridable(&self) -> bool {
-        !matches!(self, Gate::Controls)
+        !matches!(self, Gate::Controls | Gate::Drift { .. })
     }
+
+    /// The gate's kind as `status --json` and the audit name it: `slo`, `soak`, …
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Gate::Soak { .. } => "soak",
+            Gate::Triggers { .. } => "triggers",
+            Gate::Tasks { .. } => "tasks",
+            Gate::Controls => "controls",
+            Gate::Slo { .. } => "slo",
+            Gate::Pending { .. } => "pending",
+            Gate::Drift { .. } => "drift",
+        }
+    }
+
+    /// A few words for the header: `blue error rate breach`, `drift`.
+    pub fn short(&self) -> String {
+        match self {
+            Gate::Slo { failing } => {
+                let mut s = failing.first().map(SloFailure::short).unwrap_or_default();
+                if failing.len() > 1 {
+                    s.push_str(&format!(" (+{})", failing.len() - 1));
+                }
+                s
+            }
+            Gate::Pending { pending } => {
+                let first = pending.first().and_then(|p| p.split(" pending").next()).unwrap_or("trigger");
+                format!("{first} pending")
+            }
+            Gate::Drift { .. } => "drift".into(),
+            Gate::Triggers { firing } => format!("{} firing", first_and_more(firing)),
+            Gate::Tasks { open } => format!("gate tasks open: {}", first_and_more(open)),
+            Gate::Soak { remaining_ms } => format!("soak {} left", format_countdown(*remaining_ms)),
+            Gate::Controls => "controls not held".into(),
+        }
+    }
+}
+
+/// One gate of an advance, passed or not, with what it saw: the advance dialog's ✓/✗ lines and
+/// `status --json`'s `stage.gates`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GateCheck {
+    pub gate: &'static str,
+    pub ok: bool,
+    pub detail: String,
 }
 
 impl fmt::Display for Gate {
@@ -167,7 +246,22 @@ impl fmt::Display for Gate {
             Gate::Triggers { firing } => write!(f, "trigger firing: {}", firing.join(", ")),
             Gate::Tasks { open } => write!(f, "gate tasks open: {}", open.join(", ")),
             Gate::Controls => f.write_str("controls not held"),
+            Gate::Slo { failing } => {
+                let list: Vec<String> = failing.iter().map(ToString::to_string).collect();
+                write!(f, "SLO not ok: {}", list.join("; "))
+            }
+            Gate::Pending { pending } => write!(f, "trigger pending: {}", pending.join("; ")),
+            Gate::Drift { detail } => write!(f, "drift: {detail}"),
         }
+    }
+}
+
+/// `T1212 (+4)`: the first of a list and how many more, for the header.
+fn first_and_more(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} (+{})", rest.len()),
     }
 }
 
@@ -185,6 +279,20 @@ pub struct GateInputs {
     pub open_gate_tasks: Vec<String>,
     /// Whether the operator asking holds the controls lease.
     pub controls_held: bool,
+    /// Gating SLOs of blue that are not ok, as the screen shows them.
+    pub slo_failing: Vec<SloFailure>,
+    /// How many SLOs gate.
+    pub slo_gating: usize,
+    /// Gating SLOs with no data that pass because blue has no traffic yet (before the first stage).
+    pub slo_no_traffic: Vec<String>,
+    /// Triggers pending: `err>5% 10m pending 2:13, fires in 7:47`.
+    pub pending_triggers: Vec<String>,
+    /// Why the router's split cannot be trusted: drift, unreadable, a change interrupted.
+    pub drift: Option<String>,
+    /// The router's split as last read (`10/90`), for the drift gate's ✓ line.
+    pub router: Option<String>,
+    /// What an override reason must look like.
+    pub override_rule: OverrideRule,
 }
 
 impl GateInputs {
@@ -192,6 +300,100 @@ impl GateInputs {
     pub fn clear() -> Self {
         GateInputs { controls_held: true, ..Default::default() }
     }
+
+    /// Why blue is not healthy for the soak, in a few words (`blue error rate breach`): a gating
+    /// SLO not ok, or a trigger pending. `None`: healthy.
+    pub fn unhealthy(&self) -> Option<String> {
+        if let Some(f) = self.slo_failing.first() {
+            return Some(Gate::Slo { failing: vec![f.clone()] }.short());
+        }
+        (!self.pending_triggers.is_empty()).then(|| Gate::Pending { pending: self.pending_triggers.clone() }.short())
+    }
+}
+
+/// What an override reason must be: at least `min_chars` characters, or, when `pattern` is set,
+/// matching it (a regex such as `^[A-Z]+-[0-9]+`, a change ticket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideRule {
+    pub min_chars: usize,
+    pub pattern: Option<String>,
+}
+
+impl Default for OverrideRule {
+    fn default() -> Self {
+        OverrideRule { min_chars: 10, pattern: None }
+    }
+}
+
+impl OverrideRule {
+    /// `Err(why)` when `reason` (trimmed) does not meet the rule.
+    pub fn check(&self, reason: &str) -> Result<(), String> {
+        let reason = reason.trim();
+        if let Some(p) = &self.pattern {
+            let re = regex::Regex::new(p).map_err(|e| format!("override_pattern {p:?} is not a regex: {e}"))?;
+            return if re.is_match(reason) {
+                Ok(())
+            } else {
+                Err(format!("the override reason {reason:?} does not match override_pattern {p:?}"))
+            };
+        }
+        let n = reason.chars().count();
+        if n < self.min_chars {
+            return Err(format!(
+                "the override reason {reason:?} has {n} characters; say why in at least {} (override_min_chars)",
+                self.min_chars
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What counts as soak time: time blue was seen healthy (the default), or wall-clock time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoakOn {
+    #[default]
+    Healthy,
+    Wall,
+}
+
+/// With `soak_on = "healthy"`: unhealthy time does not count (`pause`), or any unhealthy
+/// evaluation starts the soak again (`restart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoakReset {
+    #[default]
+    Pause,
+    Restart,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoakPolicy {
+    pub on: SoakOn,
+    pub reset: SoakReset,
+    /// Two observations further apart than this leave the time between them uncounted: nobody
+    /// watched it (cutover was not running). The SLI window: a reading judges that much past.
+    pub max_gap_ms: i64,
+}
+
+impl Default for SoakPolicy {
+    fn default() -> Self {
+        SoakPolicy { on: SoakOn::Healthy, reset: SoakReset::Pause, max_gap_ms: MINUTE_MS }
+    }
+}
+
+/// Healthy-time accounting of the current stage's soak, driven by timestamped observations
+/// ([`TrafficState::observe_soak`]) and kept in the state, so a restart shows the same figure.
+/// The time between two observations counts when blue was healthy at both and they are at most
+/// [`SoakPolicy::max_gap_ms`] apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoakClock {
+    /// Healthy time counted in the current stage.
+    pub healthy_ms: i64,
+    /// The last observation: when, and whether blue was healthy.
+    pub last: Option<(Ts, bool)>,
+    /// Since when, and why, blue is not healthy: the soak is paused (or will restart).
+    pub unhealthy: Option<(Ts, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +403,8 @@ pub enum MoveKind {
     Rollback,
     /// A new attempt after a completed rollback procedure (0 % → 0 %).
     Resume,
+    /// The router's split recorded as the stage, after it was changed outside cutover.
+    Adopt,
 }
 
 /// One change of the split, as it happened.
@@ -252,6 +456,8 @@ pub struct Preview {
     /// Configured stages jumped over by an explicit target.
     pub skipped: Vec<u8>,
     pub failing: Vec<Gate>,
+    /// Every gate, passed or failed, in the order the dialog lists them.
+    pub checks: Vec<GateCheck>,
 }
 
 impl fmt::Display for Preview {
@@ -286,6 +492,20 @@ pub enum Refusal {
     EmptyReason { to: u8, failing: Vec<Gate> },
     #[error("you do not hold the controls; take them before moving traffic (an override cannot replace them)")]
     ControlsNotHeld,
+    #[error("cannot advance: drift: {detail}; resolve it first — set the router back to the recorded split, or adopt the router's split — an override cannot replace this{}", others_text(.others))]
+    Drift { detail: String, others: Vec<Gate> },
+    #[error("cannot advance to {to}% with this override: {why}")]
+    WeakReason { to: u8, why: String },
+    #[error(
+        "the router's split {router} is no configured stage (nearest: {nearest}%, which is {expected}); set it to a stage first or set the router back"
+    )]
+    AdoptNoStage { router: String, nearest: u8, expected: String },
+    #[error("the router already has the recorded split ({0}); nothing to adopt")]
+    NothingToAdopt(String),
+    #[error("traffic was rolled back; the router should send everything to green: roll back again rather than adopt")]
+    AdoptRolledBack,
+    #[error("adopting the router's split needs a reason")]
+    AdoptNeedsReason,
     #[error("{requested}% is not a configured stage (stages: {})", percents(.stages))]
     NotAStage { requested: u8, stages: Vec<u8> },
     #[error("{requested}% is not ahead of the current {current}%: stages only move forward; to go back, roll back")]
@@ -310,6 +530,10 @@ pub enum Refusal {
     ResumeNeedsReason,
     #[error("the rollback's reason is not given yet: give it first, then document it")]
     RollbackNeedsReason,
+}
+
+fn others_text(others: &[Gate]) -> String {
+    if others.is_empty() { String::new() } else { format!(" (also failing: {})", list(others)) }
 }
 
 fn percents(p: &[u8]) -> String {
@@ -348,6 +572,12 @@ pub struct TrafficState {
     pub past_rollbacks: Vec<RollbackProcedure>,
     /// The next change's sequence number.
     pub next_seq: u64,
+    /// How the soak is counted (from the config; older state files load the default).
+    #[serde(default)]
+    pub soak_policy: SoakPolicy,
+    /// The current stage's healthy soak time.
+    #[serde(default)]
+    pub soak_clock: SoakClock,
 }
 
 impl TrafficState {
@@ -364,6 +594,8 @@ impl TrafficState {
             rollback: None,
             past_rollbacks: Vec::new(),
             next_seq: 1,
+            soak_policy: SoakPolicy::default(),
+            soak_clock: SoakClock::default(),
         }
     }
 
@@ -394,7 +626,58 @@ impl TrafficState {
         }
         let stage = self.spec.stages.get(self.stage?)?;
         let started = self.stage_started?;
-        Some((started.0 + stage.soak_ms - now.0).max(0))
+        Some(match self.soak_policy.on {
+            SoakOn::Wall => (started.0 + stage.soak_ms - now.0).max(0),
+            SoakOn::Healthy => (stage.soak_ms - self.soak_clock.healthy_ms).max(0),
+        })
+    }
+
+    /// Blue as seen at `now`: healthy (`None`) or not, and why (`Some("blue error rate breach")`).
+    /// Counts healthy time toward the soak (see [`SoakClock`]); returns whether blue's health
+    /// changed since the last observation (worth saving and saying).
+    pub fn observe_soak(&mut self, unhealthy: Option<String>, now: Ts) -> bool {
+        let healthy = unhealthy.is_none();
+        let clock = &mut self.soak_clock;
+        let was = clock.last.map(|(_, h)| h);
+        let counting = self.soak_policy.on == SoakOn::Healthy
+            && self.stage.is_some()
+            && self.rollback.is_none()
+            && self.pending.is_none();
+        if counting {
+            if let Some((at, true)) = clock.last {
+                let gap = now.0 - at.0;
+                if healthy && gap > 0 && gap <= self.soak_policy.max_gap_ms {
+                    clock.healthy_ms += gap;
+                }
+            }
+            if !healthy && self.soak_policy.reset == SoakReset::Restart {
+                clock.healthy_ms = 0;
+            }
+        }
+        if clock.last.is_none_or(|(at, _)| now >= at) {
+            clock.last = Some((now, healthy));
+        }
+        clock.unhealthy = match (unhealthy, clock.unhealthy.take()) {
+            (None, _) => None,
+            (Some(why), Some((since, _))) => Some((since, why)),
+            (Some(why), None) => Some((now, why)),
+        };
+        was != Some(healthy)
+    }
+
+    /// Why the soak is not counting now and since when: `Some((14:02:11, "blue error rate
+    /// breach"))` while blue is unhealthy in a soak on healthy time that has not passed.
+    pub fn soak_paused(&self, now: Ts) -> Option<(Ts, String)> {
+        if self.soak_policy.on != SoakOn::Healthy || self.soak_remaining(now).is_none_or(|ms| ms == 0) {
+            return None;
+        }
+        self.soak_clock.unhealthy.clone()
+    }
+
+    /// A new stage (or none): its soak starts from nothing; blue's last known health stays.
+    fn restart_soak(&mut self) {
+        self.soak_clock.healthy_ms = 0;
+        self.soak_clock.last = None;
     }
 
     fn at_last_stage(&self) -> bool {
@@ -468,18 +751,48 @@ impl TrafficState {
         let first = self.stage.map_or(0, |i| i + 1);
         let skipped = self.spec.stages.get(first..index).unwrap_or_default().iter().map(|s| s.blue_percent).collect();
         let mut failing = Vec::new();
-        if !gates.controls_held {
-            failing.push(Gate::Controls);
-        }
-        if let Some(remaining_ms) = self.soak_remaining(now).filter(|ms| *ms > 0) {
-            failing.push(Gate::Soak { remaining_ms });
-        }
-        if !gates.firing_triggers.is_empty() {
-            failing.push(Gate::Triggers { firing: gates.firing_triggers.clone() });
-        }
-        if !gates.open_gate_tasks.is_empty() {
-            failing.push(Gate::Tasks { open: gates.open_gate_tasks.clone() });
-        }
+        let mut checks = Vec::new();
+        let mut check = |gate: Option<Gate>, kind: &'static str, ok: String| match gate {
+            Some(g) => {
+                checks.push(GateCheck { gate: kind, ok: false, detail: g.to_string() });
+                failing.push(g);
+            }
+            None => checks.push(GateCheck { gate: kind, ok: true, detail: ok }),
+        };
+        check((!gates.controls_held).then_some(Gate::Controls), "controls", "controls held".into());
+        let router = match &gates.router {
+            Some(r) => format!("router says {r}, as recorded"),
+            None => "router not read back (no actuator reads it)".into(),
+        };
+        check(gates.drift.clone().map(|detail| Gate::Drift { detail }), "drift", router);
+        let slo_ok = match (gates.slo_gating, gates.slo_no_traffic.is_empty()) {
+            (0, _) => "no SLO gates".to_string(),
+            (_, false) => format!(
+                "{} has no traffic yet: no data passes ({})",
+                gates.slo_no_traffic.first().and_then(|s| s.split(' ').next()).unwrap_or("blue"),
+                gates.slo_no_traffic.join(", ")
+            ),
+            (n, true) => format!("every gating SLO of blue ok ({n})"),
+        };
+        let slo = (!gates.slo_failing.is_empty()).then(|| Gate::Slo { failing: gates.slo_failing.clone() });
+        check(slo, "slo", slo_ok);
+        let pending =
+            (!gates.pending_triggers.is_empty()).then(|| Gate::Pending { pending: gates.pending_triggers.clone() });
+        check(pending, "pending", "no trigger pending".into());
+        let soak = self.soak_remaining(now).filter(|ms| *ms > 0).map(|remaining_ms| Gate::Soak { remaining_ms });
+        let soak_ok = match (self.stage.and_then(|i| self.spec.stages.get(i)), self.soak_policy.on) {
+            (None, _) => "first stage: no soak".to_string(),
+            (Some(s), SoakOn::Healthy) => {
+                format!("soak passed ({} healthy)", super::time::format_age(s.soak_ms as f64 / 1000.0))
+            }
+            (Some(s), SoakOn::Wall) => format!("soak passed ({})", super::time::format_age(s.soak_ms as f64 / 1000.0)),
+        };
+        check(soak, "soak", soak_ok);
+        let firing =
+            (!gates.firing_triggers.is_empty()).then(|| Gate::Triggers { firing: gates.firing_triggers.clone() });
+        check(firing, "triggers", "no trigger firing".into());
+        let tasks = (!gates.open_gate_tasks.is_empty()).then(|| Gate::Tasks { open: gates.open_gate_tasks.clone() });
+        check(tasks, "tasks", format!("runbook gate tasks for {}% done", stage.blue_percent));
         Ok(Preview {
             from: self.blue_percent,
             to: stage.blue_percent,
@@ -487,6 +800,7 @@ impl TrafficState {
             weights: weights_for(stage.blue_percent),
             skipped,
             failing,
+            checks,
         })
     }
 
@@ -505,6 +819,10 @@ impl TrafficState {
         if preview.failing.contains(&Gate::Controls) {
             return Err(Refusal::ControlsNotHeld);
         }
+        if let Some(Gate::Drift { detail }) = preview.failing.iter().find(|g| matches!(g, Gate::Drift { .. })) {
+            let others = preview.failing.iter().filter(|g| g.overridable()).cloned().collect();
+            return Err(Refusal::Drift { detail: detail.clone(), others });
+        }
         let reason = override_reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
         if !preview.failing.is_empty() && reason.is_none() {
             let (to, failing) = (preview.to, preview.failing);
@@ -512,6 +830,11 @@ impl TrafficState {
                 None => Refusal::Gates { to, failing },
                 Some(_) => Refusal::EmptyReason { to, failing },
             });
+        }
+        if let Some(r) = reason.as_deref().filter(|_| !preview.failing.is_empty())
+            && let Err(why) = gates.override_rule.check(r)
+        {
+            return Err(Refusal::WeakReason { to: preview.to, why });
         }
         let mut s = self.clone();
         let seq = s.take_seq();
@@ -545,13 +868,27 @@ impl TrafficState {
     /// `soak 30m passed, 0 triggers` or `OVERRIDE soak not over (12:41 left): "reason"`.
     fn gate_summary(&self, p: &PendingMove, gates: &GateInputs) -> String {
         if !p.overridden.is_empty() {
-            return format!("OVERRIDE {}: {:?}", list(&p.overridden), p.reason.as_deref().unwrap_or(""));
+            let kinds: Vec<&str> = p.overridden.iter().map(Gate::kind).collect();
+            return format!(
+                "OVERRIDE {} ({}): {:?}",
+                kinds.join(", "),
+                list(&p.overridden),
+                p.reason.as_deref().unwrap_or("")
+            );
         }
         let soak = match self.stage.and_then(|i| self.spec.stages.get(i)) {
             Some(s) => format!("soak {} passed", super::time::format_age(s.soak_ms as f64 / 1000.0)),
             None => "first stage".to_string(),
         };
-        format!("{soak}, {} triggers, {} gate tasks open", gates.firing_triggers.len(), gates.open_gate_tasks.len())
+        let slos = match gates.slo_gating {
+            0 => String::new(),
+            n => format!(", {n} gating SLOs ok"),
+        };
+        format!(
+            "{soak}{slos}, {} triggers, {} gate tasks open",
+            gates.firing_triggers.len(),
+            gates.open_gate_tasks.len()
+        )
     }
 
     /// Leaves blue: routes 100 % to green and starts the rollback procedure. Always allowed,
@@ -595,6 +932,7 @@ impl TrafficState {
         s.blue_percent = 0;
         s.stage = None;
         s.stage_started = Some(now);
+        s.restart_soak();
         let again = s.rollback.is_some();
         if !again {
             s.rollback = Some(RollbackProcedure::start(now, who, reason.clone()));
@@ -620,6 +958,7 @@ impl TrafficState {
                 s.blue_percent = p.to;
                 s.stage = p.stage;
                 s.stage_started = Some(now);
+                s.restart_soak();
                 let line = format!("stage {}% → {}% by {} ({}) confirmed{detail}", p.from, p.to, p.by, p.gates);
                 s.history.push(HistoryEntry {
                     seq,
@@ -633,7 +972,7 @@ impl TrafficState {
                 });
                 line
             }
-            MoveKind::Rollback | MoveKind::Resume => {
+            MoveKind::Rollback | MoveKind::Resume | MoveKind::Adopt => {
                 if let Some(r) = s.rollback.as_mut() {
                     r.routed(now);
                 }
@@ -727,7 +1066,65 @@ impl TrafficState {
         });
         s.stage = None;
         s.stage_started = Some(now);
+        s.restart_soak();
         let line = format!("go-live resumed by {who} after the rollback: {reason:?}");
+        Ok((s, vec![Effect::Audit(Level::Warn, line)]))
+    }
+
+    /// Records the router's split `actual` as the stage, after it was changed outside cutover (or
+    /// a change was interrupted): the configured stage (or 0 %) nearest to it must match it
+    /// exactly. The soak of the adopted stage starts now.
+    pub fn adopt(
+        &self,
+        actual: Weights,
+        reason: &str,
+        who: &str,
+        now: Ts,
+    ) -> Result<(TrafficState, Vec<Effect>), Refusal> {
+        if self.is_rolled_back() {
+            return Err(Refusal::AdoptRolledBack);
+        }
+        if let Some(p) = &self.pending {
+            return Err(Refusal::InFlight { from: p.from, to: p.to });
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Refusal::AdoptNeedsReason);
+        }
+        let router = format!("{}/{}", actual.blue, actual.green);
+        if self.interrupted.is_none() && same_split(self.expected_weights(), actual) {
+            return Err(Refusal::NothingToAdopt(router));
+        }
+        let total = u64::from(actual.blue) + u64::from(actual.green);
+        let share = if total == 0 { -1.0 } else { actual.blue as f64 * 100.0 / total as f64 };
+        let nearest = std::iter::once(0)
+            .chain(self.spec.percents())
+            .min_by(|a, b| (f64::from(*a) - share).abs().total_cmp(&(f64::from(*b) - share).abs()))
+            .unwrap_or(0);
+        let expected = weights_for(nearest);
+        if !same_split(expected, actual) {
+            let expected = format!("{}/{}", expected.blue, expected.green);
+            return Err(Refusal::AdoptNoStage { router, nearest, expected });
+        }
+        let mut s = self.clone();
+        let seq = s.take_seq();
+        let from = s.blue_percent;
+        s.interrupted = None;
+        s.blue_percent = nearest;
+        s.stage = s.spec.position(nearest);
+        s.stage_started = Some(now);
+        s.restart_soak();
+        s.history.push(HistoryEntry {
+            seq,
+            kind: MoveKind::Adopt,
+            from,
+            to: nearest,
+            at: now,
+            by: who.to_string(),
+            reason: Some(reason.to_string()),
+            overridden: Vec::new(),
+        });
+        let line = format!("router's split {router} adopted by {who}: stage {from}% → {nearest}%: {reason:?}");
         Ok((s, vec![Effect::Audit(Level::Warn, line)]))
     }
 
@@ -814,6 +1211,13 @@ mod tests {
 
     const SOAK: i64 = 30 * MINUTE_MS;
 
+    /// A state whose soak counts wall-clock time: these tests are about the stage machine.
+    fn wall(spec: TrafficSpec) -> TrafficState {
+        let mut s = TrafficState::new(spec);
+        s.soak_policy.on = SoakOn::Wall;
+        s
+    }
+
     fn commit(s: &TrafficState, r: Result<(TrafficState, Vec<Effect>), Refusal>, now: Ts) -> TrafficState {
         let (pending, effects) = r.unwrap();
         let seq = effects
@@ -860,7 +1264,7 @@ mod tests {
 
     #[test]
     fn first_advance_needs_no_soak_and_commits_only_when_applied() {
-        let s = TrafficState::new(TrafficSpec::default());
+        let s = wall(TrafficSpec::default());
         assert_eq!(s.next_up(Ts(0)).label("green"), "next 10% ready");
         let (p, effects) = s.advance(None, &GateInputs::clear(), None, "alice", Ts(0)).unwrap();
         assert_eq!(p.blue_percent, 0, "nothing changes before the router confirms");
@@ -886,7 +1290,7 @@ mod tests {
 
     #[test]
     fn soak_gate_and_override() {
-        let s0 = TrafficState::new(TrafficSpec::default());
+        let s0 = wall(TrafficSpec::default());
         let s = commit(&s0, s0.advance(None, &GateInputs::clear(), None, "a", Ts(0)), Ts(0));
         let early = Ts(10 * MINUTE_MS);
         let err = s.advance(None, &GateInputs::clear(), None, "a", early).unwrap_err();
@@ -912,11 +1316,11 @@ mod tests {
 
     #[test]
     fn every_failing_gate_is_named_and_controls_cannot_be_overridden() {
-        let s = TrafficState::new(TrafficSpec::default());
+        let s = wall(TrafficSpec::default());
         let gates = GateInputs {
             firing_triggers: vec!["err>5% 10m".into()],
             open_gate_tasks: vec!["T1217".into()],
-            controls_held: true,
+            ..GateInputs::clear()
         };
         let err = s.advance(None, &gates, None, "a", Ts(0)).unwrap_err().to_string();
         assert!(err.contains("trigger firing: err>5% 10m") && err.contains("gate tasks open: T1217"), "{err}");
@@ -927,7 +1331,7 @@ mod tests {
 
     #[test]
     fn explicit_targets_must_be_stages_ahead() {
-        let s = TrafficState::new(TrafficSpec::default());
+        let s = wall(TrafficSpec::default());
         let g = GateInputs::clear();
         assert_eq!(
             s.advance(Some(30), &g, None, "a", Ts(0)).unwrap_err().to_string(),
@@ -949,7 +1353,7 @@ mod tests {
 
     #[test]
     fn failed_apply_keeps_the_stage() {
-        let s = TrafficState::new(TrafficSpec::default());
+        let s = wall(TrafficSpec::default());
         let (p, _) = s.advance(None, &GateInputs::clear(), None, "a", Ts(0)).unwrap();
         let (after, effects) = p.apply_failed(1, "connection refused", Ts(1)).unwrap();
         assert_eq!((after.blue_percent, after.stage, after.pending.is_none()), (0, None, true));
@@ -965,7 +1369,7 @@ mod tests {
             stabilization_ms: 10_000,
         };
         let g = GateInputs::clear();
-        let s = TrafficState::new(spec);
+        let s = wall(spec);
         let s = commit(&s, s.advance(None, &g, None, "a", Ts(0)), Ts(0));
         let s = commit(&s, s.advance(None, &g, None, "a", Ts(1000)), Ts(1000));
         assert_eq!(s.advance(None, &g, None, "a", Ts(2000)).unwrap_err(), Refusal::AtLastStage(100));
@@ -979,7 +1383,7 @@ mod tests {
     #[test]
     fn rollback_from_anywhere_and_its_procedure() {
         let g = GateInputs::clear();
-        let s = TrafficState::new(TrafficSpec::default());
+        let s = wall(TrafficSpec::default());
         let s = commit(&s, s.advance(Some(75), &g, None, "a", Ts(0)), Ts(0));
         // A change in flight is superseded.
         let (p, _) = s.advance(None, &g, None, "a", Ts(SOAK)).unwrap();
@@ -1027,12 +1431,192 @@ mod tests {
 
     #[test]
     fn drift_allows_either_side_of_a_change_in_flight() {
-        let s = TrafficState::new(TrafficSpec::default());
+        let s = wall(TrafficSpec::default());
         let (p, _) = s.advance(None, &GateInputs::clear(), None, "a", Ts(0)).unwrap();
         assert_eq!(p.drift(weights_for(0)), None);
         assert_eq!(p.drift(Weights { blue: 1, green: 9 }), None);
         let d = p.drift(Weights { blue: 50, green: 50 }).unwrap();
         assert_eq!(d.to_string(), "router says 50/50, cutover expects 0/100");
+    }
+
+    /// At 10 % since `t0` with soaks on healthy time under `reset`.
+    fn soaking(reset: SoakReset) -> TrafficState {
+        let mut s = TrafficState::new(TrafficSpec::default());
+        s.soak_policy.reset = reset;
+        commit(&s.clone(), s.advance(None, &GateInputs::clear(), None, "a", Ts(0)), Ts(0))
+    }
+
+    /// Observations every 10 s from `from` to `to` (inclusive), healthy or with `why`.
+    fn observe(s: &mut TrafficState, from: i64, to: i64, why: Option<&str>) {
+        let mut t = from;
+        while t <= to {
+            s.observe_soak(why.map(str::to_string), Ts(t));
+            t += 10_000;
+        }
+    }
+
+    #[test]
+    fn a_healthy_soak_pauses_while_blue_is_unhealthy() {
+        let mut s = soaking(SoakReset::Pause);
+        assert_eq!(s.soak_remaining(Ts(0)), Some(SOAK), "nothing counted before any observation");
+        observe(&mut s, 0, 10 * MINUTE_MS, None);
+        assert_eq!(s.soak_remaining(Ts(10 * MINUTE_MS)), Some(20 * MINUTE_MS));
+        observe(&mut s, 10 * MINUTE_MS + 10_000, 15 * MINUTE_MS, Some("blue error rate breach"));
+        assert_eq!(s.soak_remaining(Ts(15 * MINUTE_MS)), Some(20 * MINUTE_MS), "unhealthy time does not count");
+        let paused = s.soak_paused(Ts(15 * MINUTE_MS));
+        assert_eq!(paused, Some((Ts(10 * MINUTE_MS + 10_000), "blue error rate breach".to_string())));
+        assert_eq!(s.next_up(Ts(15 * MINUTE_MS)).label("green"), "next 25% in 20:00");
+        // The first healthy reading after the breach only starts the count again.
+        observe(&mut s, 15 * MINUTE_MS + 10_000, 35 * MINUTE_MS, None);
+        assert_eq!(s.soak_paused(Ts(35 * MINUTE_MS)), None);
+        assert_eq!(s.soak_remaining(Ts(35 * MINUTE_MS)), Some(10_000));
+        observe(&mut s, 35 * MINUTE_MS + 10_000, 35 * MINUTE_MS + 10_000, None);
+        assert_eq!(s.soak_remaining(Ts(35 * MINUTE_MS + 10_000)), Some(0));
+        assert!(s.advance(None, &GateInputs::clear(), None, "a", Ts(35 * MINUTE_MS + 10_000)).is_ok());
+    }
+
+    #[test]
+    fn with_restart_any_unhealthy_evaluation_starts_the_soak_again() {
+        let mut s = soaking(SoakReset::Restart);
+        observe(&mut s, 0, 25 * MINUTE_MS, None);
+        assert_eq!(s.soak_remaining(Ts(25 * MINUTE_MS)), Some(5 * MINUTE_MS));
+        s.observe_soak(Some("err>5% 10m pending".into()), Ts(25 * MINUTE_MS + 10_000));
+        assert_eq!(s.soak_remaining(Ts(25 * MINUTE_MS + 10_000)), Some(SOAK), "one bad evaluation restarts it");
+        observe(&mut s, 25 * MINUTE_MS + 20_000, 55 * MINUTE_MS + 10_000, None);
+        assert_eq!(s.soak_remaining(Ts(55 * MINUTE_MS + 10_000)), Some(10_000));
+        observe(&mut s, 55 * MINUTE_MS + 20_000, 55 * MINUTE_MS + 20_000, None);
+        assert_eq!(s.soak_remaining(Ts(55 * MINUTE_MS + 20_000)), Some(0));
+    }
+
+    #[test]
+    fn time_nobody_watched_does_not_count_and_wall_soaks_ignore_health() {
+        let mut s = soaking(SoakReset::Pause);
+        s.observe_soak(None, Ts(0));
+        s.observe_soak(None, Ts(10 * MINUTE_MS));
+        assert_eq!(s.soak_remaining(Ts(10 * MINUTE_MS)), Some(SOAK), "a 10-minute gap is not watched time");
+        s.observe_soak(None, Ts(10 * MINUTE_MS + s.soak_policy.max_gap_ms));
+        assert_eq!(s.soak_remaining(Ts(11 * MINUTE_MS)), Some(SOAK - s.soak_policy.max_gap_ms));
+        let mut w = soaking(SoakReset::Pause);
+        w.soak_policy.on = SoakOn::Wall;
+        w.observe_soak(Some("blue error rate breach".into()), Ts(MINUTE_MS));
+        assert_eq!(w.soak_remaining(Ts(10 * MINUTE_MS)), Some(20 * MINUTE_MS));
+        assert_eq!(w.soak_paused(Ts(10 * MINUTE_MS)), None, "a wall-clock soak is never paused");
+    }
+
+    #[test]
+    fn a_restart_of_the_process_keeps_the_healthy_figure() {
+        let mut s = soaking(SoakReset::Pause);
+        observe(&mut s, 0, 12 * MINUTE_MS, None);
+        // The process dies; a new one loads what was saved and observes 20 s later.
+        let mut again: TrafficState = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(again.soak_remaining(Ts(12 * MINUTE_MS)), Some(18 * MINUTE_MS), "the same figure");
+        again.observe_soak(None, Ts(12 * MINUTE_MS + 20_000));
+        s.observe_soak(None, Ts(12 * MINUTE_MS + 20_000));
+        assert_eq!(again, s);
+        assert_eq!(again.soak_remaining(Ts(12 * MINUTE_MS + 20_000)), Some(18 * MINUTE_MS - 20_000));
+        // A state file from before healthy soaks loads with the defaults.
+        let mut v = serde_json::to_value(&s).unwrap();
+        let m = v.as_object_mut().unwrap();
+        m.remove("soak_policy");
+        m.remove("soak_clock");
+        let old: TrafficState = serde_json::from_value(v).unwrap();
+        assert_eq!((old.soak_policy, old.soak_clock), (SoakPolicy::default(), SoakClock::default()));
+    }
+
+    #[test]
+    fn a_new_stage_soaks_from_nothing() {
+        let mut s = soaking(SoakReset::Pause);
+        observe(&mut s, 0, SOAK, None);
+        assert_eq!(s.soak_remaining(Ts(SOAK)), Some(0));
+        let s = commit(&s, s.advance(None, &GateInputs::clear(), None, "a", Ts(SOAK)), Ts(SOAK));
+        assert_eq!((s.blue_percent, s.soak_remaining(Ts(SOAK)), s.soak_clock.healthy_ms), (25, Some(SOAK), 0));
+    }
+
+    fn slo_breach() -> SloFailure {
+        SloFailure { what: "blue error rate".into(), state: "breach".into(), detail: "5.03% breaches < 1%".into() }
+    }
+
+    #[test]
+    fn health_gates_are_named_and_overridable_only_with_a_real_reason() {
+        let s = wall(TrafficSpec::default());
+        let gates = GateInputs {
+            slo_failing: vec![slo_breach()],
+            slo_gating: 1,
+            pending_triggers: vec!["err>2% 30m pending 0:42, fires in 29:18".into()],
+            ..GateInputs::clear()
+        };
+        let p = s.preview(None, &gates, Ts(0)).unwrap();
+        let kinds: Vec<(&str, bool)> = p.checks.iter().map(|c| (c.gate, c.ok)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("controls", true),
+                ("drift", true),
+                ("slo", false),
+                ("pending", false),
+                ("soak", true),
+                ("triggers", true),
+                ("tasks", true)
+            ]
+        );
+        assert_eq!(p.checks[2].detail, "SLO not ok: blue error rate 5.03% breaches < 1%");
+        assert_eq!(p.checks[3].detail, "trigger pending: err>2% 30m pending 0:42, fires in 29:18");
+        let err = s.advance(None, &gates, None, "a", Ts(0)).unwrap_err().to_string();
+        assert!(err.contains("blue error rate 5.03% breaches < 1%") && err.contains("err>2% 30m pending"), "{err}");
+        let err = s.advance(None, &gates, Some("ok".into()), "a", Ts(0)).unwrap_err();
+        assert!(matches!(&err, Refusal::WeakReason { why, .. } if why.contains("at least 10")), "{err:?}");
+        let (p, effects) = s.advance(None, &gates, Some("CHG-1234 accepted risk".into()), "a", Ts(0)).unwrap();
+        let overridden: Vec<&str> = p.pending.as_ref().unwrap().overridden.iter().map(Gate::kind).collect();
+        assert_eq!(overridden, vec!["slo", "pending"], "exactly the gates passed over");
+        assert!(
+            matches!(&effects[0], Effect::Audit(Level::Warn, l) if l.contains("OVERRIDE slo, pending (")),
+            "{effects:?}"
+        );
+        // A pattern replaces the length rule.
+        let ticket = GateInputs {
+            override_rule: OverrideRule { min_chars: 10, pattern: Some("^[A-Z]+-[0-9]+".into()) },
+            ..gates.clone()
+        };
+        assert!(s.advance(None, &ticket, Some("because I say so".into()), "a", Ts(0)).is_err());
+        assert!(s.advance(None, &ticket, Some("CHG-7".into()), "a", Ts(0)).is_ok());
+    }
+
+    #[test]
+    fn drift_is_never_overridden() {
+        let s = wall(TrafficSpec::default());
+        let gates = GateInputs {
+            drift: Some("router says 10/90, cutover expects 0/100".into()),
+            slo_failing: vec![slo_breach()],
+            ..GateInputs::clear()
+        };
+        let err = s.advance(None, &gates, Some("CHG-1234 accepted risk".into()), "a", Ts(0)).unwrap_err();
+        assert!(matches!(err, Refusal::Drift { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("drift: router says 10/90") && text.contains("also failing: SLO not ok"), "{text}");
+        assert!(!Gate::Drift { detail: String::new() }.overridable());
+    }
+
+    #[test]
+    fn adopt_records_the_routers_split_only_at_a_stage() {
+        let s = wall(TrafficSpec::default());
+        let s = commit(&s, s.advance(None, &GateInputs::clear(), None, "a", Ts(0)), Ts(0));
+        assert_eq!(s.adopt(weights_for(10), "x", "bob", Ts(1)).unwrap_err(), Refusal::NothingToAdopt("10/90".into()));
+        let err = s.adopt(Weights { blue: 13, green: 87 }, "hand-set", "bob", Ts(1)).unwrap_err();
+        assert_eq!(err, Refusal::AdoptNoStage { router: "13/87".into(), nearest: 10, expected: "10/90".into() });
+        assert_eq!(s.adopt(Weights { blue: 1, green: 3 }, " ", "bob", Ts(1)).unwrap_err(), Refusal::AdoptNeedsReason);
+        let (a, effects) = s.adopt(Weights { blue: 1, green: 3 }, "ops moved it by hand", "bob", Ts(5)).unwrap();
+        assert_eq!((a.blue_percent, a.stage, a.stage_started), (25, Some(1), Some(Ts(5))));
+        let h = a.history.last().unwrap();
+        assert_eq!(
+            (h.kind, h.from, h.to, h.reason.as_deref()),
+            (MoveKind::Adopt, 10, 25, Some("ops moved it by hand"))
+        );
+        assert!(matches!(&effects[0], Effect::Audit(Level::Warn, l) if l.contains("1/3 adopted by bob")));
+        assert_eq!(a.drift(weights_for(25)), None);
+        let (back, _) = s.adopt(weights_for(0), "someone drained blue", "bob", Ts(5)).unwrap();
+        assert_eq!((back.blue_percent, back.stage), (0, None));
+        let (r, _) = s.rollback("spike", "bob", Ts(6));
+        assert_eq!(r.adopt(weights_for(25), "why not", "bob", Ts(7)).unwrap_err(), Refusal::AdoptRolledBack);
     }
 
     #[test]
@@ -1045,7 +1629,7 @@ mod tests {
 
     #[test]
     fn state_round_trips_through_json() {
-        let s = TrafficState::new(TrafficSpec::default());
+        let s = wall(TrafficSpec::default());
         let s = commit(&s, s.advance(None, &GateInputs::clear(), Some("x".into()), "a", Ts(0)), Ts(0));
         let (s, _) = s.rollback("why", "b", Ts(10));
         let json = serde_json::to_string(&s).unwrap();

@@ -38,10 +38,12 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
 }
 
 /// How many times the header can shed detail.
-const LEVELS: u8 = 5;
+const LEVELS: u8 = 7;
 
 /// The header's parts at `level` of detail shed: 1 drops the demo's hint, 2 the bar, 3 the word
-/// cutover, 4 green's percent, 5 shortens the controls.
+/// cutover, 4 green's percent, 5 shortens the controls, 6 keeps only the first reason of the next
+/// stage's hint (`(paused: blue error rate breach)`, without the time), 7 only says `(paused)` or
+/// `blocked` (the traffic panel keeps the reason).
 fn spans<'a>(s: &Screen, level: u8) -> Vec<Span<'a>> {
     let c = s.cockpit;
     let t = s.theme;
@@ -81,7 +83,15 @@ fn spans<'a>(s: &Screen, level: u8) -> Vec<Span<'a>> {
         _ => h,
     };
     spans.push(styled("▸ ", h));
-    spans.push(styled(format!("{} ", next.label(&c.env_names.0[1])), next_style));
+    // The hint follows the gates: `next 25% blocked: blue error rate breach`, never `ready` while
+    // one fails.
+    let hint = c.next_hint();
+    let hint = match level {
+        7.. => shortest_hint(&hint),
+        6 => shorter_hint(&hint),
+        _ => hint,
+    };
+    spans.push(styled(format!("{hint} "), next_style));
     if c.auto_rollback && !c.read_only {
         spans.push(styled("── auto-rollback on ", h.add_modifier(ratatui::style::Modifier::BOLD)));
     }
@@ -93,6 +103,31 @@ fn spans<'a>(s: &Screen, level: u8) -> Vec<Span<'a>> {
         spans.push(styled("── demo fleet: F injects faults ", h));
     }
     spans
+}
+
+/// `next 50% in 12:41 (paused: blue error rate breach since 14:02:11)` → `… (paused: blue error rate
+/// breach)`; `next 25% blocked: a, b` → `next 25% blocked: a …`.
+fn shorter_hint(hint: &str) -> String {
+    if let Some((head, _)) = hint.split_once(" since ") {
+        return format!("{head})");
+    }
+    match hint.split_once(", ") {
+        Some((head, _)) => format!("{head} …"),
+        None => hint.to_string(),
+    }
+}
+
+/// `next 50% paused (12:41)`, `next 25% blocked`.
+fn shortest_hint(hint: &str) -> String {
+    if let Some((head, _)) = hint.split_once(" (paused")
+        && let Some((next, countdown)) = head.split_once(" in ")
+    {
+        return format!("{next} paused ({countdown})");
+    }
+    match hint.split_once(" blocked") {
+        Some((head, _)) => format!("{head} blocked"),
+        None => hint.to_string(),
+    }
 }
 
 /// Who holds the controls, when the state dir is shared: `controls: you · 2 watching`,

@@ -103,6 +103,7 @@ pub fn draw(frame: &mut Frame, s: &Screen) {
         Some(Overlay::Reason { trigger, raise, text }) => overlay::reason(frame, area, s, *trigger, *raise, text),
         Some(Overlay::Traffic(d)) => traffic::dialog(frame, area, s, d),
         Some(Overlay::Resume { text }) => traffic::resume_dialog(frame, area, s, text),
+        Some(Overlay::Adopt { text }) => traffic::adopt_dialog(frame, area, s, text),
         Some(Overlay::Manual { text }) => traffic::manual_dialog(frame, area, s, text),
         None => {}
     }

@@ -8,10 +8,11 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::overlay::centered;
 use super::{Screen, fit, panel, styled};
+use crate::app::keymap::Action;
 use crate::app::view::{Field, Focus, TrafficDialog};
 use crate::domain::cockpit::Cockpit;
 use crate::domain::time::Ts;
-use crate::domain::traffic::{Confirmation, Gate, MoveKind, StepKind, format_countdown, weights_for};
+use crate::domain::traffic::{Confirmation, MoveKind, StepKind, format_countdown, weights_for};
 
 /// `14:02:11` in local time (the offset comes with the cockpit; the view reads no clock).
 fn clock(c: &Cockpit, ts: Ts) -> String {
@@ -24,6 +25,28 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
     let t = s.theme;
     let tr = &c.traffic;
     let mut out = Vec::new();
+    let key = |a: Action| s.keymap.first_key(a).unwrap_or_else(|| "?".into());
+    if tr.stage.is_some() && !tr.is_rolled_back() && tr.pending.is_none() && tr.next_stage().is_some() {
+        // Only when it says why the next stage waits: the header has the plain countdown.
+        let hint = c.next_hint();
+        if hint.contains("blocked") || hint.contains("paused") {
+            out.push(Line::styled(fit(&hint, width), t.warn));
+        }
+    }
+    if c.drift.is_some() && !c.read_only {
+        out.push(Line::styled(
+            fit(
+                &format!(
+                    "DRIFT: {} sets the router back to {}% · {} adopts the router's split",
+                    key(Action::Revert),
+                    tr.blue_percent,
+                    key(Action::Adopt)
+                ),
+                width,
+            ),
+            t.crit,
+        ));
+    }
     if let Some(p) = &tr.interrupted {
         let router = match c.weights {
             Some((_, w)) => format!("router reads {}/{}", w.blue, w.green),
@@ -111,6 +134,7 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
             MoveKind::Advance => format!("{}% → {}%", h.from, h.to),
             MoveKind::Rollback => format!("ROLLBACK {}% → 0%", h.from),
             MoveKind::Resume => "resumed".to_string(),
+            MoveKind::Adopt => format!("ADOPTED router's {}% (was {}%)", h.to, h.from),
         };
         let why = match (&h.reason, h.overridden.is_empty()) {
             (Some(r), false) => format!(" OVERRIDE: {r:?}"),
@@ -211,21 +235,13 @@ pub fn dialog(frame: &mut Frame, area: Rect, s: &Screen, d: &TrafficDialog) {
     }
     if !d.rollback {
         out.push(Line::from(""));
-        let failing = c.preview_advance(Some(d.to)).map(|p| p.failing).unwrap_or_default();
-        let soak = failing.iter().find(|g| matches!(g, Gate::Soak { .. }));
-        let trig = failing.iter().find(|g| matches!(g, Gate::Triggers { .. }));
-        let tasks = failing.iter().find(|g| matches!(g, Gate::Tasks { .. }));
-        let ctrl = failing.iter().find(|g| matches!(g, Gate::Controls));
-        let soak_ok = if c.traffic.stage.is_none() { "first stage: no soak" } else { "soak passed" };
-        for (gate, ok) in [
-            (soak, soak_ok.to_string()),
-            (trig, "no trigger firing".to_string()),
-            (tasks, format!("runbook gate tasks for {}% done", d.to)),
-            (ctrl, "controls held".to_string()),
-        ] {
-            let line = match gate {
-                Some(g) => Line::styled(fit(&format!(" ✗ {g}"), inner_w), t.crit),
-                None => Line::styled(format!(" ✓ {ok}"), t.ok),
+        // The same gates, from the same readings, as the refusal, the header and `status`.
+        let checks = c.preview_advance(Some(d.to)).map(|p| p.checks).unwrap_or_default();
+        for g in checks {
+            let line = if g.ok {
+                Line::styled(fit(&format!(" ✓ {}", g.detail), inner_w), t.ok)
+            } else {
+                Line::styled(fit(&format!(" ✗ {}", g.detail), inner_w), t.crit)
             };
             out.push(line);
         }
@@ -296,4 +312,28 @@ pub fn resume_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
     let rect = centered(area, width, out.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(out).block(panel(" resume ", t)), rect);
+}
+
+/// Adopting the router's split after drift: what the router says, what is recorded, the reason.
+pub fn adopt_dialog(frame: &mut Frame, area: Rect, s: &Screen, text: &str) {
+    let t = s.theme;
+    let c = s.cockpit;
+    let width = area.width.saturating_sub(4).min(90);
+    let inner_w = width.saturating_sub(2) as usize;
+    let router = match c.weights {
+        Some((_, w)) => format!("{}/{}", w.blue, w.green),
+        None => "unknown".to_string(),
+    };
+    let head = format!(
+        " record the router's split {router} as the stage (recorded: {}%); its soak starts now",
+        c.traffic.blue_percent
+    );
+    let out = vec![
+        Line::styled(fit(&head, inner_w), t.accent),
+        Line::from(vec![styled(" why? > ", t.text), styled(text.to_string(), t.text), styled("▏", t.accent)]),
+        Line::styled(" enter adopts · esc cancels · the reason goes to the audit log", t.muted),
+    ];
+    let rect = centered(area, width, out.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(out).block(panel(" adopt ", t)), rect);
 }

@@ -160,7 +160,8 @@ pub fn cut_off_advance(state: &Path) {
     let mut dir = StateDir::open(state).unwrap();
     let mut s = dir.load::<PersistedState>().unwrap().unwrap().state;
     let now = cutover::store::state_dir::now();
-    s.traffic = s.traffic.advance(None, &GateInputs::clear(), Some("CAB".into()), "alice", now).unwrap().0;
+    s.traffic =
+        s.traffic.advance(None, &GateInputs::clear(), Some("CAB-1 approved early".into()), "alice", now).unwrap().0;
     dir.save(&s, &Who::new("alice", "localhost", 1)).unwrap();
 }
 

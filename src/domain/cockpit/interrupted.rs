@@ -153,8 +153,17 @@ mod tests {
 
     #[test]
     fn a_retries_an_interrupted_change() {
+        // The router at a third split is drift: no retry, no override, until it is resolved.
         let mut c = restarted();
         c.update(Event::Reconcile(Ok(Some(Weights { blue: 50, green: 50 }))), Ts(9000));
+        assert!(c.traffic.interrupted.is_some());
+        let out = c
+            .update(Event::Advance { to: None, override_reason: Some("the change ticket says go".into()) }, Ts(10_000));
+        assert!(!out.iter().any(|x| matches!(x, Command::SetWeights { .. })), "{out:?}");
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m) if m.contains("drift"))), "{out:?}");
+        // With no actuator reading the router back, trying the same change again is the way out.
+        let mut c = restarted();
+        c.update(Event::Reconcile(Ok(None)), Ts(9000));
         assert!(c.traffic.interrupted.is_some());
         let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(10_000));
         assert!(out.iter().any(|x| matches!(x, Command::SetWeights { weights, .. } if *weights == weights_for(10))));

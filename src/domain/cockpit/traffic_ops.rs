@@ -10,14 +10,22 @@ use serde_json::{Value, json};
 use super::{Cockpit, Command, Level};
 use crate::domain::automation::When;
 use crate::domain::env::Env;
+use crate::domain::slo::Judge;
 use crate::domain::slo::SloState;
 use crate::domain::status::StatusReport;
 use crate::domain::time::Ts;
-use crate::domain::traffic::{Effect, GateInputs, MoveKind, Preview, Refusal, StepKind, TrafficState};
-use crate::domain::trigger::{Input, TriggerState};
+use crate::domain::traffic::SoakOn;
+use crate::domain::traffic::{
+    Effect, Gate, GateInputs, MoveKind, NextUp, Preview, Refusal, SloFailure, StepKind, TrafficState, describe,
+    format_countdown,
+};
+use crate::domain::trigger::{Input, Phase, TriggerState};
 
 /// A router reading this soon after a change may predate it: drift is not judged yet.
 pub const SETTLE_MS: i64 = 5_000;
+
+/// How often the holder saves the soak's counted healthy time while nothing else changes.
+pub const SOAK_SAVE_MS: i64 = 10_000;
 
 /// What the state dir keeps of a cockpit (`state.json`, schema 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +75,10 @@ impl Cockpit {
                 soaks(&self.traffic)
             ));
         }
+        // How the soak counts is the configuration's; what it counted is the state's.
+        let policy = self.traffic.soak_policy;
         self.traffic = saved.traffic;
+        self.traffic.soak_policy = policy;
         self.triggers.restore(saved.triggers);
         self.auto_ticked = saved.auto_ticked;
         warnings
@@ -91,6 +102,7 @@ impl Cockpit {
     pub fn fresh_reading(&mut self, w: crate::domain::env::Weights, now: Ts) {
         self.weights = Some((now, w));
         self.weights_error = None;
+        self.weights_fresh = true;
         if self.traffic.pending.is_none() {
             self.drift = self.traffic.drift(w);
         }
@@ -108,6 +120,7 @@ impl Cockpit {
     /// The gates as the cockpit sees them for an advance to `to` (or the next stage).
     pub fn gate_inputs(&self, to: Option<u8>) -> GateInputs {
         let firing_triggers = self.triggers.firing().map(|i| self.triggers.specs[i].name.clone()).collect();
+        let target = self.traffic.resolve_target(to).ok().map(|(_, s)| s.blue_percent);
         let open_gate_tasks = match self.traffic.resolve_target(to) {
             Ok((_, stage)) => self
                 .gates
@@ -117,7 +130,149 @@ impl Cockpit {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        GateInputs { firing_triggers, open_gate_tasks, controls_held: self.controls_held }
+        let now = self.now;
+        let blue = self.env_names.name(Env::Blue).to_string();
+        let no_traffic = self.traffic.blue_percent == 0;
+        let (mut slo_failing, mut slo_no_traffic, mut slo_gating) = (Vec::new(), Vec::new(), 0);
+        for (i, row) in self.slos.iter().enumerate() {
+            if !self.slo_gates(i) {
+                continue;
+            }
+            slo_gating += 1;
+            let what = format!("{blue} {}", row.spec.name);
+            let state = row.env_state(Env::Blue, now);
+            let cell = row.cell(Env::Blue);
+            let detail = match state {
+                SloState::Ok => continue,
+                SloState::NoData if no_traffic => {
+                    slo_no_traffic.push(what);
+                    continue;
+                }
+                SloState::Breach => match row.spec.judge {
+                    Judge::PerEnv => match cell.current(&row.spec, now) {
+                        Ok(v) => format!("{} breaches {}", row.spec.objective.format_value(v), row.spec.objective),
+                        Err(_) => "breach".to_string(),
+                    },
+                    Judge::Sum => match row.sum(now) {
+                        Ok(v) => {
+                            format!("{} (sum) breaches {}", row.spec.objective.format_value(v), row.spec.objective)
+                        }
+                        Err(_) => "breach".to_string(),
+                    },
+                },
+                SloState::NoData => "no data".to_string(),
+                SloState::Error => match &cell.last_error {
+                    Some((_, e)) => format!("error: {e}"),
+                    None => "error".to_string(),
+                },
+                SloState::Stale => match cell.age(now) {
+                    Some(a) => format!("stale: last read {} ago", crate::domain::time::format_age(a)),
+                    None => "stale".to_string(),
+                },
+            };
+            slo_failing.push(SloFailure { what, state: state.label().to_string(), detail });
+        }
+        let pending_triggers = self
+            .triggers
+            .specs
+            .iter()
+            .zip(&self.triggers.states)
+            .filter_map(|(spec, st)| match st.phase() {
+                Phase::Pending { .. } => {
+                    let held = st.elapsed_ms(now);
+                    Some(format!(
+                        "{} pending {}, fires in {}",
+                        spec.name,
+                        format_countdown(held),
+                        format_countdown(spec.for_ms - held)
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        let drift = if let Some(d) = &self.drift {
+            Some(d.to_string())
+        } else if let Some(p) = self.traffic.interrupted.as_ref().filter(|p| Some(p.to) != target) {
+            // Trying the interrupted change again is how one of its ways out goes.
+            Some(format!("{} was interrupted and the router did not settle it", describe(p)))
+        } else {
+            self.weights_error.as_ref().map(|e| format!("the router cannot be read: {e}"))
+        };
+        GateInputs {
+            firing_triggers,
+            open_gate_tasks,
+            controls_held: self.controls_held,
+            slo_failing,
+            slo_gating,
+            slo_no_traffic,
+            pending_triggers,
+            drift,
+            router: self.weights.map(|(_, w)| format!("{}/{}", w.blue, w.green)),
+            override_rule: self.override_rule.clone(),
+        }
+    }
+
+    /// Whether SLO `i` gates an advance and the soak: `gate = …` on its `[[slo]]`, else every
+    /// per-environment SLO.
+    pub fn slo_gates(&self, i: usize) -> bool {
+        let Some(row) = self.slos.get(i) else { return false };
+        self.slo_gate.get(i).copied().flatten().unwrap_or(row.spec.judge == Judge::PerEnv)
+    }
+
+    /// What the header says comes next, with the gates: `next 25% blocked: blue error rate
+    /// breach`, `next 50% in 12:41 (paused: blue error rate breach since 14:02:11)`; clock times
+    /// in local time.
+    pub fn next_hint(&self) -> String {
+        let next = self.traffic.next_up(self.now);
+        let green = &self.env_names.0[1];
+        let NextUp::Stage { percent, in_ms } = next else { return next.label(green) };
+        if in_ms > 0 {
+            let mut s = next.label(green);
+            if let Some((since, why)) = self.traffic.soak_paused(self.now) {
+                s.push_str(&format!(" (paused: {why} since {})", self.clock(since)));
+            }
+            return s;
+        }
+        let blocked: Vec<String> = match self.preview_advance(None) {
+            Ok(p) => p.failing.iter().filter(|g| !matches!(g, Gate::Controls)).map(Gate::short).collect(),
+            Err(_) => Vec::new(),
+        };
+        if blocked.is_empty() { next.label(green) } else { format!("next {percent}% blocked: {}", blocked.join(", ")) }
+    }
+
+    /// `14:02:11` in local time.
+    pub fn clock(&self, ts: Ts) -> String {
+        let s = (ts.0.div_euclid(1000) + i64::from(self.utc_offset_secs)).rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+    }
+
+    /// Records the router's split as the stage (after it changed outside cutover), audited.
+    pub(super) fn adopt(&mut self, reason: &str, now: Ts, out: &mut Vec<Command>) {
+        let Some((_, w)) = self.weights else {
+            let why = self.weights_error.as_deref().unwrap_or("no actuator or router source reads it back");
+            out.push(Command::Log(Level::Warn, format!("the router's split is unknown ({why}): nothing to adopt")));
+            return;
+        };
+        let who = self.operator.clone();
+        let from = self.traffic.blue_percent;
+        match self.traffic.adopt(w, reason, &who, now) {
+            Ok((next, effects)) => {
+                self.traffic = next;
+                self.apply_failure = None;
+                self.drift = None;
+                self.effects(effects, out);
+                let detail = json!({
+                    "from": from,
+                    "to": self.traffic.blue_percent,
+                    "router": format!("{}/{}", w.blue, w.green),
+                    "reason": reason.trim(),
+                });
+                self.audit("adopt", detail, out);
+                self.stage_changed(now, out);
+                out.push(Command::Persist);
+            }
+            Err(refusal) => out.push(Command::Log(Level::Warn, refusal.to_string())),
+        }
     }
 
     /// What an advance would do now, with the gates that fail.
@@ -187,6 +342,7 @@ impl Cockpit {
                     "to": p.as_ref().map(|p| p.to),
                     "override_reason": p.as_ref().and_then(|p| p.reason.clone()),
                     "overridden": p.as_ref().map(|p| p.overridden.iter().map(ToString::to_string).collect::<Vec<_>>()),
+                    "overridden_gates": p.as_ref().map(|p| p.overridden.iter().map(Gate::kind).collect::<Vec<_>>()),
                     "gates": p.as_ref().map(|p| p.gates.clone()),
                 });
                 let what =
@@ -370,6 +526,7 @@ impl Cockpit {
 
     /// Every second: the soak passing, green's stability after a rollback.
     pub(super) fn traffic_tick(&mut self, now: Ts, out: &mut Vec<Command>) {
+        self.observe_soak(now, out);
         if self.traffic.pending.is_none()
             && self.traffic.soak_remaining(now) == Some(0)
             && self.soak_announced != self.traffic.stage_started
@@ -397,9 +554,32 @@ impl Cockpit {
         self.check_drift(now, out);
     }
 
+    /// Blue's health as the gates see it, counted toward the soak. A change of health is said and
+    /// saved; counted time is saved every [`SOAK_SAVE_MS`], so a restart keeps the figure.
+    pub(super) fn observe_soak(&mut self, now: Ts, out: &mut Vec<Command>) {
+        let unhealthy = self.gate_inputs(None).unhealthy();
+        let before = self.traffic.soak_remaining(now);
+        let changed = self.traffic.observe_soak(unhealthy.clone(), now);
+        let soaking = before.is_some_and(|ms| ms > 0) && self.traffic.soak_policy.on == SoakOn::Healthy;
+        if changed && soaking && self.soak_logged != unhealthy.is_some() {
+            self.soak_logged = unhealthy.is_some();
+            let p = self.traffic.blue_percent;
+            out.push(match &unhealthy {
+                Some(why) => Command::Log(Level::Warn, format!("soak at {p}% paused: {why}")),
+                None => Command::Log(Level::Info, format!("soak at {p}% counting again: blue healthy")),
+            });
+        }
+        let due = self.soak_saved.is_none_or(|at| now.0 - at.0 >= SOAK_SAVE_MS);
+        if self.controls_held && !self.read_only && self.traffic.stage.is_some() && (changed || due) {
+            self.soak_saved = Some(now);
+            out.push(Command::Persist);
+        }
+    }
+
     /// Compares the router's last reading with the recorded split; says so when that changes.
     pub(super) fn check_drift(&mut self, now: Ts, out: &mut Vec<Command>) {
-        let settled = self.traffic.history.last().is_none_or(|h| now.0 - h.at.0 >= SETTLE_MS);
+        // A one-shot reading taken after the state was loaded cannot predate the recorded change.
+        let settled = self.weights_fresh || self.traffic.history.last().is_none_or(|h| now.0 - h.at.0 >= SETTLE_MS);
         let drift = match self.weights {
             Some((at, w)) if settled && self.traffic.history.last().is_none_or(|h| at.0 >= h.at.0) => {
                 self.traffic.drift(w)
@@ -445,9 +625,11 @@ mod tests {
     use crate::domain::traffic::{MINUTE_MS, weights_for};
     use crate::domain::trigger::{Tier, TriggerSpec, Triggers};
 
+    /// Soak on wall-clock time: these tests are about other things (the healthy soak has its own).
     fn cockpit() -> Cockpit {
         let mut c = Cockpit::new("go-live", "prod");
         c.operator = "alice".into();
+        c.traffic.soak_policy.on = crate::domain::traffic::SoakOn::Wall;
         c
     }
 
@@ -552,7 +734,7 @@ mod tests {
     #[test]
     fn resume_only_after_every_rollback_step_and_with_a_reason() {
         let mut c = cockpit();
-        advanced(&mut c, Some("test"), Ts(0));
+        advanced(&mut c, Some("test of the stage"), Ts(0));
         let out = c.update(Event::Rollback { reason: "error spike".into() }, Ts(100));
         let (seq, _) = set_weights(&out).unwrap();
         c.update(Event::Applied { seq, detail: "ok".into() }, Ts(200));
@@ -578,7 +760,7 @@ mod tests {
             c.runbook = Some(crate::domain::runbook::parse(b"## P\n- [ ] T1 announce\n").unwrap());
             c.links = vec![Link { task: "T1".into(), when: When::RollbackStarted }];
             for i in 0..stages {
-                advanced(&mut c, Some("test"), Ts(i));
+                advanced(&mut c, Some("test of the stage"), Ts(i));
             }
             let out = c.update(Event::Rollback { reason: "error spike".into() }, Ts(100));
             assert_eq!(set_weights(&out).map(|(_, w)| w), Some(Weights { blue: 0, green: 100 }), "from stage {stages}");
@@ -624,6 +806,135 @@ mod tests {
         assert_eq!(set_weights(&out).map(|(_, w)| w), Some(Weights { blue: 0, green: 100 }), "{out:?}");
         assert!(c.traffic.is_rolled_back());
         assert_eq!(c.traffic.rollback.as_ref().unwrap().by, "auto-rollback");
+    }
+
+    /// A cockpit with a per-environment error rate (gating by default) and a sum throughput
+    /// (not gating), soaking on healthy time, with an error-rate trigger of 10 minutes.
+    fn gated() -> Cockpit {
+        use crate::domain::slo::{SloRow, SloSpec};
+        use crate::domain::trigger::{Condition, Direction};
+        let mut c = Cockpit::new("go-live", "prod");
+        c.operator = "alice".into();
+        c.utc_offset_secs = 0;
+        let spec = |name: &str, objective: &str, judge| SloSpec {
+            name: name.into(),
+            objective: objective.parse().unwrap(),
+            judge,
+            interval_ms: 1000,
+        };
+        c.slos.push(SloRow::new(spec("error rate", "< 1%", Judge::PerEnv)));
+        c.slos.push(SloRow::new(spec("throughput", ">= 200/s", Judge::Sum)));
+        let cond = Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.02 };
+        c.triggers = Triggers::new(vec![TriggerSpec::new("err>2% 10m", Tier::Planned, cond, 10 * MINUTE_MS)]);
+        c
+    }
+
+    fn blue_error(c: &mut Cockpit, v: f64, now: Ts) -> Vec<Command> {
+        use crate::domain::slo::Outcome;
+        let mut out = c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(v) }, now);
+        out.extend(c.update(Event::Tick, now));
+        out
+    }
+
+    fn check<'a>(p: &'a Preview, gate: &str) -> &'a crate::domain::traffic::GateCheck {
+        p.checks.iter().find(|c| c.gate == gate).unwrap()
+    }
+
+    #[test]
+    fn the_slo_gate_judges_blue_as_shown_and_no_data_passes_only_before_the_first_stage() {
+        let mut c = gated();
+        let p = c.preview_advance(None).unwrap();
+        assert!(p.failing.is_empty(), "{:?}", p.failing);
+        assert_eq!(check(&p, "slo").detail, "blue has no traffic yet: no data passes (blue error rate)");
+        advanced(&mut c, None, Ts(0));
+        let p = c.preview_advance(None).unwrap();
+        assert_eq!(check(&p, "slo").detail, "SLO not ok: blue error rate no data", "at 10 % no data fails");
+        blue_error(&mut c, 0.0503, Ts(1000));
+        let p = c.preview_advance(None).unwrap();
+        assert!(!check(&p, "slo").ok);
+        assert_eq!(check(&p, "slo").detail, "SLO not ok: blue error rate 5.03% breaches < 1%");
+        assert_eq!(check(&p, "pending").detail, "trigger pending: err>2% 10m pending 0:00, fires in 10:00");
+        // The throughput sum does not gate unless asked to; gate = false opts the error rate out.
+        c.slo_gate = vec![Some(false), Some(true)];
+        let p = c.preview_advance(None).unwrap();
+        assert_eq!(check(&p, "slo").detail, "SLO not ok: blue throughput no data");
+        // An error is not a breach, and not ok either.
+        let mut c = gated();
+        advanced(&mut c, None, Ts(0));
+        use crate::domain::slo::Outcome;
+        c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Error("HTTP 401".into()) }, Ts(1000));
+        let p = c.preview_advance(None).unwrap();
+        assert_eq!(check(&p, "slo").detail, "SLO not ok: blue error rate error: HTTP 401");
+    }
+
+    #[test]
+    fn the_header_hint_follows_the_gates_and_the_soak_counts_healthy_ticks() {
+        let mut c = gated();
+        assert_eq!(c.next_hint(), "next 10% ready");
+        advanced(&mut c, None, Ts(0));
+        blue_error(&mut c, 0.0503, Ts(1000));
+        assert_eq!(c.next_hint(), "next 25% in 30:00 (paused: blue error rate breach since 00:00:01)");
+        let mut t = 2000;
+        while t <= 31 * MINUTE_MS {
+            let out = blue_error(&mut c, 0.001, Ts(t));
+            if c.traffic.soak_remaining(Ts(t)) == Some(0) {
+                assert!(out.iter().any(|x| matches!(x, Command::Log(_, m) if m == "soak at 10% passed")), "{out:?}");
+                break;
+            }
+            t += 1000;
+        }
+        assert_eq!(t, 30 * MINUTE_MS + 2000, "30 minutes of healthy ticks from the first healthy one");
+        assert_eq!(c.next_hint(), "next 25% ready");
+        blue_error(&mut c, 0.0503, Ts(t + 1000));
+        assert_eq!(c.next_hint(), "next 25% blocked: blue error rate breach, err>2% 10m pending");
+        let out = c.update(Event::Advance { to: None, override_reason: None }, Ts(t + 1000));
+        assert!(set_weights(&out).is_none(), "{out:?}");
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m) if m.contains("5.03% breaches"))));
+        let out = advanced(&mut c, Some("INC-7 error budget ok"), Ts(t + 1000));
+        let audit = out.iter().find_map(|x| match x {
+            Command::Audit { what, detail, .. } if what == "advance-override" => Some(detail.clone()),
+            _ => None,
+        });
+        assert_eq!(audit.unwrap()["overridden_gates"], json!(["slo", "pending"]));
+    }
+
+    #[test]
+    fn the_holder_saves_the_counted_soak_and_a_restored_cockpit_shows_the_same_figure() {
+        let mut c = gated();
+        advanced(&mut c, None, Ts(0));
+        let mut saves = 0;
+        for t in (1..=60).map(|s| Ts(s * 1000)) {
+            saves += blue_error(&mut c, 0.001, t).iter().filter(|x| **x == Command::Persist).count();
+        }
+        assert!((6..=8).contains(&saves), "a save on the change of health and every 10 s: {saves}");
+        let mut again = gated();
+        again.restore(serde_json::from_str(&serde_json::to_string(&c.persisted()).unwrap()).unwrap());
+        assert_eq!(again.traffic.soak_remaining(Ts(60_000)), c.traffic.soak_remaining(Ts(60_000)));
+        assert_eq!(again.traffic.soak_remaining(Ts(60_000)), Some(30 * MINUTE_MS - 59_000));
+    }
+
+    #[test]
+    fn drift_blocks_every_advance_until_adopted() {
+        let mut c = cockpit();
+        advanced(&mut c, None, Ts(0));
+        c.update(Event::ActualWeights(Ok(Some(Weights { blue: 25, green: 75 }))), Ts(10_000));
+        let p = c.preview_advance(None).unwrap();
+        assert_eq!(check(&p, "drift").detail, "drift: router says 25/75, cutover expects 10/90");
+        let out = c.update(
+            Event::Advance { to: None, override_reason: Some("CHG-1 go anyway please".into()) },
+            Ts(40 * MINUTE_MS),
+        );
+        assert!(set_weights(&out).is_none());
+        assert!(out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m) if m.contains("an override cannot"))));
+        assert_eq!(c.next_hint(), "next 25% blocked: drift");
+        let out = c.update(Event::Adopt { reason: "ops moved it by hand".into() }, Ts(40 * MINUTE_MS));
+        assert_eq!((c.traffic.blue_percent, c.drift), (25, None));
+        assert!(out.iter().any(|x| matches!(x, Command::Audit { what, .. } if what == "adopt")), "{out:?}");
+        assert!(out.contains(&Command::Persist));
+        assert!(c.preview_advance(None).unwrap().checks.iter().all(|g| g.gate != "drift" || g.ok));
+        c.controls_held = false;
+        let out = c.update(Event::Adopt { reason: "again".into() }, Ts(41 * MINUTE_MS));
+        assert!(out.iter().all(|x| !matches!(x, Command::Audit { .. })), "only the holder adopts: {out:?}");
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub fn describe(p: &PendingMove) -> String {
         MoveKind::Advance => "advance",
         MoveKind::Rollback => "rollback",
         MoveKind::Resume => "resume",
+        MoveKind::Adopt => "adopt",
     };
     format!("{kind} {}% → {}%", p.from, p.to)
 }
@@ -130,7 +131,8 @@ mod tests {
         let s = TrafficState::new(TrafficSpec::default());
         let (s, _) = s.advance(None, &GateInputs::clear(), None, "alice", Ts(0)).unwrap();
         let (s, _) = s.applied(1, "ok", Ts(1000)).unwrap();
-        let (mut s, _) = s.advance(None, &GateInputs::clear(), Some("CAB".into()), "alice", Ts(2000)).unwrap();
+        let (mut s, _) =
+            s.advance(None, &GateInputs::clear(), Some("CAB-1 approved early".into()), "alice", Ts(2000)).unwrap();
         s.interrupt();
         s
     }
@@ -166,7 +168,7 @@ mod tests {
         assert_eq!((s.blue_percent, s.stage, s.stage_started), (25, Some(1), Some(Ts(60_000))));
         assert!(s.interrupted.is_none() && s.pending.is_none());
         let last = s.history.last().unwrap();
-        assert_eq!((last.from, last.to, last.reason.as_deref()), (10, 25, Some("CAB")));
+        assert_eq!((last.from, last.to, last.reason.as_deref()), (10, 25, Some("CAB-1 approved early")));
         let t = text(&effects);
         assert!(t.contains("advance 10% → 25% was interrupted after the router changed"), "{t}");
         assert!(t.contains("recorded as applied; nothing was repeated"), "{t}");
@@ -185,7 +187,9 @@ mod tests {
             text(&effects),
             "advance 10% → 25% was interrupted before the router changed; nothing was repeated; press a to try again"
         );
-        assert!(s.advance(None, &GateInputs::clear(), Some("retry".into()), "alice", Ts(60_000)).is_ok());
+        assert!(
+            s.advance(None, &GateInputs::clear(), Some("retry after the crash".into()), "alice", Ts(60_000)).is_ok()
+        );
     }
 
     #[test]
@@ -203,7 +207,8 @@ mod tests {
         let (_, effects, _) = s.resolve_interrupted(None, None, Ts(60_000)).unwrap();
         assert!(text(&effects).contains("no actuator can read the router back"));
         // A retry replaces it.
-        let (retry, _) = s.advance(None, &GateInputs::clear(), Some("retry".into()), "alice", Ts(60_000)).unwrap();
+        let (retry, _) =
+            s.advance(None, &GateInputs::clear(), Some("retry after the crash".into()), "alice", Ts(60_000)).unwrap();
         assert!(retry.interrupted.is_none());
         assert_eq!(retry.pending.as_ref().map(|p| (p.from, p.to)), Some((10, 25)));
     }
