@@ -169,7 +169,10 @@ fn print_table(r: &StatusReport) {
     }
     for t in &r.triggers {
         let state = match (&t.input, t.state) {
-            (Some(i), "inactive") => format!("holding: {} since {}", i.what, i.since),
+            (Some(i), "inactive") => {
+                let word = if i.policy == Some("reset") { "reset" } else { "holding" };
+                format!("{word}: {} since {}", i.what, i.since)
+            }
             _ => t.state.to_string(),
         };
         println!("  trigger {:<9} {:<8} {}  {}", t.tier, state, t.name, t.reason);

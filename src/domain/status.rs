@@ -72,6 +72,8 @@ pub struct TriggerInput {
     pub what: &'static str,
     /// RFC 3339 UTC.
     pub since: String,
+    /// What the trigger's policy made of it: `hold` (its timer paused), `reset` or `breach`.
+    pub policy: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -308,8 +310,11 @@ impl StatusReport {
                             reason: st.reason(spec, &labels, now),
                             cleared,
                             acknowledged,
-                            input: if spec.is_manual() { None } else { st.input_trouble() }
-                                .map(|i| TriggerInput { what: i.what, since: super::time::rfc3339(i.since) }),
+                            input: if spec.is_manual() { None } else { st.input_trouble() }.map(|i| TriggerInput {
+                                what: i.what,
+                                since: super::time::rfc3339(i.since),
+                                policy: i.policy.map(|p| p.label()),
+                            }),
                         }
                     })
                     .collect()
@@ -459,6 +464,9 @@ mod tests {
                 interval_ms: 1000,
             }));
         }
+        use crate::domain::trigger::{Condition, Direction, Tier, TriggerSpec, Triggers};
+        let cond = Condition::Threshold { slo: 0, env: Env::Blue, cmp: Direction::Above, value: 0.05 };
+        c.triggers = Triggers::new(vec![TriggerSpec::new("error rate > 5%", Tier::Immediate, cond, 600_000)]);
         c.update(Event::Sample { slo: 0, env: Env::Blue, outcome: Outcome::Value(f64::NEG_INFINITY) }, Ts(1000));
         c.update(Event::Sample { slo: 1, env: Env::Blue, outcome: Outcome::Value(f64::INFINITY) }, Ts(1000));
         let why = Outcome::TooFew("37 requests in 20s < 100".into());
@@ -480,9 +488,13 @@ mod tests {
             (slos[1]["state"].as_str(), slos[1]["reason"].as_str()),
             (Some("no_data"), Some("37 requests in 20s < 100"))
         );
-}
+        let t = &json["triggers"][0];
+        assert_eq!(t["state"], "inactive");
+        let want = serde_json::json!({"what": "input error", "since": "1970-01-01T00:00:01.000Z", "policy": "hold"});
+        assert_eq!(t["input"], want, "holding on an error, not ok: {t}");
+    }
 
-#[test]
+    #[test]
     fn the_stage_carries_every_gate_as_the_advance_judges_it() {
         let mut c = Cockpit::new("go-live", "prod");
         c.operator = "alice".into();
