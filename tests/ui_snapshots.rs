@@ -548,3 +548,15 @@ fn a_refused_dialog_input_says_why_inside_the_dialog() {
     assert!(screen.contains("✗ not confirmed: type ROLLBACK"), "{screen}");
     assert!(screen.contains("the reason is asked after"), "{screen}");
 }
+
+#[test]
+fn with_one_row_for_health_every_environment_is_counted_on_it() {
+    let mut c = cockpit();
+    for i in 0..c.health.len() {
+        let obs =
+            HealthObservation { state: HealthState::Up, latency_ms: Some(2), code: Some(200), detail: "pass".into() };
+        c.update(Event::Health { target: i, obs }, NOW);
+    }
+    let screen = text(&render(&c, &ViewState::default(), 80, 24));
+    assert!(screen.contains("blue 6/6 up · green 6/6 up"), "{screen}");
+}
