@@ -121,10 +121,11 @@ pub fn discover(explicit: Option<&Path>) -> Result<PathBuf, String> {
     })
 }
 
-/// Finds the config (see [`discover`]) and reads it. Errors are ready to print.
+/// Finds the config (see [`discover`]) and reads it. Errors are ready to print: every one
+/// found, a line each.
 pub fn find_and_load(explicit: Option<&Path>) -> Result<Config, String> {
     let path = discover(explicit)?;
-    load(&path).map_err(|e| e.to_string())
+    load_all(&path).map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
 }
 
 impl Config {
