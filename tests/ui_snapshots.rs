@@ -613,3 +613,15 @@ fn the_header_and_traffic_panel_say_why_the_healthy_soak_is_paused_and_what_drif
     assert!(screen.contains("record the router's split 25/75 as the stage (recorded: 10%)"), "{screen}");
     assert!(screen.contains("why? > ops moved it"), "{screen}");
 }
+
+#[test]
+fn with_one_row_for_health_every_environment_is_counted_on_it() {
+    let mut c = cockpit();
+    for i in 0..c.health.len() {
+        let obs =
+            HealthObservation { state: HealthState::Up, latency_ms: Some(2), code: Some(200), detail: "pass".into() };
+        c.update(Event::Health { target: i, obs }, NOW);
+    }
+    let screen = text(&render(&c, &ViewState::default(), 80, 24));
+    assert!(screen.contains("blue 6/6 up · green 6/6 up"), "{screen}");
+}

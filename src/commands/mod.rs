@@ -63,7 +63,7 @@ fn load_config_in(
             None => config,
         }
     } else {
-        crate::config::load(&origin.config).map_err(|e| e.to_string())?
+        crate::config::find_and_load(Some(&origin.config))?
     };
     config.runbook = origin.runbook;
     if let Some(url) = &args.prometheus {

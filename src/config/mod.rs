@@ -142,10 +142,11 @@ pub fn discover(explicit: Option<&Path>) -> Result<PathBuf, String> {
     })
 }
 
-/// Finds the config (see [`discover`]) and reads it. Errors are ready to print.
+/// Finds the config (see [`discover`]) and reads it. Errors are ready to print: every one
+/// found, a line each.
 pub fn find_and_load(explicit: Option<&Path>) -> Result<Config, String> {
     let path = discover(explicit)?;
-    load(&path).map_err(|e| e.to_string())
+    load_all(&path).map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
 }
 
 impl Config {
@@ -235,14 +236,20 @@ pub fn unknown_tasks(text: &str, file: &Path, known: impl Fn(&str) -> bool) -> V
 fn read_raw(text: &str, file: &Path) -> (Option<RawConfig>, Vec<ConfigError>) {
     let mut work = text.to_string();
     let mut errors: Vec<ConfigError> = Vec::new();
+    let mut blanked: Vec<std::ops::Range<usize>> = Vec::new();
     loop {
         let e = match toml::from_str::<RawConfig>(&work) {
             Ok(raw) => return (Some(raw), errors),
             Err(e) => e,
         };
+        // The text read as TOML before a line was blanked: a syntax error now is the blank's.
+        if !blanked.is_empty() && toml::from_str::<toml::Table>(&work).is_err() {
+            return (None, errors);
+        }
         let message = e.message().trim().to_string();
-        // A field missing after a blanked line is this search's doing, not the file's.
-        if !errors.is_empty() && message.starts_with("missing field") {
+        // A field missing from a table with a blanked line is this search's doing, not the file's.
+        let ours = |span: &std::ops::Range<usize>| blanked.iter().any(|b| b.start >= span.start && b.end <= span.end);
+        if message.starts_with("missing field") && e.span().is_some_and(|s| ours(&s)) {
             return (None, errors);
         }
         errors.push(ConfigError::at(file, text, e.span(), None, message));
@@ -256,6 +263,7 @@ fn read_raw(text: &str, file: &Path) -> (Option<RawConfig>, Vec<ConfigError>) {
         }
         let blank = " ".repeat(end - start);
         work.replace_range(start..end, &blank);
+        blanked.push(start..end);
     }
 }
 
@@ -843,6 +851,16 @@ mod tests {
         assert!(!errors.iter().any(|e| e.message.contains("no SLO named")), "{errors:?}");
         // `parse` keeps its one-error answer: the first.
         assert_eq!(parse(text, Path::new("t.toml"), None).unwrap_err(), errors[0]);
+        // Blanking the last line of an array would break the syntax: that is not reported.
+        let text = "[deployment]\nbogus = 1\n[traffic]\nstages = [10,\n  25, \"x\"]\n";
+        let errors = parse_all(text, Path::new("t.toml"), None).unwrap_err();
+        assert_eq!(errors.len(), 2, "the two real ones, nothing the blanking made: {errors:?}");
+        assert!(errors[0].message.contains("bogus") && errors[1].message.contains("invalid type"), "{errors:?}");
+        // A field missing from a table nothing was blanked in is the file's own error.
+        let text = "[deployment]\nbogus = 1\n[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\n";
+        let errors = parse_all(text, Path::new("t.toml"), None).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[1].message.contains("missing field `objective`"), "{errors:?}");
         // A syntax error ends the search: what follows cannot be read reliably.
         let errors = parse_all("a = = 1\n[signals]\nintervall = 1\n", Path::new("t.toml"), None).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");

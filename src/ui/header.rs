@@ -180,7 +180,7 @@ fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
         };
         let reason = match &r.reason {
             Some(why) => why.clone(),
-            None if c.read_only => "reason not given yet".into(),
+            None if c.read_only || !c.controls_held => "reason not given yet".into(),
             None => format!("reason not given yet: {} gives it", key(Action::Rollback)),
         };
         let firing: Vec<String> = [loud(Tier::Immediate), loud(Tier::Planned)].concat();

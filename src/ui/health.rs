@@ -162,8 +162,19 @@ fn summary<'a>(cells: &[HealthCell], s: &Screen, rows: usize) -> Vec<Line<'a>> {
     // An environment with trouble first: it is the one to read when rows are few.
     counts.sort_by_key(|(all_up, _)| *all_up);
     let counts: Vec<Line<'a>> = counts.into_iter().map(|(_, l)| l).collect();
+    // Too few rows for a line per environment: all of them on one.
+    let joined = |counts: Vec<Line<'a>>| -> Line<'a> {
+        let mut spans = Vec::new();
+        for (i, l) in counts.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(styled(" · ", t.muted));
+            }
+            spans.extend(l.spans);
+        }
+        Line::from(spans)
+    };
     if bad.is_empty() {
-        return counts;
+        return if counts.len() > rows { vec![joined(counts)] } else { counts };
     }
     if counts.len() + bad.len() <= rows {
         return counts.into_iter().chain(bad).collect();
