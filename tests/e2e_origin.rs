@@ -57,8 +57,21 @@ fn status_report_and_advance_on_the_demos_state_dir_agree_with_its_cockpit() {
     assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("| **All** | 10 | 168 |"), "{out}");
 
-    // advance finds the demo's actuators (its fleet's router) with --state-dir alone.
-    let o = on_state_dir(&t, &["advance", "--yes", "--override", "checklist signed on paper", "--wait", "2s"]);
+    // advance finds the demo's actuators (its fleet's router) with --state-dir alone; the demo's
+    // cockpit holds the controls, so the shell takes them.
+    let o = on_state_dir(
+        &t,
+        &[
+            "advance",
+            "--yes",
+            "--take-controls",
+            "the shell drives this stage",
+            "--override",
+            "checklist signed on paper",
+            "--wait",
+            "2s",
+        ],
+    );
     let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(!text.contains("no config found"), "{text}");
     assert!(o.status.success(), "{text}");
