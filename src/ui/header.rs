@@ -130,6 +130,11 @@ fn shortest_hint(hint: &str) -> String {
     }
 }
 
+/// ` · controls: you · 2 watching` for a banner, which takes the whole line: who drives stays said.
+fn controls_note(c: &crate::domain::cockpit::Cockpit) -> String {
+    controls(c, true).map_or_else(String::new, |t| format!(" · {}", t.trim_start_matches("── ").trim_end()))
+}
+
 /// Who holds the controls, when the state dir is shared: `controls: you · 2 watching`,
 /// `observing · controls: alice@ops1`, `controls: free · t takes them`.
 fn controls(c: &crate::domain::cockpit::Cockpit, short: bool) -> Option<String> {
@@ -185,7 +190,8 @@ fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
         };
         let firing: Vec<String> = [loud(Tier::Immediate), loud(Tier::Planned)].concat();
         let also = if firing.is_empty() { String::new() } else { format!(" · still firing: {}", firing.join(", ")) };
-        let text = format!(" {word} · {procedure} · {reason}{also} · {} ", s.clock);
+        let who = controls_note(c);
+        let text = format!(" {word} · {procedure} · {reason}{also}{who} · {} ", s.clock);
         let style = s.theme.crit.add_modifier(ratatui::style::Modifier::REVERSED);
         return Some(vec![styled(format!("{text:<w$}", w = 400), style)]);
     }
@@ -198,6 +204,7 @@ fn banner<'a>(s: &Screen) -> Option<Vec<Span<'a>>> {
     let auto = if c.auto_rollback && !c.read_only { " · auto-rollback on" } else { "" };
     // The hint is what to do about it; a viewer cannot act, so it says so instead.
     let hint = if c.read_only { "read-only".to_string() } else { format!("{} rolls back", key(Action::Rollback)) };
-    let text = format!(" {word} · {} · {} · {}{auto} · {hint} ", names.join(", "), c.deployment, s.clock);
+    let who = controls_note(c);
+    let text = format!(" {word} · {} · {} · {}{auto} · {hint}{who} ", names.join(", "), c.deployment, s.clock);
     Some(vec![styled(format!("{text:<w$}", w = 400), style)])
 }
