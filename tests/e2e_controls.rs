@@ -171,6 +171,8 @@ fn a_shell_advance_is_refused_while_a_cockpit_holds_the_controls_and_take_contro
     assert!(audit.contains("\"advance\""), "{audit}");
     // The shell let go when it ended: the former holder can take them back with t.
     holder.key("Escape");
+    // Another key right after Escape would arrive as Alt+key: wait for the popup to close first.
+    holder.wait_for("the popup closed", Duration::from_secs(10), |s, _| !s.contains("controls taken"));
     holder.key("t");
     holder.wait_for("the controls taken back", Duration::from_secs(10), |s, _| header(s).contains("controls: you"));
     holder.key("q");
