@@ -171,6 +171,8 @@ fn a_shell_advance_is_refused_while_a_cockpit_holds_the_controls_and_take_contro
     assert!(audit.contains("\"advance\""), "{audit}");
     // The shell let go when it ended: the former holder can take them back with t.
     holder.key("Escape");
+    // Another key right after Escape would arrive as Alt+key: wait for the popup to close first.
+    holder.wait_for("the popup closed", Duration::from_secs(10), |s, _| !s.contains("controls taken"));
     holder.key("t");
     holder.wait_for("the controls taken back", Duration::from_secs(10), |s, _| header(s).contains("controls: you"));
     holder.key("q");
@@ -446,9 +448,11 @@ fn a_cockpit_change_waiting_for_the_action_lock_is_not_sent_once_a_shell_rollbac
         .unwrap();
     assert!(s.traffic.is_rolled_back());
     drop(busy);
+    // Said in the traffic panel (cut at its width), or, when the cockpit followed the rollback
+    // before the refusal came back, in the log.
     holder.wait_for("the cockpit saying its change was replaced", Duration::from_secs(20), |s, _| {
-        // The traffic panel says it (cut at its width).
         s.contains("0% → 10% FAILED: carol@ops9 changed the traffic while this change wai")
+            || s.contains("no change #1 is waiting for the router (already settled or superseded by")
     });
     assert_eq!(router_weights(&fleet.info.admin), (0, 100), "the router was not moved over the rollback");
     let s = stored(&state);

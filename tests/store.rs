@@ -953,3 +953,18 @@ fn a_trigger_request_reaches_the_holder_once_and_a_take_over_is_seen_as_taken() 
     assert_eq!(taken.state, RequestState::Taken { reason: "CAB-7".into() });
     assert_eq!(taken.who, bob);
 }
+
+#[test]
+fn a_removed_state_file_is_no_conflict_and_the_generation_never_goes_back() {
+    let path = temp_dir("cas-removed");
+    let mut dir = StateDir::open(&path).unwrap();
+    for n in 1..=3 {
+        dir.save(&Tally { a: n, b: 0 }, &who("alice")).unwrap();
+    }
+    std::fs::remove_file(dir.state_path()).unwrap();
+    std::fs::remove_file(dir.prev_path()).unwrap();
+    let saved = dir.save(&Tally { a: 4, b: 0 }, &who("alice")).unwrap();
+    assert_eq!(saved.generation, 4, "followers that saw generation 3 see the next one as newer");
+    let loaded = StateDir::open(&path).unwrap().load::<Tally>().unwrap().unwrap();
+    assert_eq!((loaded.state.a, loaded.meta.generation), (4, 4));
+}

@@ -27,6 +27,15 @@
 //! more than [`REQUEST_TTL`], answered more than [`ANSWER_TTL`] ago, or its requester is a
 //! process on this host that no longer exists.
 //!
+//! A shell verb run with `--take-controls REASON` writes a request marked taken ([`take_over`]):
+//! the holder lets go at once and tells its operator; the verb then locks `controls.lock` itself
+//! for as long as it runs.
+//!
+//! # Trigger requests (`trigger.request`)
+//! An observer never raises, lowers or acknowledges a trigger itself: it writes a request
+//! ([`send_trigger_request`]) that the holder's poller picks up and removes
+//! ([`take_trigger_request`]), and the holder's operator answers.
+//!
 //! # Action lock (`action.lock`)
 //! [`ActionLock`] is a separate, short-lived exclusive lock held while one production-changing
 //! action runs (a CLI verb such as `cutover advance`, or the holder's own key press), so two

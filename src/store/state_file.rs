@@ -284,9 +284,9 @@ impl StateDir {
     }
 
     /// Writes the state only if `state.json` is still at generation `expected` (0: nothing saved
-    /// yet), else [`StoreError::Conflict`] and nothing is written. The check and the rename happen
-    /// under an exclusive lock on `state.lock`, so two writers can never both win from the same
-    /// generation: one writer's save never undoes another's. A damaged file is kept aside and
+    /// yet), else [`StoreError::Conflict`] and nothing is written (a missing file is no conflict).
+    /// The check and the rename happen under an exclusive lock on `state.lock`, so two writers can
+    /// never both win from the same generation: one writer's save never undoes another's. A damaged file is kept aside and
     /// does not count as a change.
     pub fn save_if<T: Versioned>(&mut self, state: &T, writer: &Who, expected: u64) -> Result<Saved, StoreError> {
         self.ctx.write("write the state")?;
@@ -295,7 +295,9 @@ impl StateDir {
         let _guard = StateLock::take(&self.ctx.file(STATE_LOCK))?;
         let mut warnings = Vec::new();
         let (found, keep_current) = match read(&path)?.map(|(b, _)| serde_json::from_slice::<Value>(&b)) {
-            None => (0, false),
+            // No writer ever removes the file (a write is a rename over it): nothing to lose, and
+            // the count goes on from what this writer knew, so followers never see it go back.
+            None => (expected, false),
             Some(Ok(v)) if v.get("schema").and_then(Value::as_u64).is_some() => {
                 let schema = v.get("schema").and_then(Value::as_u64).unwrap_or(0);
                 if schema > u64::from(T::SCHEMA) {
