@@ -15,8 +15,8 @@ use cutover::actuators::{Actuator, ActuatorError, Applied, Chain, ChainStop, Exe
 use cutover::domain::env::Weights;
 use cutover::domain::time::Ts;
 use cutover::domain::traffic::{
-    Effect, GateInputs, MINUTE_MS, MoveKind, OverrideRule, Refusal, SoakOn, SoakReset, Stage, StepKind, TrafficSpec,
-    TrafficState, weights_for,
+    Effect, GateInputs, MINUTE_MS, MoveKind, OverrideRule, Refusal, SloFailure, SoakOn, SoakReset, Stage, StepKind,
+    TrafficSpec, TrafficState, weights_for,
 };
 use cutover::fleet::{Fleet, FleetOptions};
 use proptest::prelude::*;
@@ -103,6 +103,10 @@ enum Op {
         triggers: bool,
         tasks: bool,
         controls: bool,
+        /// A gating SLO of blue breaches; a trigger is pending; the router disagrees.
+        slo: bool,
+        pending: bool,
+        drift: bool,
     },
     /// The actuators confirm the pending change.
     Confirm,
@@ -146,8 +150,18 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             prop::bool::weighted(0.2),
             prop::bool::weighted(0.2),
             prop::bool::weighted(0.9),
+            (prop::bool::weighted(0.15), prop::bool::weighted(0.1), prop::bool::weighted(0.1)),
         )
-            .prop_map(|(to, reason, triggers, tasks, controls)| Op::Advance { to, reason, triggers, tasks, controls }),
+            .prop_map(|(to, reason, triggers, tasks, controls, (slo, pending, drift))| Op::Advance {
+                to,
+                reason,
+                triggers,
+                tasks,
+                controls,
+                slo,
+                pending,
+                drift,
+            }),
         5 => Just(Op::Confirm),
         1 => Just(Op::Fail),
         1 => "[a-z ]{0,8}".prop_map(Op::Rollback),
@@ -201,11 +215,20 @@ proptest! {
         for op in ops {
             match op {
                 Op::Wait(ms) => now = now.plus_ms(ms),
-                Op::Advance { to, reason, triggers, tasks, controls } => {
+                Op::Advance { to, reason, triggers, tasks, controls, slo, pending, drift } => {
+                    let breach = SloFailure {
+                        what: "blue error rate".into(),
+                        state: "breach".into(),
+                        detail: "5.03% breaches < 1%".into(),
+                    };
                     let gates = GateInputs {
                         firing_triggers: if triggers { vec!["err>5% 10m".into()] } else { vec![] },
                         open_gate_tasks: if tasks { vec!["T1217".into()] } else { vec![] },
                         controls_held: controls,
+                        slo_failing: if slo { vec![breach] } else { vec![] },
+                        slo_gating: 1,
+                        pending_triggers: if pending { vec!["err>2% 30m pending 0:10, fires in 29:50".into()] } else { vec![] },
+                        drift: drift.then(|| "router says 50/50, cutover expects 10/90".to_string()),
                         // This model is about the stage machine: any non-empty reason will do.
                         override_rule: OverrideRule { min_chars: 1, pattern: None },
                         ..GateInputs::clear()
@@ -219,11 +242,12 @@ proptest! {
                         Some(p) => stages.contains(&p) && p > s.blue_percent,
                     };
                     let structural_ok = !s.is_rolled_back() && s.pending.is_none() && target_ok;
-                    let gates_fail = soaking || triggers || tasks;
+                    let gates_fail = soaking || triggers || tasks || slo || pending;
                     match s.advance(to, &gates, reason.clone(), "op", now) {
                         Ok((n, effects)) => {
                             prop_assert!(structural_ok);
                             prop_assert!(controls, "controls are never overridden");
+                            prop_assert!(!drift, "drift is never overridden");
                             prop_assert!(!gates_fail || non_empty(&reason), "a failing gate passed without a reason");
                             prop_assert_eq!(n.blue_percent, s.blue_percent, "nothing moves before the router confirms");
                             let p = n.pending.clone().unwrap();
@@ -235,13 +259,21 @@ proptest! {
                             if gates_fail {
                                 prop_assert_eq!(p.reason.as_deref(), reason.as_deref().map(str::trim));
                             }
+                            // Exactly the failing health gates are recorded as overridden.
+                            let kinds: Vec<&str> = p.overridden.iter().map(|g| g.kind()).collect();
+                            prop_assert_eq!(kinds.contains(&"slo"), slo);
+                            prop_assert_eq!(kinds.contains(&"pending"), pending);
                             asked.insert(p.seq, to);
                             s = n;
                         }
                         Err(refusal) => {
-                            let fine = structural_ok && controls && (!gates_fail || non_empty(&reason));
+                            let fine = structural_ok && controls && !drift && (!gates_fail || non_empty(&reason));
                             prop_assert!(!fine, "refused although everything held: {}", refusal);
-                            if structural_ok && controls && gates_fail && reason.is_some() && !non_empty(&reason) {
+                            if structural_ok && controls && drift {
+                                prop_assert!(matches!(refusal, Refusal::Drift { .. }), "{:?}", refusal);
+                            }
+                            if structural_ok && controls && !drift && gates_fail && reason.is_some() && !non_empty(&reason)
+                            {
                                 prop_assert!(matches!(refusal, Refusal::EmptyReason { .. }), "{:?}", refusal);
                             }
                         }

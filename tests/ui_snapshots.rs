@@ -158,7 +158,7 @@ fn drift_takes_the_header_in_crit_and_the_advance_dialog_lists_gates_and_asks_fo
         "✓ no trigger firing",
         "✓ runbook gate tasks for 25% done",
         "✓ controls held",
-        "gates fail: override reason (logged): > why not",
+        "gates fail: override reason, 10+ characters (logged): > why not",
         "type 25 to send 25% of traffic to blue",
     ] {
         assert!(screen.contains(needle), "{needle:?} missing:\n{screen}");
@@ -608,6 +608,29 @@ fn the_header_and_traffic_panel_say_why_the_healthy_soak_is_paused_and_what_drif
     c.update(Event::Weights(Ok(Weights { blue: 25, green: 75 })), Ts(NOW.0 + 10_000));
     let screen = text(&render(&c, &ViewState::default(), 120, 40));
     assert!(screen.contains("DRIFT: V sets the router back to 10% · D adopts the router's split"), "{screen}");
+    let dialog = ViewState {
+        overlay: Some(Overlay::Traffic(cutover::app::view::TrafficDialog {
+            rollback: false,
+            to: 25,
+            needs_reason: true,
+            field: cutover::app::view::Field::Reason,
+            reason: String::new(),
+            confirm: String::new(),
+            error: None,
+            after: false,
+        })),
+        ..Default::default()
+    };
+    let screen = text(&render(&c, &dialog, 120, 40));
+    assert!(screen.contains("✗ drift: router says 25/75, cutover expects 10/90"), "{screen}");
+    assert!(
+        screen.contains("drift cannot be overridden: V sets the router back, D adopts the router's split"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("✗ SLO not ok: blue error rate stale: last read 10s ago; blue p95 latency stale"),
+        "{screen}"
+    );
     let view = ViewState { overlay: Some(Overlay::Adopt { text: "ops moved it".into() }), ..Default::default() };
     let screen = text(&render(&c, &view, 120, 40));
     assert!(screen.contains("record the router's split 25/75 as the stage (recorded: 10%)"), "{screen}");

@@ -114,7 +114,7 @@ fn stages(out: &mut String, entries: &[ReportEntry]) {
     out.push_str("## Stages\n\n");
     let starts: Vec<&ReportEntry> = entries
         .iter()
-        .filter(|e| matches!(e.what.as_str(), "advance-applied" | "rollback-routed" | "resume"))
+        .filter(|e| matches!(e.what.as_str(), "advance-applied" | "rollback-routed" | "resume" | "adopt"))
         .collect();
     if starts.is_empty() {
         out.push_str("No stage was reached.\n\n");
@@ -273,6 +273,31 @@ mod tests {
             stage: Some(stage.into()),
             detail,
         }
+    }
+
+    #[test]
+    fn an_adopted_split_starts_a_stage_and_an_override_names_the_gate_kinds() {
+        let entries = vec![
+            entry(1, "advance-applied", "10%", json!({"seq": 1})),
+            entry(
+                61,
+                "advance-override",
+                "10%",
+                json!({"from": 10, "to": 25, "override_reason": "CHG-1 risk accepted",
+                       "overridden": ["SLO not ok: blue error rate 5.03% breaches < 1%", "soak not over (20:00 left)"],
+                       "overridden_gates": ["slo", "soak"]}),
+            ),
+            entry(62, "advance-applied", "25%", json!({"seq": 2})),
+            entry(300, "adopt", "50%", json!({"from": 25, "to": 50, "router": "50/50", "reason": "set by hand"})),
+        ];
+        let text = render(&ReportInput { deployment: "go-live".into(), entries, ..Default::default() });
+        assert!(text.contains("| 50% | 1970-01-01 00:05:00 | (current) |"), "{text}");
+        assert!(
+            text.contains(
+                "gates overridden: slo, soak (SLO not ok: blue error rate 5.03% breaches < 1%; soak not over (20:00 left))"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

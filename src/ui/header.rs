@@ -86,6 +86,8 @@ fn spans<'a>(s: &Screen, level: u8) -> Vec<Span<'a>> {
     // The hint follows the gates: `next 25% blocked: blue error rate breach`, never `ready` while
     // one fails.
     let hint = c.next_hint();
+    // A stage that waits on a gate (not just on its timer) is said in the warn role.
+    let next_style = if hint.contains(" blocked") || hint.contains(" (paused: ") { t.warn } else { next_style };
     let hint = match level {
         7.. => shortest_hint(&hint),
         6 => shorter_hint(&hint),

@@ -165,16 +165,18 @@ fn lines<'a>(s: &Screen, width: usize) -> Vec<Line<'a>> {
 
 /// Nothing to show but the plan: no change made, none failed, no rollback.
 pub fn is_quiet(c: &Cockpit) -> bool {
-    c.traffic.history.is_empty()
+    c.drift.is_none()
+        && c.traffic.history.is_empty()
         && c.traffic.rollback.is_none()
         && c.apply_failure.is_none()
         && c.traffic.pending.is_none()
         && c.traffic.interrupted.is_none()
 }
 
-/// A rollback, a failed change or an interrupted one: shown whatever the room.
+/// A rollback, a failed change, an interrupted one or drift: shown whatever the room.
 pub fn is_urgent(c: &Cockpit) -> bool {
-    c.traffic.rollback.is_some()
+    c.drift.is_some()
+        || c.traffic.rollback.is_some()
         || c.apply_failure.is_some()
         || c.manual_wait.is_some()
         || c.traffic.interrupted.is_some()
@@ -237,6 +239,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, s: &Screen, d: &TrafficDialog) {
         out.push(Line::from(""));
         // The same gates, from the same readings, as the refusal, the header and `status`.
         let checks = c.preview_advance(Some(d.to)).map(|p| p.checks).unwrap_or_default();
+        let drift = checks.iter().any(|g| g.gate == "drift" && !g.ok);
         for g in checks {
             let line = if g.ok {
                 Line::styled(fit(&format!(" ✓ {}", g.detail), inner_w), t.ok)
@@ -245,13 +248,25 @@ pub fn dialog(frame: &mut Frame, area: Rect, s: &Screen, d: &TrafficDialog) {
             };
             out.push(line);
         }
+        if drift {
+            let key = |a: Action| s.keymap.first_key(a).unwrap_or_else(|| "?".into());
+            let how = format!(
+                " drift cannot be overridden: {} sets the router back, {} adopts the router's split",
+                key(Action::Revert),
+                key(Action::Adopt)
+            );
+            out.push(Line::styled(fit(&how, inner_w), t.crit));
+        }
     }
     out.push(Line::from(""));
     let target = if d.rollback { Confirmation::Rollback } else { Confirmation::Stage(d.to) };
     let reason_label = if d.rollback {
         "why (goes to the audit log; esc: later)".to_string()
     } else {
-        "gates fail: override reason (logged)".to_string()
+        match &c.override_rule.pattern {
+            Some(p) => format!("gates fail: override reason matching {p} (logged)"),
+            None => format!("gates fail: override reason, {}+ characters (logged)", c.override_rule.min_chars),
+        }
     };
     let reason = field(reason_label, &d.reason, d.field == Field::Reason, s);
     let confirm = field(target.prompt(), &d.confirm, d.field == Field::Confirm, s);
