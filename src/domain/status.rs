@@ -99,8 +99,8 @@ pub struct StageStatus {
     pub soak_on: SoakOn,
     /// Why the soak is not counting, while blue is unhealthy: `blue error rate breach`.
     pub soak_paused: Option<String>,
-    /// Since when (seconds since the Unix epoch).
-    pub soak_paused_since: Option<f64>,
+    /// Since when (RFC 3339, like every time in the report).
+    pub soak_paused_since: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -341,7 +341,7 @@ impl StatusReport {
                 gates: c.preview_advance(None).map(|p| p.checks).unwrap_or_default(),
                 soak_on: c.traffic.soak_policy.on,
                 soak_paused: c.traffic.soak_paused(now).map(|(_, why)| why),
-                soak_paused_since: c.traffic.soak_paused(now).map(|(at, _)| at.as_secs_f64()),
+                soak_paused_since: c.traffic.soak_paused(now).map(|(at, _)| super::time::rfc3339(at)),
             },
             controls: ControlsStatus { holder: c.controls.holder.clone(), observers: c.controls.observers },
         }
@@ -521,7 +521,7 @@ mod tests {
             (st["soak_on"].as_str(), st["soak_paused"].as_str()),
             (Some("healthy"), Some("blue error rate breach"))
         );
-        assert_eq!(st["soak_paused_since"], 0.0);
+        assert_eq!(st["soak_paused_since"], "1970-01-01T00:00:00.000Z");
     }
 
     #[test]
