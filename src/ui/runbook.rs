@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Screen, bar, fit, panel, styled};
-use crate::app::view::{Focus, visible_tasks};
+use crate::app::view::{Focus, visible_in};
 use crate::domain::automation::locked_phases;
 use crate::domain::runbook::{Phase, Task};
 
@@ -56,13 +56,12 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let phase = &rb.phases[selected];
     frame.render_widget(Paragraph::new(Line::styled("─".repeat(width), t.border)), rule);
 
-    let rows = visible_tasks(phase, s.view.open_only, &s.view.collapsed);
     let mut lines: Vec<Line> = Vec::new();
     let mut selected_line = 0;
     let mut row = 0;
+    // Section by section, so the rows are walked once (a phase may hold 100 000 tasks).
     for section in &phase.sections {
-        let section_rows: Vec<_> =
-            rows.iter().filter(|(_, task)| section_holds(section.tasks.as_slice(), task)).collect();
+        let section_rows = visible_in(&section.tasks, s.view.open_only, &s.view.collapsed);
         if section_rows.is_empty() {
             continue;
         }
@@ -74,7 +73,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
             if is_sel {
                 selected_line = lines.len();
             }
-            lines.push(task_line(task, *depth, is_sel && s.view.focus == Focus::Tasks, width, s));
+            lines.push(task_line(task, depth, is_sel && s.view.focus == Focus::Tasks, width, s));
             row += 1;
         }
     }
@@ -86,11 +85,6 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     }
     let first = scroll_start(selected_line, lines.len(), tasks_area.height as usize);
     frame.render_widget(Paragraph::new(lines[first..].to_vec()), tasks_area);
-}
-
-/// Whether `task` is one of `tasks` or below one of them.
-fn section_holds(tasks: &[Task], task: &Task) -> bool {
-    tasks.iter().any(|t| t.with_children().any(|c| std::ptr::eq(c, task)))
 }
 
 /// One line per traffic gate: which tasks still stand before that stage.

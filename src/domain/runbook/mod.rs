@@ -30,6 +30,8 @@ mod write;
 pub use parse::{MAX_DEPTH, RunbookError, parse};
 pub use write::{WriteError, find, locate, reapply, reapply_task, set_done};
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,16 +110,20 @@ impl Runbook {
     /// IDs that stand on more than one task, each with the lines it is on, in file order.
     /// Ticking such an ID is refused ([`WriteError::Ambiguous`]).
     pub fn duplicate_ids(&self) -> Vec<(String, Vec<usize>)> {
-        let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
+        // An index by ID keeps this linear: a runbook may hold 100 000 tasks.
+        let mut at: HashMap<&str, usize> = HashMap::new();
+        let mut seen: Vec<(&str, Vec<usize>)> = Vec::new();
         for task in self.tasks() {
-            let Some(id) = &task.id else { continue };
-            match seen.iter_mut().find(|(s, _)| s == id) {
-                Some((_, lines)) => lines.push(task.line),
-                None => seen.push((id.clone(), vec![task.line])),
+            let Some(id) = task.id.as_deref() else { continue };
+            match at.get(id) {
+                Some(&i) => seen[i].1.push(task.line),
+                None => {
+                    at.insert(id, seen.len());
+                    seen.push((id, vec![task.line]));
+                }
             }
         }
-        seen.retain(|(_, lines)| lines.len() > 1);
-        seen
+        seen.into_iter().filter(|(_, lines)| lines.len() > 1).map(|(id, lines)| (id.to_string(), lines)).collect()
     }
 }
 
