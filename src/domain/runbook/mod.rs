@@ -154,6 +154,34 @@ pub fn gate_status(rb: &Runbook, ids: &[String]) -> Vec<(String, GateState)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Duplicate IDs as found before the index by ID made it linear.
+    fn duplicate_ids_before(rb: &Runbook) -> Vec<(String, Vec<usize>)> {
+        let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
+        for task in rb.tasks() {
+            let Some(id) = &task.id else { continue };
+            match seen.iter_mut().find(|(s, _)| s == id) {
+                Some((_, lines)) => lines.push(task.line),
+                None => seen.push((id.clone(), vec![task.line])),
+            }
+        }
+        seen.retain(|(_, lines)| lines.len() > 1);
+        seen
+    }
+
+    proptest! {
+        #[test]
+        fn duplicate_ids_are_the_same_as_before(tasks in proptest::collection::vec((0usize..3, proptest::option::of(0u8..6)), 0..40)) {
+            let mut md = String::from("## P\n");
+            for (depth, id) in &tasks {
+                let id = id.map(|i| format!("T{i} ")).unwrap_or_default();
+                md.push_str(&format!("{}- [ ] {id}task\n", "  ".repeat(*depth)));
+            }
+            let rb = parse(md.as_bytes()).unwrap();
+            prop_assert_eq!(rb.duplicate_ids(), duplicate_ids_before(&rb));
+        }
+    }
 
     #[test]
     fn gates_are_done_open_or_missing() {
