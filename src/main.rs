@@ -7,6 +7,7 @@ fn main() -> std::process::ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("cutover: cannot install the error report hook: {e}");
     }
+    cutover::app::exit::install_panic_hook();
     if let Some(verb) = cli.command.take_controls_unused() {
         eprintln!(
             "cutover {verb}: --take-controls is for the verbs that act (advance, resume, …); {verb} never takes the controls"

@@ -1,6 +1,7 @@
 //! The event loop: one channel in, update, draw when something changed.
 
 mod controls_io;
+pub mod exit;
 pub mod keymap;
 mod logging;
 mod run;
@@ -10,7 +11,7 @@ pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-pub use run::{Setup, acting, run};
+pub use run::{Ended, Setup, acting, run};
 
 use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level, NOT_HOLDER};
 use crate::domain::fault::FaultPreset;
@@ -32,8 +33,8 @@ pub enum Msg {
         event: Event,
         lock: Option<crate::store::ActionLock>,
     },
-    /// SIGTERM, SIGHUP, SIGINT: end the same clean way as `q`.
-    Signal(&'static str),
+    /// SIGTERM, SIGHUP, SIGINT: end the same clean way as `q`, with the signal's exit status.
+    Signal(exit::Stop),
 }
 
 /// The cockpit's state plus what the operator is looking at.
@@ -43,11 +44,13 @@ pub struct App {
     pub keymap: Keymap,
     pub theme: Theme,
     pub quit: bool,
+    /// The signal that ended the loop, if one did.
+    pub stopped: Option<exit::Stop>,
 }
 
 impl App {
     pub fn new(cockpit: Cockpit, keymap: Keymap, theme: Theme) -> Self {
-        App { cockpit, view: ViewState::default(), keymap, theme, quit: false }
+        App { cockpit, view: ViewState::default(), keymap, theme, quit: false, stopped: None }
     }
 
     /// Handles one message; returns the commands to carry out.
@@ -60,9 +63,10 @@ impl App {
                 self.view.clamp_to(self.cockpit.runbook.as_ref());
                 out
             }
-            Msg::Signal(name) => {
+            Msg::Signal(stop) => {
                 self.quit = true;
-                vec![Command::Log(Level::Warn, format!("{name} received: leaving"))]
+                self.stopped = Some(stop);
+                vec![Command::Log(Level::Warn, format!("{} received: leaving", stop.name()))]
             }
         }
     }
@@ -601,8 +605,9 @@ mod tests {
         key(&mut a, KeyCode::Char('q'));
         assert!(a.quit);
         let mut a = app();
-        a.handle(Msg::Signal("SIGHUP"), Ts(0));
+        a.handle(Msg::Signal(exit::Stop::Hup), Ts(0));
         assert!(a.quit);
+        assert_eq!(a.stopped, Some(exit::Stop::Hup));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 use tui_logger::TuiLoggerWidget;
 
+use super::exit::{Signals, Stop};
 use super::keymap::Keymap;
 use super::terminal::TerminalGuard;
 use super::{App, Msg, logging};
@@ -47,7 +49,18 @@ pub struct Setup {
     pub actuators: Vec<ActuatorSpec>,
 }
 
-pub async fn run(setup: Setup) -> Result<()> {
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// `q`, or the last message source closed.
+    Quit,
+    Signal(Stop),
+}
+
+pub async fn run(setup: Setup) -> Result<Ended> {
+    if let Some(path) = &setup.log_file {
+        super::exit::set_log_file(path.clone());
+    }
     if let Some(n) = logging::init(setup.log_file.as_deref()) {
         tracing::warn!("{n}");
     }
@@ -112,7 +125,13 @@ pub async fn run(setup: Setup) -> Result<()> {
         cockpit.synced = Some((dir.generation(), cockpit.persisted()));
     }
     let base = cockpit.persisted();
-    let store = setup.state_dir.filter(|_| !read_only).map(|dir| spawn_store_writer(dir, base, tx.clone()));
+    let (store, writer) = match setup.state_dir.filter(|_| !read_only) {
+        Some(dir) => {
+            let (store, writer) = spawn_store_writer(dir, base, tx.clone());
+            (Some(store), Some(writer))
+        }
+        None => (None, None),
+    };
     let runbook_file = setup.runbook_file.map(|f| Arc::new(Mutex::new(f)));
     if let Some(file) = &runbook_file {
         tasks.push(spawn_runbook_watch(file.clone(), tx.clone()));
@@ -136,7 +155,9 @@ pub async fn run(setup: Setup) -> Result<()> {
         controls,
         action_dir,
         action_lock: RefCell::new(None),
+        in_flight: Arc::new(AtomicUsize::new(0)),
     };
+    let mut test_panic = std::env::var(super::exit::TEST_PANIC_VAR).ok();
     let mut guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
     let mut clock = local_clock();
     let mut dirty = true;
@@ -153,7 +174,7 @@ pub async fn run(setup: Setup) -> Result<()> {
         f.render_widget(w, area);
     };
     loop {
-        if dirty {
+        if dirty && !super::exit::panicked() {
             let screen = Screen {
                 cockpit: &app.cockpit,
                 view: &app.view,
@@ -163,6 +184,13 @@ pub async fn run(setup: Setup) -> Result<()> {
                 log: Some(&log_widget),
             };
             guard.terminal.draw(|f| ui::draw(f, &screen)).wrap_err("cannot draw")?;
+        }
+        match test_panic.take().as_deref() {
+            None => {}
+            Some("task") => drop(tokio::spawn(async {
+                panic!("deliberate panic in a task ({}=task)", super::exit::TEST_PANIC_VAR)
+            })),
+            Some(other) => panic!("deliberate panic in the event loop ({}={other})", super::exit::TEST_PANIC_VAR),
         }
         let Some(first) = rx.recv().await else { break };
         let mut batch = vec![first];
@@ -178,29 +206,43 @@ pub async fn run(setup: Setup) -> Result<()> {
             if matches!(msg, Msg::Domain(Event::Tick)) {
                 clock = local_clock();
             }
-            // An actuator's outcome carries the action lock: the state save it leads to keeps it.
-            let msg = match msg {
-                Msg::Action { event, lock } => {
-                    *exec.action_lock.borrow_mut() = lock;
-                    Msg::Domain(event)
-                }
-                m => m,
-            };
-            for cmd in app.handle(msg, sources::now()) {
-                exec.execute(cmd, &app.cockpit);
-            }
-            exec.action_lock.borrow_mut().take();
+            exec.handle(&mut app, msg);
         }
         if app.quit {
             break;
+        }
+    }
+    if let Some(stop) = app.stopped {
+        // What already arrived is carried out (an actuator's outcome is recorded, not lost); a
+        // change still under way is recorded as interrupted before the process ends.
+        while let Ok(msg) = rx.try_recv() {
+            if matches!(msg, Msg::Domain(_) | Msg::Action { .. }) {
+                exec.handle(&mut app, msg);
+            }
+        }
+        if exec.in_flight.load(Ordering::SeqCst) > 0 && !read_only {
+            for cmd in app.cockpit.stop_in_flight(stop.name()) {
+                exec.execute(cmd, &app.cockpit);
+            }
         }
     }
     for t in tasks {
         t.abort();
     }
     drop(guard);
-    Ok(())
+    // Every save and audit line queued so far reaches the disk before the process ends.
+    drop(exec);
+    if let Some(writer) = writer {
+        let deadline = std::time::Instant::now() + WRITER_WAIT;
+        while !writer.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    Ok(app.stopped.map_or(Ended::Quit, Ended::Signal))
 }
+
+/// How long leaving waits for the state dir's writer to finish what it was given.
+const WRITER_WAIT: Duration = Duration::from_secs(5);
 
 fn local_clock() -> String {
     chrono::Local::now().format("%H:%M:%S").to_string()
@@ -230,6 +272,8 @@ struct Executor {
     action_dir: Option<Arc<StateDir>>,
     /// The action lock of the traffic change being settled, until its state is saved.
     action_lock: RefCell<Option<ActionLock>>,
+    /// Traffic changes whose task has not yet sent its outcome.
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// How long a traffic change waits for a CLI verb's action to finish before giving up.
@@ -245,14 +289,16 @@ enum StoreJob {
     Barrier(tokio::sync::oneshot::Sender<Result<(), String>>),
 }
 
+/// The writer thread, and the channel to it: the thread ends once every sender is dropped and
+/// every job before that is done.
 fn spawn_store_writer(
     mut dir: StateDir,
     mut base: PersistedState,
     loop_tx: UnboundedSender<Msg>,
-) -> std::sync::mpsc::Sender<StoreJob> {
+) -> (std::sync::mpsc::Sender<StoreJob>, std::thread::JoinHandle<()>) {
     let (tx, rx) = std::sync::mpsc::channel::<StoreJob>();
     let who = Who::current();
-    std::thread::spawn(move || {
+    let writer = std::thread::spawn(move || {
         let mut last_save = Ok(());
         while let Ok(job) = rx.recv() {
             match job {
@@ -278,7 +324,7 @@ fn spawn_store_writer(
             }
         }
     });
-    tx
+    (tx, writer)
 }
 
 /// Saves `ours` as a compare-and-swap; when someone else wrote meanwhile (a shell `rollback`),
@@ -363,6 +409,22 @@ fn spawn_reconcile(chain: Arc<Chain>, tx: UnboundedSender<Msg>) -> JoinHandle<()
 }
 
 impl Executor {
+    /// One message into the app, and its commands carried out.
+    fn handle(&self, app: &mut App, msg: Msg) {
+        // An actuator's outcome carries the action lock: the state save it leads to keeps it.
+        let msg = match msg {
+            Msg::Action { event, lock } => {
+                *self.action_lock.borrow_mut() = lock;
+                Msg::Domain(event)
+            }
+            m => m,
+        };
+        for cmd in app.handle(msg, sources::now()) {
+            self.execute(cmd, &app.cockpit);
+        }
+        self.action_lock.borrow_mut().take();
+    }
+
     fn execute(&self, cmd: Command, cockpit: &Cockpit) {
         if self.read_only
             && let Some(what) = acting(&cmd)
@@ -438,6 +500,8 @@ impl Executor {
         let (chain, lock, tx) = (self.chain.clone(), self.apply_lock.clone(), self.tx.clone());
         let (dir, who) = (self.action_dir.clone(), self.who.clone());
         let state_path = self.action_dir.as_ref().map(|d| d.path().to_path_buf());
+        let in_flight = self.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::SeqCst);
         // Write-ahead: the Persist before this command must be on disk before traffic moves.
         let saved = self.store.as_ref().map(|store| {
             let (done, wait) = tokio::sync::oneshot::channel();
@@ -456,6 +520,7 @@ impl Executor {
             };
             if let Some(e) = not_saved {
                 let _ = tx.send(Msg::Domain(super::traffic_io::not_recorded(seq, &e)));
+                in_flight.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
             // Never interleave with a CLI verb (`cutover advance` from a shell).
@@ -492,7 +557,9 @@ impl Executor {
                     steps_done: Vec::new(),
                 }),
             };
+            // Counted down only once the outcome is in the channel, where leaving still finds it.
             let _ = tx.send(msg);
+            in_flight.fetch_sub(1, Ordering::SeqCst);
         });
     }
 
@@ -609,17 +676,10 @@ fn spawn_ticker(tx: UnboundedSender<Msg>) -> JoinHandle<()> {
 }
 
 fn spawn_signals(tx: UnboundedSender<Msg>) -> Result<JoinHandle<()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut int = signal(SignalKind::interrupt())?;
+    let mut signals = Signals::new()?;
     Ok(tokio::spawn(async move {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = hup.recv() => "SIGHUP",
-            _ = int.recv() => "SIGINT",
-        };
-        let _ = tx.send(Msg::Signal(name));
+        let stop = signals.recv().await;
+        let _ = tx.send(Msg::Signal(stop));
     }))
 }
 

@@ -120,6 +120,11 @@ pub struct ViewState {
 /// The tasks of a phase as listed: depth-first with their depth, done ones left
 /// out when `open_only`, sub-tasks of collapsed tasks left out.
 pub fn visible_tasks<'a>(phase: &'a Phase, open_only: bool, collapsed: &BTreeSet<usize>) -> Vec<(usize, &'a Task)> {
+    phase.sections.iter().flat_map(|s| visible_in(&s.tasks, open_only, collapsed)).collect()
+}
+
+/// The rows [`visible_tasks`] lists for one section's tasks, in the same order.
+pub fn visible_in<'a>(tasks: &'a [Task], open_only: bool, collapsed: &BTreeSet<usize>) -> Vec<(usize, &'a Task)> {
     fn walk<'a>(
         t: &'a Task,
         depth: usize,
@@ -137,10 +142,8 @@ pub fn visible_tasks<'a>(phase: &'a Phase, open_only: bool, collapsed: &BTreeSet
         }
     }
     let mut out = Vec::new();
-    for s in &phase.sections {
-        for t in &s.tasks {
-            walk(t, 0, open_only, collapsed, &mut out);
-        }
+    for t in tasks {
+        walk(t, 0, open_only, collapsed, &mut out);
     }
     out
 }

@@ -25,15 +25,15 @@ pub fn adopt(args: AdoptArgs, state_dir: Option<PathBuf>, read_only: bool) -> Ex
     };
     // A change cut off earlier may be settled by the router's reading alone.
     if let Err(e) = s.reconcile(&rt) {
-        return fail(verb, e);
+        return s.fail(e);
     }
     if let Err(e) = s.read_router_and_observe(&rt) {
-        return fail(verb, e);
+        return s.fail(e);
     }
     let before = s.cockpit().traffic.history.len();
     let from = s.cockpit().traffic.blue_percent;
     if let Err(e) = s.run(&rt, Event::Adopt { reason }) {
-        return fail(verb, e);
+        return s.fail(e);
     }
     let c = s.cockpit();
     let adopted =

@@ -22,7 +22,7 @@ pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>, read_only: bool) -
     // A change cut off earlier is settled first; if that changed the recorded stage, the operator
     // looks again before anything else moves.
     match s.reconcile(&rt) {
-        Err(e) => return fail(verb, e),
+        Err(e) => return s.fail(e),
         Ok(Some(Verdict::Applied | Verdict::NotApplied)) => {
             return fail(
                 verb,
@@ -39,7 +39,7 @@ pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>, read_only: bool) -
         return code;
     }
     if let Err(e) = s.read_router_and_observe(&rt) {
-        return fail(verb, e);
+        return s.fail(e);
     }
     let preview = match s.cockpit().preview_advance(args.to) {
         Ok(p) => p,
@@ -94,7 +94,7 @@ pub fn advance(args: AdvanceArgs, state_dir: Option<PathBuf>, read_only: bool) -
     let saved = s.run(&rt, event);
     let c = s.cockpit();
     if let Err(e) = saved {
-        return fail(verb, e);
+        return s.fail(e);
     }
     if c.traffic.blue_percent == preview.to && c.traffic.pending.is_none() {
         let soak = c.traffic.soak_remaining(c.now).map(format_countdown).unwrap_or_default();

@@ -99,12 +99,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     })
 }
 
-/// Reports how a cockpit ended, after the terminal is restored.
-fn finish(what: &str, result: color_eyre::Result<()>) -> ExitCode {
+/// Reports how a cockpit ended, after the terminal is restored: a signal gives the status a shell
+/// expects for it (129 SIGHUP, 130 SIGINT, 143 SIGTERM).
+fn finish(what: &str, result: color_eyre::Result<crate::app::Ended>) -> ExitCode {
+    use std::io::Write;
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(crate::app::Ended::Quit) => ExitCode::SUCCESS,
+        Ok(crate::app::Ended::Signal(stop)) => {
+            // After SIGHUP there may be no terminal to write to: not an error worth more.
+            let _ = writeln!(std::io::stderr(), "cutover {what}: stopped by {}", stop.name());
+            ExitCode::from(stop.exit_code())
+        }
         Err(e) => {
-            eprintln!("cutover {what}: {e:#}");
+            let _ = writeln!(std::io::stderr(), "cutover {what}: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -26,10 +26,10 @@ pub fn resume(args: ResumeArgs, state_dir: Option<PathBuf>, read_only: bool) -> 
         Err(code) => return code,
     };
     if let Err(e) = s.reconcile(&rt) {
-        return fail(verb, e);
+        return s.fail(e);
     }
     if let Err(e) = s.run(&rt, Event::Resume { reason }) {
-        return fail(verb, e);
+        return s.fail(e);
     }
     if s.cockpit().traffic.is_rolled_back() {
         return fail(verb, "refused: finish the rollback procedure's steps first (see the traffic panel)");

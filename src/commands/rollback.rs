@@ -42,7 +42,7 @@ pub fn rollback(args: RollbackArgs, state_dir: Option<PathBuf>, read_only: bool)
     let saved = s.run(&rt, Event::Rollback { reason });
     let c = s.cockpit();
     if let Err(e) = saved {
-        return fail(verb, e);
+        return s.fail(e);
     }
     if c.traffic.pending.is_none() && c.apply_failure.is_none() {
         println!("rolled back {before}% → 0%: {}", split(c));

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::actuators::Chain;
 use crate::app::Setup;
+use crate::app::exit::{Signals, Stop};
 use crate::app::traffic_io;
 use crate::config::Config;
 use crate::domain::cockpit::merge::{Side, merge};
@@ -31,6 +32,11 @@ pub struct Session {
     /// The controls, when taken with `--take-controls` (released when the verb ends).
     _controls: Option<Lease>,
     _lock: ActionLock,
+    /// Listened for from the first traffic change on; before that a signal ends the verb at once,
+    /// with nothing in flight to record.
+    signals: Option<Signals>,
+    /// The signal that stopped a traffic change; the verb ends with its exit status.
+    stopped: Option<Stop>,
 }
 
 /// The one verb a cockpit holding the controls never stops.
@@ -100,7 +106,8 @@ impl Session {
             Err(e) => return Err(fail(verb, e)),
         }
         let base = setup.cockpit.persisted();
-        let mut s = Session { verb, config, setup, dir, who, base, _controls: None, _lock: lock };
+        let mut s =
+            Session { verb, config, setup, dir, who, base, _controls: None, _lock: lock, signals: None, stopped: None };
         if let Some((lease, from, reason)) = controls {
             s._controls = lease;
             let detail = serde_json::json!({ "from": from, "reason": reason, "by": s.who.short() });
@@ -240,12 +247,16 @@ impl Session {
                 Command::Log(Level::Info, m) => println!("{m}"),
                 Command::Log(_, m) => eprintln!("{m}"),
                 Command::SetWeights { seq, weights, stage } => {
-                    let ev = apply_after_save(rt, chain, &last_save, seq, weights, stage, 0);
-                    queue.extend(self.outcome(ev));
+                    match self.apply_after_save(rt, chain, &last_save, seq, weights, stage, 0) {
+                        Ok(ev) => queue.extend(self.outcome(rt, ev)),
+                        Err(stop) => queue = self.stop(stop).into(),
+                    }
                 }
                 Command::ContinueWeights { seq, weights, stage, from_step } => {
-                    let ev = apply_after_save(rt, chain, &last_save, seq, weights, stage, from_step);
-                    queue.extend(self.outcome(ev));
+                    match self.apply_after_save(rt, chain, &last_save, seq, weights, stage, from_step) {
+                        Ok(ev) => queue.extend(self.outcome(rt, ev)),
+                        Err(stop) => queue = self.stop(stop).into(),
+                    }
                 }
                 Command::Persist => {
                     last_save = self.save();
@@ -276,20 +287,82 @@ impl Session {
                 | Command::SendTriggerRequest(_) => {}
             }
         }
+        if let Some(stop) = self.stopped {
+            return Err(format!("stopped by {}", stop.name()));
+        }
         saved
     }
 
+    /// A signal arrived while the router was being changed: what is left to do is dropped, and
+    /// the change is recorded as interrupted (saved and audited) instead.
+    fn stop(&mut self, stop: Stop) -> Vec<Command> {
+        self.stopped = Some(stop);
+        self.setup.cockpit.stop_in_flight(stop.name())
+    }
+
+    /// Ends the verb with `msg`: with the signal's exit status (130 for SIGINT…) when one stopped
+    /// it, else a plain failure.
+    pub fn fail(&self, msg: impl std::fmt::Display) -> ExitCode {
+        match self.stopped {
+            Some(stop) => {
+                // After SIGHUP there may be no terminal to write to.
+                let _ = writeln!(std::io::stderr(), "cutover {}: {msg}", self.verb);
+                ExitCode::from(stop.exit_code())
+            }
+            None => fail(self.verb, msg),
+        }
+    }
+
+    /// Runs change `seq` through the chain from step `from`, but only if the state saved just
+    /// before (the change marked pending) is on disk; a signal meanwhile stops it.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_after_save(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        chain: &Chain,
+        last_save: &Result<(), String>,
+        seq: u64,
+        weights: crate::domain::env::Weights,
+        stage: String,
+        from: usize,
+    ) -> Result<Event, Stop> {
+        if let Err(e) = last_save {
+            return Ok(traffic_io::not_recorded(seq, e));
+        }
+        let signals = &mut self.signals;
+        let verb = self.verb;
+        rt.block_on(async move {
+            if signals.is_none() {
+                *signals = Signals::new()
+                    .map_err(|e| eprintln!("cutover {verb}: warning: cannot listen for signals: {e}"))
+                    .ok();
+            }
+            let apply = traffic_io::apply(chain, seq, weights, stage, from);
+            match signals.as_mut() {
+                Some(sig) => tokio::select! {
+                    ev = apply => Ok(ev),
+                    stop = sig.recv() => Err(stop),
+                },
+                None => Ok(apply.await),
+            }
+        })
+    }
+
     /// What the actuators did, into the cockpit; a manual step is asked for on the terminal.
-    fn outcome(&mut self, ev: Event) -> Vec<Command> {
+    fn outcome(&mut self, rt: &tokio::runtime::Runtime, ev: Event) -> Vec<Command> {
         let manual = match &ev {
             Event::NeedsConfirmation { instruction, .. } => Some(instruction.clone()),
             _ => None,
         };
         let mut out = self.setup.cockpit.update(ev, crate::sources::now());
         if let Some(instruction) = manual.filter(|_| self.setup.cockpit.manual_wait.is_some()) {
-            let next = match ask_manual(&instruction) {
-                Ok(()) => Event::ConfirmManual,
-                Err(why) => Event::AbandonManual { why },
+            let next = match ask_manual(rt, self.signals.as_mut(), &instruction) {
+                Ok(Ok(())) => Event::ConfirmManual,
+                Ok(Err(why)) => Event::AbandonManual { why },
+                Err(stop) => {
+                    out.extend(self.stop(stop));
+                    return out;
+                }
             };
             out.extend(self.setup.cockpit.update(next, crate::sources::now()));
         }
@@ -297,37 +370,42 @@ impl Session {
     }
 }
 
-/// Runs change `seq` through the chain from step `from`, but only if the state saved just before
-/// (the change marked pending) is on disk.
-fn apply_after_save(
+/// A manual actuator step: the operator does it elsewhere and types `done` here. A signal while
+/// waiting stops the verb (`Err`).
+fn ask_manual(
     rt: &tokio::runtime::Runtime,
-    chain: &Chain,
-    last_save: &Result<(), String>,
-    seq: u64,
-    weights: crate::domain::env::Weights,
-    stage: String,
-    from: usize,
-) -> Event {
-    match last_save {
-        Ok(()) => rt.block_on(traffic_io::apply(chain, seq, weights, stage, from)),
-        Err(e) => traffic_io::not_recorded(seq, e),
-    }
-}
-
-/// A manual actuator step: the operator does it elsewhere and types `done` here.
-fn ask_manual(instruction: &str) -> Result<(), String> {
+    signals: Option<&mut Signals>,
+    instruction: &str,
+) -> Result<Result<(), String>, Stop> {
     if !std::io::stdin().is_terminal() {
-        return Err("stdin is not a terminal, so nobody can confirm it".into());
+        return Ok(Err("stdin is not a terminal, so nobody can confirm it".into()));
     }
     println!("MANUAL STEP: {instruction}");
     print!("type done once it is done (anything else gives the change up): ");
     let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(_) if line.trim() == "done" => Ok(()),
-        Ok(_) => Err(format!("the operator typed {:?} instead of done", line.trim())),
-        Err(e) => Err(format!("cannot read the terminal: {e}")),
-    }
+    // A plain thread, not the runtime's blocking pool: the runtime must not wait for a line
+    // nobody types once a signal has ended the verb.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+    });
+    let answer = |read: Result<Result<String, std::io::Error>, _>| match read {
+        Ok(Ok(line)) if line.trim() == "done" => Ok(()),
+        Ok(Ok(line)) => Err(format!("the operator typed {:?} instead of done", line.trim())),
+        Ok(Err(e)) => Err(format!("cannot read the terminal: {e}")),
+        Err(_) => Err("cannot read the terminal".to_string()),
+    };
+    rt.block_on(async move {
+        match signals {
+            Some(sig) => tokio::select! {
+                read = rx => Ok(answer(read)),
+                stop = sig.recv() => Err(stop),
+            },
+            None => Ok(answer(rx.await)),
+        }
+    })
 }
 
 /// Refuses the verb while a cockpit holds the controls, unless `take` says why they are taken:

@@ -2,9 +2,10 @@
 //! themselves when an event happens, tasks that gate a traffic stage, and
 //! phases locked behind their predecessors.
 
+use std::collections::HashMap;
 use std::fmt;
 
-use super::runbook::{GateState, Runbook, gate_status};
+use super::runbook::{GateState, Phase, Runbook, gate_status};
 
 /// What makes a linked task tick itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,25 +82,71 @@ impl Gate {
 
 /// For each phase: whether a phase before it in the dependency order is incomplete.
 pub fn locked_phases(rb: &Runbook) -> Vec<bool> {
+    // One pass each over the phases and the order: a runbook may hold thousands of phases.
+    let mut first: HashMap<&str, &Phase> = HashMap::new();
+    for p in &rb.phases {
+        first.entry(p.title.as_str()).or_insert(p);
+    }
+    // A title named in the order but holding no tasks stands for nothing left to do.
     let complete = |title: &str| {
-        rb.phases.iter().find(|p| p.title == title).is_none_or(|p| {
+        first.get(title).is_none_or(|p| {
             let (done, total) = p.progress();
             done == total
         })
     };
-    rb.phases
-        .iter()
-        .map(|p| match rb.order.iter().position(|t| *t == p.title) {
-            Some(pos) => rb.order[..pos].iter().any(|before| !complete(before)),
-            None => false,
-        })
-        .collect()
+    // For each title's first place in the order: whether an incomplete phase comes before it.
+    let mut blocked: HashMap<&str, bool> = HashMap::new();
+    let mut incomplete_before = false;
+    for title in &rb.order {
+        blocked.entry(title.as_str()).or_insert(incomplete_before);
+        incomplete_before = incomplete_before || !complete(title);
+    }
+    rb.phases.iter().map(|p| blocked.get(p.title.as_str()).copied().unwrap_or(false)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::runbook::parse;
+    use proptest::prelude::*;
+
+    /// Locked phases as computed before they were made linear.
+    fn locked_phases_before(rb: &Runbook) -> Vec<bool> {
+        let complete = |title: &str| {
+            rb.phases.iter().find(|p| p.title == title).is_none_or(|p| {
+                let (done, total) = p.progress();
+                done == total
+            })
+        };
+        rb.phases
+            .iter()
+            .map(|p| match rb.order.iter().position(|t| *t == p.title) {
+                Some(pos) => rb.order[..pos].iter().any(|before| !complete(before)),
+                None => false,
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn locked_phases_are_the_same_as_before(
+            phases in proptest::collection::vec((0usize..5, proptest::collection::vec(any::<bool>(), 1..4)), 1..7),
+            chain in proptest::collection::vec(0usize..5, 0..6),
+        ) {
+            const TITLES: [&str; 5] = ["Setup", "Build", "Ship", "Verify", "Close"];
+            let mut md = String::new();
+            for (title, done) in &phases {
+                md.push_str(&format!("## {}\n", TITLES[*title]));
+                for d in done {
+                    md.push_str(if *d { "- [x] t\n" } else { "- [ ] t\n" });
+                }
+            }
+            let names: Vec<&str> = chain.iter().map(|&i| TITLES[i]).collect();
+            md.push_str(&format!("## Dependencies\n{}\n", names.join(" → ")));
+            let rb = parse(md.as_bytes()).unwrap();
+            prop_assert_eq!(locked_phases(&rb), locked_phases_before(&rb));
+        }
+    }
 
     const RB: &[u8] = b"# T\n## A\n- [x] T1 a\n## B\n- [ ] T2 b\n## C\n- [ ] T3 c\n## Dependencies\n```\nA (T1-T1) \xe2\x86\x92 B (T2-T2)\nB \xe2\x86\x92 C (T3-T3)\n```\n";
 

@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Screen, bar, fit, panel, styled};
-use crate::app::view::{Focus, visible_tasks};
+use crate::app::view::{Focus, visible_in};
 use crate::domain::automation::locked_phases;
 use crate::domain::runbook::{Phase, Task};
 
@@ -56,41 +56,50 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let phase = &rb.phases[selected];
     frame.render_widget(Paragraph::new(Line::styled("─".repeat(width), t.border)), rule);
 
-    let rows = visible_tasks(phase, s.view.open_only, &s.view.collapsed);
-    let mut lines: Vec<Line> = Vec::new();
+    // Rows are gathered as references, and only the ones in view become styled lines: a phase
+    // may hold 100 000 tasks, and a frame must not format them all.
+    enum Row<'a> {
+        Title(&'a str),
+        Task(usize, &'a Task, bool),
+    }
+    let mut rows: Vec<Row> = Vec::new();
     let mut selected_line = 0;
-    let mut row = 0;
+    let mut task_no = 0;
     for section in &phase.sections {
-        let section_rows: Vec<_> =
-            rows.iter().filter(|(_, task)| section_holds(section.tasks.as_slice(), task)).collect();
+        let section_rows = visible_in(&section.tasks, s.view.open_only, &s.view.collapsed);
         if section_rows.is_empty() {
             continue;
         }
         if let Some(title) = &section.title {
-            lines.push(Line::styled(fit(title, width), t.accent));
+            rows.push(Row::Title(title));
         }
         for (depth, task) in section_rows {
-            let is_sel = row == s.view.task;
+            let is_sel = task_no == s.view.task;
             if is_sel {
-                selected_line = lines.len();
+                selected_line = rows.len();
             }
-            lines.push(task_line(task, *depth, is_sel && s.view.focus == Focus::Tasks, width, s));
-            row += 1;
+            rows.push(Row::Task(depth, task, is_sel && s.view.focus == Focus::Tasks));
+            task_no += 1;
         }
     }
+    let height = tasks_area.height as usize;
+    let first = scroll_start(selected_line, rows.len(), height);
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .skip(first)
+        .take(height.max(1))
+        .map(|row| match row {
+            Row::Title(title) => Line::styled(fit(title, width), t.accent),
+            Row::Task(depth, task, sel) => task_line(task, *depth, *sel, width, s),
+        })
+        .collect();
     if lines.is_empty() {
         lines.push(Line::styled(
             if s.view.open_only { "every task of this phase is done" } else { "no tasks" },
             t.muted,
         ));
     }
-    let first = scroll_start(selected_line, lines.len(), tasks_area.height as usize);
-    frame.render_widget(Paragraph::new(lines[first..].to_vec()), tasks_area);
-}
-
-/// Whether `task` is one of `tasks` or below one of them.
-fn section_holds(tasks: &[Task], task: &Task) -> bool {
-    tasks.iter().any(|t| t.with_children().any(|c| std::ptr::eq(c, task)))
+    frame.render_widget(Paragraph::new(lines), tasks_area);
 }
 
 /// One line per traffic gate: which tasks still stand before that stage.

@@ -89,6 +89,14 @@ impl Tmux {
         }
     }
 
+    /// A tmux format read from the pane, e.g. `#{alternate_on}` (1 while the alternate screen is
+    /// on) or `#{cursor_flag}` (1 while the cursor is shown).
+    pub fn format(&self, format: &str) -> String {
+        let o = self.tmux().args(["display-message", "-p", "-t", "e2e", format]).output().unwrap();
+        assert!(o.status.success(), "tmux display-message {format}");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }

@@ -56,6 +56,38 @@ impl Cockpit {
     }
 }
 
+impl Cockpit {
+    /// The process is stopping (`signal` names why) while a change may be in flight: the change
+    /// becomes interrupted, and is saved and audited as such, so it is never left half done
+    /// without a record; the next cutover settles it from the router's reading. Nothing when no
+    /// change is in flight.
+    pub fn stop_in_flight(&mut self, signal: &str) -> Vec<Command> {
+        let Some(p) = self.traffic.pending.clone() else { return Vec::new() };
+        self.traffic.interrupt();
+        self.manual_wait = None;
+        let change = crate::domain::traffic::describe(&p);
+        let mut out = vec![Command::Log(
+            super::Level::Warn,
+            format!(
+                "{signal}: {change} was in flight: recorded as interrupted; the next cutover checks it against \
+                 the router and never repeats it"
+            ),
+        )];
+        let detail = json!({
+            "seq": p.seq,
+            "kind": p.kind,
+            "from": p.from,
+            "to": p.to,
+            "requested_at_ms": p.requested_at.0,
+            "by": p.by,
+            "signal": signal,
+        });
+        self.audit("interrupted", detail, &mut out);
+        out.push(Command::Persist);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::domain::cockpit::{Cockpit, Command, Event, Level};
@@ -176,5 +208,35 @@ mod tests {
         let out = c.update(Event::Reconcile(Ok(Some(weights_for(0)))), Ts(9000));
         assert!(audits(&out).is_empty());
         assert_eq!(c.weights.map(|(_, w)| w), Some(weights_for(0)));
+    }
+
+    #[test]
+    fn a_signal_during_a_change_records_it_interrupted_and_the_restart_settles_it() {
+        let mut c = cockpit();
+        c.update(Event::Advance { to: None, override_reason: None }, Ts(0));
+        assert!(c.traffic.pending.is_some());
+        let out = c.stop_in_flight("SIGHUP");
+        assert_eq!(audits(&out), vec!["interrupted"]);
+        assert_eq!(out.last(), Some(&Command::Persist), "saved after the audit line: {out:?}");
+        assert!(
+            out.iter().any(|x| matches!(x, Command::Log(Level::Warn, m)
+            if m.starts_with("SIGHUP: advance 0% → 10% was in flight"))),
+            "{out:?}"
+        );
+        assert!(c.traffic.pending.is_none() && c.traffic.interrupted.is_some());
+        let saved = c.persisted();
+        assert!(saved.traffic.interrupted.is_some(), "the record is in the saved state");
+        let mut fresh = cockpit();
+        assert!(fresh.restore(saved).is_empty());
+        let out = fresh.update(Event::Reconcile(Ok(Some(weights_for(10)))), Ts(9000));
+        assert_eq!(audits(&out), vec!["reconciled-applied"]);
+        assert_eq!(fresh.traffic.blue_percent, 10);
+    }
+
+    #[test]
+    fn a_signal_with_nothing_in_flight_records_nothing() {
+        let mut c = cockpit();
+        assert!(c.stop_in_flight("SIGTERM").is_empty());
+        assert!(c.traffic.interrupted.is_none());
     }
 }

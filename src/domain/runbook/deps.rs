@@ -14,8 +14,9 @@
 //! are dropped with their arrows. The order is a topological sort of the named
 //! phases, ties broken by file order; no arrows or a cycle give an empty order.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use super::Phase;
 
@@ -40,22 +41,37 @@ pub(super) fn order(lines: &[&str], phases: &[Phase]) -> Vec<String> {
         lines.iter().map(|l| split_arrows(strip_marker(l)).into_iter().map(part).collect::<Vec<_>>()).collect();
     let chains: Vec<Vec<Part>> = chains.into_iter().filter(|c| c.len() >= 2).collect();
 
-    let numbers: Vec<Vec<u64>> =
-        phases.iter().map(|p| p.tasks().filter_map(|t| t.id.as_deref().and_then(id_number)).collect()).collect();
+    // Every task number with its phase, sorted: a range is then a slice found by two binary
+    // searches, and each range is counted once (the work stays linear in the tasks).
+    let mut numbered: Vec<(u64, usize)> = phases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.tasks().filter_map(|t| t.id.as_deref().and_then(id_number)).map(move |n| (n, i)))
+        .collect();
+    numbered.sort_unstable();
+    let memo: RefCell<HashMap<(u64, u64), Option<usize>>> = RefCell::new(HashMap::new());
     let by_range = |(lo, hi): (u64, u64)| -> Option<usize> {
-        let counts = numbers.iter().map(|ns| ns.iter().filter(|&&n| lo <= n && n <= hi).count());
-        let (best, count) = counts.enumerate().max_by_key(|&(i, c)| (c, Reverse(i)))?;
-        (count > 0).then_some(best)
+        *memo.borrow_mut().entry((lo, hi)).or_insert_with(|| {
+            let from = numbered.partition_point(|&(n, _)| n < lo);
+            let to = numbered.partition_point(|&(n, _)| n <= hi);
+            let mut counts: HashMap<usize, usize> = HashMap::new();
+            for &(_, p) in numbered.get(from..to).unwrap_or_default() {
+                *counts.entry(p).or_default() += 1;
+            }
+            // The most IDs wins; a tie goes to the earlier phase.
+            counts.into_iter().max_by_key(|&(i, c)| (c, Reverse(i))).map(|(i, _)| i)
+        })
     };
     let titles: Vec<Vec<String>> = phases.iter().map(|p| words(&p.title)).collect();
 
     // Names that carry a range somewhere teach us which phase they mean.
-    let mut learned: Vec<(&[String], usize)> = Vec::new();
+    // The first range a name carries is the one it keeps.
+    let mut learned: HashMap<&[String], usize> = HashMap::new();
     for part in chains.iter().flatten() {
         if let (Some(range), false) = (part.range, part.words.is_empty())
             && let Some(p) = by_range(range)
         {
-            learned.push((&part.words, p));
+            learned.entry(&part.words).or_insert(p);
         }
     }
 
@@ -63,7 +79,7 @@ pub(super) fn order(lines: &[&str], phases: &[Phase]) -> Vec<String> {
         if let Some(p) = part.range.and_then(by_range) {
             return Node::Phase(p);
         }
-        if let Some(&(_, p)) = learned.iter().find(|(w, _)| *w == part.words.as_slice()) {
+        if let Some(&p) = learned.get(part.words.as_slice()) {
             return Node::Phase(p);
         }
         if let Some(p) = by_title(&part.words, &titles) {
@@ -95,11 +111,13 @@ pub(super) fn order(lines: &[&str], phases: &[Phase]) -> Vec<String> {
     members.dedup();
 
     // `All → B`: every member that B does not (already) lead to comes before B.
+    let mut next = successors(&edges, phases.len());
     for &b in &after_all {
-        let downstream = reachable(b, &edges, phases.len());
+        let downstream = reachable(b, &next);
         for &m in &members {
             if m != b && !downstream[m] {
                 edges.push((m, b));
+                next[m].push(b);
             }
         }
     }
@@ -111,23 +129,31 @@ pub(super) fn order(lines: &[&str], phases: &[Phase]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// For each phase, the phases its edges lead to, in edge order.
+fn successors(edges: &[(usize, usize)], n: usize) -> Vec<Vec<usize>> {
+    let mut next = vec![Vec::new(); n];
+    for &(a, b) in edges {
+        next[a].push(b);
+    }
+    next
+}
+
 /// Kahn's algorithm, smallest phase index first among the ready ones. `None` on a cycle.
 fn topo_sort(members: &[usize], edges: &[(usize, usize)], n: usize) -> Option<Vec<usize>> {
     let mut incoming = vec![0usize; n];
     for &(_, b) in edges {
         incoming[b] += 1;
     }
+    let next = successors(edges, n);
     let mut ready: BinaryHeap<Reverse<usize>> =
         members.iter().filter(|&&m| incoming[m] == 0).map(|&m| Reverse(m)).collect();
     let mut out = Vec::with_capacity(members.len());
     while let Some(Reverse(m)) = ready.pop() {
         out.push(m);
-        for &(a, b) in edges {
-            if a == m {
-                incoming[b] -= 1;
-                if incoming[b] == 0 {
-                    ready.push(Reverse(b));
-                }
+        for &b in &next[m] {
+            incoming[b] -= 1;
+            if incoming[b] == 0 {
+                ready.push(Reverse(b));
             }
         }
     }
@@ -135,14 +161,14 @@ fn topo_sort(members: &[usize], edges: &[(usize, usize)], n: usize) -> Option<Ve
 }
 
 /// Which phases `from` leads to (itself included).
-fn reachable(from: usize, edges: &[(usize, usize)], n: usize) -> Vec<bool> {
-    let mut seen = vec![false; n];
+fn reachable(from: usize, next: &[Vec<usize>]) -> Vec<bool> {
+    let mut seen = vec![false; next.len()];
     let mut todo = vec![from];
     while let Some(x) = todo.pop() {
         if std::mem::replace(&mut seen[x], true) {
             continue;
         }
-        todo.extend(edges.iter().filter(|&&(a, _)| a == x).map(|&(_, b)| b));
+        todo.extend(next[x].iter().copied());
     }
     seen
 }
@@ -250,6 +276,161 @@ fn words(s: &str) -> Vec<String> {
 mod tests {
     use super::super::parse;
     use super::*;
+    use proptest::prelude::*;
+
+    // The order as computed before it was made linear, kept to check the answers stay the same.
+    fn order_before(lines: &[&str], phases: &[Phase]) -> Vec<String> {
+        let chains: Vec<Vec<Part>> =
+            lines.iter().map(|l| split_arrows(strip_marker(l)).into_iter().map(part).collect::<Vec<_>>()).collect();
+        let chains: Vec<Vec<Part>> = chains.into_iter().filter(|c| c.len() >= 2).collect();
+
+        let numbers: Vec<Vec<u64>> =
+            phases.iter().map(|p| p.tasks().filter_map(|t| t.id.as_deref().and_then(id_number)).collect()).collect();
+        let by_range = |(lo, hi): (u64, u64)| -> Option<usize> {
+            let counts = numbers.iter().map(|ns| ns.iter().filter(|&&n| lo <= n && n <= hi).count());
+            let (best, count) = counts.enumerate().max_by_key(|&(i, c)| (c, Reverse(i)))?;
+            (count > 0).then_some(best)
+        };
+        let titles: Vec<Vec<String>> = phases.iter().map(|p| words(&p.title)).collect();
+
+        // Names that carry a range somewhere teach us which phase they mean.
+        let mut learned: Vec<(&[String], usize)> = Vec::new();
+        for part in chains.iter().flatten() {
+            if let (Some(range), false) = (part.range, part.words.is_empty())
+                && let Some(p) = by_range(range)
+            {
+                learned.push((&part.words, p));
+            }
+        }
+
+        let resolve = |part: &Part| -> Node {
+            if let Some(p) = part.range.and_then(by_range) {
+                return Node::Phase(p);
+            }
+            if let Some(&(_, p)) = learned.iter().find(|(w, _)| *w == part.words.as_slice()) {
+                return Node::Phase(p);
+            }
+            if let Some(p) = by_title(&part.words, &titles) {
+                return Node::Phase(p);
+            }
+            if let Some(p) = part.notes.iter().find_map(|n| by_title(n, &titles)) {
+                return Node::Phase(p);
+            }
+            if part.range.is_none() && part.words.first().is_some_and(|w| w == "all") {
+                return Node::All;
+            }
+            Node::Unknown
+        };
+
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        let mut after_all: Vec<usize> = Vec::new();
+        for chain in &chains {
+            let nodes: Vec<Node> = chain.iter().map(resolve).collect();
+            for pair in nodes.windows(2) {
+                match (pair[0], pair[1]) {
+                    (Node::Phase(a), Node::Phase(b)) if a != b => edges.push((a, b)),
+                    (Node::All, Node::Phase(b)) => after_all.push(b),
+                    _ => {}
+                }
+            }
+        }
+        let mut members: Vec<usize> =
+            edges.iter().flat_map(|&(a, b)| [a, b]).chain(after_all.iter().copied()).collect();
+        members.sort_unstable();
+        members.dedup();
+
+        // `All → B`: every member that B does not (already) lead to comes before B.
+        for &b in &after_all {
+            let downstream = reachable_before(b, &edges, phases.len());
+            for &m in &members {
+                if m != b && !downstream[m] {
+                    edges.push((m, b));
+                }
+            }
+        }
+        edges.sort_unstable();
+        edges.dedup();
+
+        topo_sort_before(&members, &edges, phases.len())
+            .map(|order| order.into_iter().map(|i| phases[i].title.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// (before) Kahn's algorithm, smallest phase index first among the ready ones. `None` on a cycle.
+    fn topo_sort_before(members: &[usize], edges: &[(usize, usize)], n: usize) -> Option<Vec<usize>> {
+        let mut incoming = vec![0usize; n];
+        for &(_, b) in edges {
+            incoming[b] += 1;
+        }
+        let mut ready: BinaryHeap<Reverse<usize>> =
+            members.iter().filter(|&&m| incoming[m] == 0).map(|&m| Reverse(m)).collect();
+        let mut out = Vec::with_capacity(members.len());
+        while let Some(Reverse(m)) = ready.pop() {
+            out.push(m);
+            for &(a, b) in edges {
+                if a == m {
+                    incoming[b] -= 1;
+                    if incoming[b] == 0 {
+                        ready.push(Reverse(b));
+                    }
+                }
+            }
+        }
+        (out.len() == members.len()).then_some(out)
+    }
+
+    /// Which phases `from` leads to (itself included).
+    fn reachable_before(from: usize, edges: &[(usize, usize)], n: usize) -> Vec<bool> {
+        let mut seen = vec![false; n];
+        let mut todo = vec![from];
+        while let Some(x) = todo.pop() {
+            if std::mem::replace(&mut seen[x], true) {
+                continue;
+            }
+            todo.extend(edges.iter().filter(|&&(a, _)| a == x).map(|&(_, b)| b));
+        }
+        seen
+    }
+
+    /// Small runbooks whose dependency lines mix ranges, names, notes, `All` and cycles.
+    fn runbook_with_deps() -> impl Strategy<Value = String> {
+        let phase = (0usize..4, proptest::collection::vec(0u64..30, 0..5));
+        let line = proptest::collection::vec((0usize..8, proptest::option::of((0u64..30, 0u64..8))), 1..4);
+        (proptest::collection::vec(phase, 1..6), proptest::collection::vec(line, 0..5)).prop_map(|(phases, lines)| {
+            const NAMES: [&str; 8] =
+                ["Setup", "Build Things", "Ship", "All Complete", "Blue Deploy", "Green", "Deploy", "Nowhere"];
+            let mut md = String::new();
+            for (title, ids) in &phases {
+                md.push_str(&format!("## Phase {title}: {}\n", NAMES[*title]));
+                for id in ids {
+                    md.push_str(&format!("- [ ] T{id:03} task\n"));
+                }
+            }
+            md.push_str("## Dependencies\n");
+            for chain in &lines {
+                let parts: Vec<String> = chain
+                    .iter()
+                    .map(|(name, range)| match range {
+                        Some((lo, len)) => format!("{} (T{lo:03}-T{:03})", NAMES[*name], lo + len),
+                        None => NAMES[*name].to_string(),
+                    })
+                    .collect();
+                md.push_str(&format!("- {}\n", parts.join(" → ")));
+            }
+            md
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_order_is_the_same_as_before(md in runbook_with_deps()) {
+            let rb = parse(md.as_bytes()).unwrap();
+            let section = md.split("## Dependencies\n").nth(1).unwrap_or_default();
+            let lines: Vec<&str> = section.lines().collect();
+            prop_assert_eq!(order(&lines, &rb.phases), order_before(&lines, &rb.phases));
+            prop_assert_eq!(&rb.order, &order_before(&lines, &rb.phases));
+        }
+    }
 
     fn order_of(md: &str) -> Vec<String> {
         parse(md.as_bytes()).unwrap().order

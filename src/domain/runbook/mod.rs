@@ -30,6 +30,8 @@ mod write;
 pub use parse::{MAX_DEPTH, RunbookError, parse};
 pub use write::{WriteError, find, locate, reapply, reapply_task, set_done};
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,16 +110,20 @@ impl Runbook {
     /// IDs that stand on more than one task, each with the lines it is on, in file order.
     /// Ticking such an ID is refused ([`WriteError::Ambiguous`]).
     pub fn duplicate_ids(&self) -> Vec<(String, Vec<usize>)> {
-        let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
+        // An index by ID keeps this linear: a runbook may hold 100 000 tasks.
+        let mut at: HashMap<&str, usize> = HashMap::new();
+        let mut seen: Vec<(&str, Vec<usize>)> = Vec::new();
         for task in self.tasks() {
-            let Some(id) = &task.id else { continue };
-            match seen.iter_mut().find(|(s, _)| s == id) {
-                Some((_, lines)) => lines.push(task.line),
-                None => seen.push((id.clone(), vec![task.line])),
+            let Some(id) = task.id.as_deref() else { continue };
+            match at.get(id) {
+                Some(&i) => seen[i].1.push(task.line),
+                None => {
+                    at.insert(id, seen.len());
+                    seen.push((id, vec![task.line]));
+                }
             }
         }
-        seen.retain(|(_, lines)| lines.len() > 1);
-        seen
+        seen.into_iter().filter(|(_, lines)| lines.len() > 1).map(|(id, lines)| (id.to_string(), lines)).collect()
     }
 }
 
@@ -148,6 +154,34 @@ pub fn gate_status(rb: &Runbook, ids: &[String]) -> Vec<(String, GateState)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Duplicate IDs as found before the index by ID made it linear.
+    fn duplicate_ids_before(rb: &Runbook) -> Vec<(String, Vec<usize>)> {
+        let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
+        for task in rb.tasks() {
+            let Some(id) = &task.id else { continue };
+            match seen.iter_mut().find(|(s, _)| s == id) {
+                Some((_, lines)) => lines.push(task.line),
+                None => seen.push((id.clone(), vec![task.line])),
+            }
+        }
+        seen.retain(|(_, lines)| lines.len() > 1);
+        seen
+    }
+
+    proptest! {
+        #[test]
+        fn duplicate_ids_are_the_same_as_before(tasks in proptest::collection::vec((0usize..3, proptest::option::of(0u8..6)), 0..40)) {
+            let mut md = String::from("## P\n");
+            for (depth, id) in &tasks {
+                let id = id.map(|i| format!("T{i} ")).unwrap_or_default();
+                md.push_str(&format!("{}- [ ] {id}task\n", "  ".repeat(*depth)));
+            }
+            let rb = parse(md.as_bytes()).unwrap();
+            prop_assert_eq!(rb.duplicate_ids(), duplicate_ids_before(&rb));
+        }
+    }
 
     #[test]
     fn gates_are_done_open_or_missing() {
