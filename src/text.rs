@@ -2,11 +2,7 @@
 
 use std::time::Duration;
 
-/// `text` on one line (runs of white space folded), at most `max` characters, ending in `…` when cut.
-pub fn one_line(text: &str, max: usize) -> String {
-    let s = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() <= max { s } else { s.chars().take(max.saturating_sub(1)).chain(['…']).collect() }
-}
+pub use crate::domain::bound::one_line;
 
 /// `250ms`, `2s`, `1.5s`.
 pub fn short_duration(d: Duration) -> String {
@@ -23,12 +19,6 @@ pub fn short_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_line_folds_and_cuts() {
-        assert_eq!(one_line("a\n  b\tc", 10), "a b c");
-        assert_eq!(one_line("abcdef", 4), "abc…");
-    }
 
     #[test]
     fn durations_read_short() {

@@ -2,11 +2,13 @@
 
 pub mod alert;
 pub mod automation;
+pub mod bound;
 pub mod cockpit;
 pub mod env;
 pub mod exposition;
 pub mod fault;
 pub mod health;
+pub mod redact;
 pub mod report;
 pub mod runbook;
 pub mod sli;
