@@ -14,6 +14,7 @@ pub mod runbook;
 pub mod sli;
 pub mod slo;
 pub mod status;
+pub mod streak;
 pub mod time;
 pub mod traffic;
 pub mod trigger;

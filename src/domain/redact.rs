@@ -30,8 +30,8 @@ impl fmt::Debug for Redactor {
 }
 
 impl Redactor {
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new() -> Self {
+        Redactor { secrets: Vec::new() }
     }
 
     /// Adds a secret, and the forms it takes in JSON and in a URL. Surrounding white space is
