@@ -33,7 +33,8 @@ pub fn check(args: ConfigArgs) -> ExitCode {
     let mut summary = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
     if let Some(c) = &config {
-        if let Some(e) = c.watches_nothing() {
+        // Only said of a config without other errors: a broken [[slo]] is not an empty config.
+        if let Some(e) = c.watches_nothing().filter(|_| errors.is_empty()) {
             problems.push(e);
         }
         // Opened, not just named: a missing one fails here, not at the go-live.

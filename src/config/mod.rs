@@ -118,14 +118,19 @@ pub struct SloConfig {
 }
 
 impl Config {
-    /// Why this config gives a cockpit nothing to show (no SLO, no target, no alerts), if so:
-    /// `status` on it would report all well about nothing.
+    /// Why this config gives a cockpit nothing to watch or drive (no SLO, target, Prometheus
+    /// alerts, runbook or actuator), if so: `status` on it would report all well about nothing.
     pub fn watches_nothing(&self) -> Option<String> {
         let alerts = self.prometheus.as_ref().is_some_and(|p| p.alert_labels.is_some());
-        (self.slos.is_empty() && self.targets.is_empty() && !alerts).then(|| {
+        let nothing = self.slos.is_empty()
+            && self.targets.is_empty()
+            && !alerts
+            && self.runbook.is_none()
+            && self.actuators.is_empty();
+        nothing.then(|| {
             format!(
-                "{}: the config watches nothing (no [[slo]], no [[target]], no [prometheus] alerts); \
-                 see config/cutover.example.toml",
+                "{}: the config is empty: no [[slo]], [[target]], [prometheus], [runbook] or [[actuator]] to \
+                 watch or drive; see config/cutover.example.toml",
                 self.file.display()
             )
         })
@@ -221,7 +226,9 @@ pub fn parse_partial(text: &str, file: &Path, base: Option<&Path>) -> (Option<Co
     let Some(raw) = raw else { return (None, errors) };
     let v = Validator { text, file, errors: Default::default(), broken_slos: Default::default() };
     let config = v.validate(raw, base);
-    errors.extend(v.errors.into_inner());
+    // A line with a type error holds a stand-in now: what the validator says of it is not news.
+    let bad_lines: Vec<usize> = errors.iter().filter_map(|e| e.position.map(|p| p.0)).collect();
+    errors.extend(v.errors.into_inner().into_iter().filter(|e| !e.position.is_some_and(|p| bad_lines.contains(&p.0))));
     // In the file's order, so a list of them reads top to bottom.
     errors.sort_by_key(|e| e.position);
     (Some(config), errors)
@@ -266,7 +273,11 @@ fn read_raw(text: &str, file: &Path) -> (Option<RawConfig>, Vec<ConfigError>) {
         }
         let message = e.message().trim().to_string();
         // A field missing from a table with a blanked line is this search's doing, not the file's.
-        let ours = |span: &std::ops::Range<usize>| blanked.iter().any(|b| b.start >= span.start && b.end <= span.end);
+        // The span may be the table's header only: the table runs to the next header.
+        let ours = |span: &std::ops::Range<usize>| {
+            let end = work[span.end.min(work.len())..].find("\n[").map_or(work.len(), |i| span.end + i).max(span.end);
+            blanked.iter().any(|b| b.start >= span.start && b.end <= end)
+        };
         if message.starts_with("missing field") && e.span().is_some_and(|s| ours(&s)) {
             return (None, errors);
         }
@@ -281,9 +292,29 @@ fn read_raw(text: &str, file: &Path) -> (Option<RawConfig>, Vec<ConfigError>) {
         if line.contains('\n') || line.trim_start().starts_with('[') || line.trim().is_empty() {
             return (None, errors);
         }
-        let blank = " ".repeat(end - start);
+        // A value of the wrong type gets a stand-in of the right one, so a required key stays
+        // present; anything else (an unknown key) is blanked.
+        let stand_in =
+            stand_in_for(&message).zip(line.split_once('=')).map(|(v, (k, _))| format!("{}={v}", k.trim_end()));
+        let blank = match stand_in.filter(|l| l.len() <= end - start) {
+            Some(l) => format!("{l:<width$}", width = end - start),
+            None => " ".repeat(end - start),
+        };
         work.replace_range(start..end, &blank);
         blanked.push(start..end);
+    }
+}
+
+/// A value of the type serde's `invalid type: …, expected …` asked for.
+fn stand_in_for(message: &str) -> Option<&'static str> {
+    let (_, expected) = message.strip_prefix("invalid type: ")?.split_once(", expected ")?;
+    match expected {
+        e if e.contains("string") => Some("\"\""),
+        e if e.contains("bool") => Some("false"),
+        e if e.contains("integer") || e.starts_with('i') || e.starts_with('u') => Some("0"),
+        e if e.contains("sequence") => Some("[]"),
+        e if e.contains("map") || e.starts_with("struct") => Some("{}"),
+        _ => None,
     }
 }
 
@@ -699,7 +730,8 @@ mod tests {
     #[test]
     fn an_empty_config_gets_defaults() {
         let c = parse_str("").unwrap();
-        assert_eq!(c.watches_nothing().as_deref().map(|m| m.contains("watches nothing")), Some(true));
+        assert_eq!(c.watches_nothing().as_deref().map(|m| m.contains("the config is empty")), Some(true));
+        assert_eq!(parse_str("[runbook]\npath = \"r.md\"\n").unwrap().watches_nothing(), None, "a runbook to follow");
         let slo = "[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\n";
         assert_eq!(parse_str(slo).unwrap().watches_nothing(), None);
         let alerts = "[prometheus]\nurl = \"http://p:9090\"\n";

@@ -58,7 +58,12 @@ impl Validator<'_> {
         }
         for s in &specs {
             if let Err(e) = s.validate(slos.len()) {
-                self.errors.borrow_mut().push(ConfigError::file(self.file, format!("trigger {:?}: {e}", s.name)));
+                // At the `[[trigger]]` that wrote it, when one did.
+                let msg = format!("trigger {:?}: {e}", s.name);
+                match list.iter().position(|t| t.name.get_ref() == &s.name) {
+                    Some(i) => self.note(list[i].name.span(), format!("trigger[{i}]"), msg),
+                    None => self.errors.borrow_mut().push(ConfigError::file(self.file, msg)),
+                }
             }
         }
         TriggerConfig { specs, auto_rollback: head.auto_rollback.unwrap_or(false), warnings }
