@@ -59,7 +59,7 @@ fn check_reports_every_error_in_one_run_with_file_line_column() {
     let (code, out, err) = run(&["check", "--config", p.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}{err}");
     let f = p.display();
-    assert!(err.contains(&format!("{f}:2:1: unknown field `intervall`")), "{err}");
+    assert!(err.contains(&format!("{f}:2:1: signals.intervall: unknown field `intervall`")), "{err}");
     assert!(err.contains(&format!("{f}:4:7: target[0].env: expected \"blue\" or \"green\"")), "{err}");
     assert!(err.contains(&format!("{f}:10:13: slo[0].objective:")), "{err}");
     assert!(err.contains("3 errors"), "{err}");

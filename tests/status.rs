@@ -255,7 +255,8 @@ fn status_json_says_who_holds_the_controls_and_how_many_watch_without_taking_any
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let config = root.join("cutover.toml");
-    std::fs::write(&config, "[deployment]\nname = \"controls-test\"\n").unwrap();
+    // A manual actuator: a config with nothing to watch or drive is refused by `status`.
+    std::fs::write(&config, "[deployment]\nname = \"controls-test\"\n[[actuator]]\nkind = \"manual\"\n").unwrap();
     let state = root.join("state");
     let look = || {
         let out = Command::new(BIN)

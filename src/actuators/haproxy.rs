@@ -38,10 +38,13 @@ impl SocketAddress {
             return Ok(SocketAddress::Unix(t.into()));
         }
         let hostport = t.strip_prefix("ipv4@").or_else(|| t.strip_prefix("ipv6@")).unwrap_or(t);
-        let port = hostport.rsplit_once(':').map(|(_, p)| p);
-        match port.map(str::parse::<u16>) {
-            Some(Ok(p)) if p > 0 => Ok(SocketAddress::Tcp(hostport.to_string())),
-            _ => Err(bad("no port")),
+        let Some((_, port)) = hostport.rsplit_once(':').filter(|(_, p)| !p.is_empty() && !p.contains(']')) else {
+            return Err(bad("no port"));
+        };
+        match port.parse::<u64>() {
+            Ok(p) if (1..=65535).contains(&p) => Ok(SocketAddress::Tcp(hostport.to_string())),
+            Ok(p) => Err(bad(&format!("port {p} is out of range (1 to 65535)"))),
+            Err(_) => Err(bad(&format!("port {port:?} is not a number"))),
         }
     }
 }
@@ -215,6 +218,12 @@ mod tests {
         assert_eq!(SocketAddress::parse("/run/h.sock").unwrap(), SocketAddress::Unix("/run/h.sock".into()));
         let err = SocketAddress::parse("127.0.0.1").unwrap_err().to_string();
         assert!(err.contains("no port") && err.contains("ipv4@127.0.0.1:9999"), "{err}");
+        let err = SocketAddress::parse("ipv4@127.0.0.1:99999").unwrap_err().to_string();
+        assert!(err.contains("port 99999 is out of range (1 to 65535)"), "{err}");
+        let err = SocketAddress::parse("127.0.0.1:0").unwrap_err().to_string();
+        assert!(err.contains("port 0 is out of range"), "{err}");
+        let err = SocketAddress::parse("127.0.0.1:http").unwrap_err().to_string();
+        assert!(err.contains("\"http\" is not a number"), "{err}");
         assert!(Haproxy::new("127.0.0.1:1", "app", "blue green", "green").is_err());
     }
 

@@ -122,13 +122,8 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
         timeout: config.timeout,
     });
 
-    let mut keymap = Keymap::builtin();
-    if let Some(path) = &config.keymap {
-        let merged = std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| keymap.merge_str(&t));
-        if let Err(e) = merged {
-            notices.push(format!("keymap {}: {e}; using the default keys", path.display()));
-        }
-    }
+    let (keymap, notice) = load_keymap(config.keymap.as_deref());
+    notices.extend(notice);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (theme, notice) = Theme::load(config.theme.as_deref(), no_color);
     notices.extend(notice);
@@ -153,6 +148,18 @@ pub fn setup(config: &Config, runbook: Option<&Path>, demo: bool) -> Setup {
         theme,
         notices,
         log_file: log_file(&config.deployment, demo),
+    }
+}
+
+/// The built-in keymap with the user's file merged on top, and a notice when that file could
+/// not be read or merged (the default keys are used then).
+pub fn load_keymap(path: Option<&Path>) -> (Keymap, Option<String>) {
+    let mut keymap = Keymap::builtin();
+    let Some(path) = path else { return (keymap, None) };
+    let merged = std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| keymap.merge_str(&t));
+    match merged {
+        Ok(()) => (keymap, None),
+        Err(e) => (keymap, Some(format!("keymap {}: {e}; using the default keys", path.display()))),
     }
 }
 

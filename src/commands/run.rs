@@ -11,6 +11,10 @@ pub fn run(args: RunArgs, state_dir: Option<std::path::PathBuf>, read_only: bool
             return ExitCode::FAILURE;
         }
     };
+    if let Some(e) = config.watches_nothing() {
+        eprintln!("cutover run: {e}");
+        return ExitCode::FAILURE;
+    }
     let mut setup = cockpit::setup(&config, config.runbook.as_deref(), false);
     let read_only = super::read_only(read_only, &config);
     if read_only {

@@ -25,6 +25,10 @@ pub fn status(args: StatusArgs, state_dir: Option<std::path::PathBuf>) -> ExitCo
             return ExitCode::FAILURE;
         }
     };
+    if let Some(e) = config.watches_nothing() {
+        eprintln!("cutover status: {e}");
+        return ExitCode::FAILURE;
+    }
     let wait = match args.wait.as_deref().map(parse_duration_ms) {
         None => default_wait(&config),
         Some(Ok(ms)) if ms >= 0 => Duration::from_millis(ms as u64),

@@ -1,18 +1,23 @@
 //! Typed configuration: discovery, parsing, and validation with file:line:column errors.
 
 mod error;
+mod files;
 mod prometheus;
 mod raw;
 mod secrets;
+mod spans;
 pub mod traffic;
 mod triggers;
+mod units;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigError, line_col};
+pub use files::open_files;
 pub use prometheus::{PromQuery, PrometheusConfig};
 use raw::RawConfig;
+pub use spans::value_span;
 use toml::Spanned;
 
 use crate::actuators::ActuatorSpec;
@@ -114,6 +119,24 @@ pub struct SloConfig {
 }
 
 impl Config {
+    /// Why this config gives a cockpit nothing to watch or drive (no SLO, target, Prometheus
+    /// alerts, runbook or actuator), if so: `status` on it would report all well about nothing.
+    pub fn watches_nothing(&self) -> Option<String> {
+        let alerts = self.prometheus.as_ref().is_some_and(|p| p.alert_labels.is_some());
+        let nothing = self.slos.is_empty()
+            && self.targets.is_empty()
+            && !alerts
+            && self.runbook.is_none()
+            && self.actuators.is_empty();
+        nothing.then(|| {
+            format!(
+                "{}: the config is empty: no [[slo]], [[target]], [prometheus], [runbook] or [[actuator]] to \
+                 watch or drive; see config/cutover.example.toml",
+                self.file.display()
+            )
+        })
+    }
+
     /// The traffic state before the first stage, with the configured stages and soak policy.
     pub fn traffic_state(&self) -> TrafficState {
         let mut t = TrafficState::new(self.traffic.clone());
@@ -204,7 +227,9 @@ pub fn parse_partial(text: &str, file: &Path, base: Option<&Path>) -> (Option<Co
     let Some(raw) = raw else { return (None, errors) };
     let v = Validator { text, file, errors: Default::default(), broken_slos: Default::default() };
     let config = v.validate(raw, base);
-    errors.extend(v.errors.into_inner());
+    // A line with a type error holds a stand-in now: what the validator says of it is not news.
+    let bad_lines: Vec<usize> = errors.iter().filter_map(|e| e.position.map(|p| p.0)).collect();
+    errors.extend(v.errors.into_inner().into_iter().filter(|e| !e.position.is_some_and(|p| bad_lines.contains(&p.0))));
     // In the file's order, so a list of them reads top to bottom.
     errors.sort_by_key(|e| e.position);
     (Some(config), errors)
@@ -249,11 +274,17 @@ fn read_raw(text: &str, file: &Path) -> (Option<RawConfig>, Vec<ConfigError>) {
         }
         let message = e.message().trim().to_string();
         // A field missing from a table with a blanked line is this search's doing, not the file's.
-        let ours = |span: &std::ops::Range<usize>| blanked.iter().any(|b| b.start >= span.start && b.end <= span.end);
+        // The span may be the table's header only: the table runs to the next header.
+        let ours = |span: &std::ops::Range<usize>| {
+            let end = work[span.end.min(work.len())..].find("\n[").map_or(work.len(), |i| span.end + i).max(span.end);
+            blanked.iter().any(|b| b.start >= span.start && b.end <= end)
+        };
         if message.starts_with("missing field") && e.span().is_some_and(|s| ours(&s)) {
             return (None, errors);
         }
-        errors.push(ConfigError::at(file, text, e.span(), None, message));
+        // serde and toml say where, not which key: name it.
+        let key = e.span().and_then(|s| spans::key_at(text, s.start));
+        errors.push(ConfigError::at(file, text, e.span(), key, spans::reword(&message)));
         let syntax_ok = toml::from_str::<toml::Table>(&work).is_ok();
         let Some(span) = e.span().filter(|_| syntax_ok && errors.len() < 50) else { return (None, errors) };
         let start = work[..span.start].rfind('\n').map_or(0, |i| i + 1);
@@ -262,9 +293,29 @@ fn read_raw(text: &str, file: &Path) -> (Option<RawConfig>, Vec<ConfigError>) {
         if line.contains('\n') || line.trim_start().starts_with('[') || line.trim().is_empty() {
             return (None, errors);
         }
-        let blank = " ".repeat(end - start);
+        // A value of the wrong type gets a stand-in of the right one, so a required key stays
+        // present; anything else (an unknown key) is blanked.
+        let stand_in =
+            stand_in_for(&message).zip(line.split_once('=')).map(|(v, (k, _))| format!("{}={v}", k.trim_end()));
+        let blank = match stand_in.filter(|l| l.len() <= end - start) {
+            Some(l) => format!("{l:<width$}", width = end - start),
+            None => " ".repeat(end - start),
+        };
         work.replace_range(start..end, &blank);
         blanked.push(start..end);
+    }
+}
+
+/// A value of the type serde's `invalid type: …, expected …` asked for.
+fn stand_in_for(message: &str) -> Option<&'static str> {
+    let (_, expected) = message.strip_prefix("invalid type: ")?.split_once(", expected ")?;
+    match expected {
+        e if e.contains("string") => Some("\"\""),
+        e if e.contains("bool") => Some("false"),
+        e if e.contains("integer") || e.starts_with('i') || e.starts_with('u') => Some("0"),
+        e if e.contains("sequence") => Some("[]"),
+        e if e.contains("map") || e.starts_with("struct") => Some("{}"),
+        _ => None,
     }
 }
 
@@ -285,6 +336,11 @@ impl Validator<'_> {
     /// Records an error and goes on.
     pub(crate) fn note(&self, span: std::ops::Range<usize>, key: String, message: String) {
         self.errors.borrow_mut().push(ConfigError::at(self.file, self.text, Some(span), Some(key), message));
+    }
+
+    /// Where the value at a dotted key path is, for keys the raw config keeps no span of.
+    pub(crate) fn value_span(&self, key: &str) -> Option<std::ops::Range<usize>> {
+        spans::value_span(self.text, key)
     }
 
     /// The value, or `None` with its error recorded.
@@ -465,6 +521,8 @@ impl Validator<'_> {
         let window = window.unwrap_or(Duration::from_millis(60_000));
 
         let mut targets = Vec::new();
+        // The `[[target]]` index of each kept target, for messages.
+        let mut target_index: Vec<usize> = Vec::new();
         for (i, t) in raw.target.iter().enumerate() {
             let key = |k: &str| format!("target[{i}].{k}");
             let env = match t.env.get_ref().as_str() {
@@ -485,6 +543,22 @@ impl Validator<'_> {
             let Some(health) = self.keep(t.health.as_ref().map(|h| self.health(t, h, i)).transpose()) else {
                 continue;
             };
+            // Twice the same service, or one /metrics read as two, would count its requests twice.
+            if let Some(j) = targets.iter().position(|o: &Target| o.env == env && o.service == t.service) {
+                let k = key("service");
+                let msg = format!("{env} service {:?} is already target[{}]", t.service, target_index[j]);
+                self.note(self.value_span(&k).unwrap_or(t.env.span()), k, msg);
+                continue;
+            }
+            if let Some(m) = &metrics
+                && let Some(j) = targets.iter().position(|o| o.metrics.as_ref() == Some(m))
+            {
+                let k = key("metrics");
+                let msg = format!("{m:?} is already the metrics of target[{}]", target_index[j]);
+                self.note(t.metrics.as_ref().map_or(t.env.span(), |m| m.span()), k, msg);
+                continue;
+            }
+            target_index.push(i);
             targets.push(Target { env, service: t.service.clone(), metrics, health });
         }
 
@@ -570,6 +644,9 @@ impl Validator<'_> {
             Ok(o) => o,
             Err(e) => return self.err(s.objective.span(), key("objective"), e.to_string()),
         };
+        if let Some(problem) = units::unit_problem(sli, &objective, s.objective.get_ref()) {
+            return self.err(s.objective.span(), key("objective"), problem);
+        }
         let judge = match s.judge.as_ref().map(|j| j.get_ref().as_str()) {
             None | Some("per_env") => Judge::PerEnv,
             Some("sum") => Judge::Sum,
@@ -660,6 +737,12 @@ mod tests {
     #[test]
     fn an_empty_config_gets_defaults() {
         let c = parse_str("").unwrap();
+        assert_eq!(c.watches_nothing().as_deref().map(|m| m.contains("the config is empty")), Some(true));
+        assert_eq!(parse_str("[runbook]\npath = \"r.md\"\n").unwrap().watches_nothing(), None, "a runbook to follow");
+        let slo = "[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\n";
+        assert_eq!(parse_str(slo).unwrap().watches_nothing(), None);
+        let alerts = "[prometheus]\nurl = \"http://p:9090\"\n";
+        assert_eq!(parse_str(alerts).unwrap().watches_nothing(), None, "it watches the alerts");
         assert_eq!(c.interval, Duration::from_secs(2));
         assert_eq!(c.window, Duration::from_secs(60));
         assert!(c.slos.is_empty() && c.targets.is_empty());
@@ -699,7 +782,7 @@ mod tests {
         let e = parse_str("[signals]\ninterval = \"5 parsecs\"\n").unwrap_err();
         assert!(e.to_string().starts_with("t.toml:2:12: signals.interval:"), "{e}");
 
-        let e = parse_str("[[slo]]\nname = \"x\"\nsli = \"vibes\"\nobjective = \"< 1\"\n").unwrap_err();
+        let e = parse_str("[[slo]]\nname = \"x\"\nsli = \"vibes\"\nobjective = \"< 1%\"\n").unwrap_err();
         assert!(e.message.contains("known: error_ratio"), "{e}");
     }
 
@@ -719,10 +802,20 @@ mod tests {
         assert!(e.to_string().contains("runbook.gate[0].stage"), "{e}");
     }
 
+    /// An objective in the unit of `sli`.
+    fn example(sli: &str) -> &'static str {
+        match sli {
+            "p95_latency" | "event_latency_p95" => "<= 2s",
+            "throughput" => ">= 1/s",
+            _ => "< 1%",
+        }
+    }
+
     #[test]
     fn minimum_counts_default_to_100_and_are_checked() {
-        let slo =
-            |sli: &str, extra: &str| format!("[[slo]]\nname = \"x\"\nsli = \"{sli}\"\nobjective = \"< 1\"\n{extra}");
+        let slo = |sli: &str, extra: &str| {
+            format!("[[slo]]\nname = \"x\"\nsli = \"{sli}\"\nobjective = \"{}\"\n{extra}", example(sli))
+        };
         let min = |sli: &str, extra: &str| parse_str(&slo(sli, extra)).map(|c| c.slos[0].min_count);
         assert_eq!(min("error_ratio", ""), Ok(DEFAULT_MIN_COUNT));
         assert_eq!(min("p95_latency", "min_requests = 20\n"), Ok(20));
@@ -815,7 +908,7 @@ mod tests {
             "{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"> 2s\"\n"
         ))
         .unwrap_err();
-        assert!(e.to_string().contains("other units"), "{e}");
+        assert!(e.to_string().contains("not in the SLI's unit"), "{e}");
         let e = parse_str(&format!(
             "{slos}[[trigger]]\nname = \"x\"\ntier = \"planned\"\ncondition = \"manual\"\non_error = \"panic\"\n"
         ))
@@ -862,7 +955,8 @@ mod tests {
         let text = "[deployment]\nbogus = 1\n[traffic]\nstages = [10,\n  25, \"x\"]\n";
         let errors = parse_all(text, Path::new("t.toml"), None).unwrap_err();
         assert_eq!(errors.len(), 2, "the two real ones, nothing the blanking made: {errors:?}");
-        assert!(errors[0].message.contains("bogus") && errors[1].message.contains("invalid type"), "{errors:?}");
+        assert!(errors[0].message.contains("bogus") && errors[1].message.contains("found a string"), "{errors:?}");
+        assert_eq!(errors[1].key.as_deref(), Some("traffic.stages[2]"), "{errors:?}");
         // A field missing from a table nothing was blanked in is the file's own error.
         let text = "[deployment]\nbogus = 1\n[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\n";
         let errors = parse_all(text, Path::new("t.toml"), None).unwrap_err();
@@ -871,6 +965,53 @@ mod tests {
         // A syntax error ends the search: what follows cannot be read reliably.
         let errors = parse_all("a = = 1\n[signals]\nintervall = 1\n", Path::new("t.toml"), None).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
+    }
+
+    #[test]
+    fn silent_mistakes_are_errors_with_their_keys() {
+        let slo =
+            |objective: &str| format!("[[slo]]\nname = \"e\"\nsli = \"p95_latency\"\nobjective = \"{objective}\"\n");
+        let e = parse_str(&slo("<= 2%")).unwrap_err();
+        assert_eq!((e.key.as_deref(), e.position), (Some("slo[0].objective"), Some((4, 13))), "{e}");
+        assert!(e.message.contains("not in the SLI's unit"), "{e}");
+        assert!(parse_str(&slo("<= 2")).unwrap_err().message.contains("has no unit"));
+        let errors = "[[slo]]\nname = \"error rate\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\n\
+                      [[trigger]]\nname = \"hot\"\ntier = \"planned\"\nslo = \"error rate\"\ncondition = \"> 5\"\n\
+                      [[trigger]]\nname = \"hot\"\ntier = \"planned\"\ncondition = \"manual\"\n\
+                      [[target]]\nenv = \"blue\"\nservice = \"api\"\nmetrics = \"http://a/metrics\"\n\
+                      [[target]]\nenv = \"blue\"\nservice = \"api\"\nmetrics = \"http://b/metrics\"\n\
+                      [[target]]\nenv = \"green\"\nservice = \"api\"\nmetrics = \"http://a/metrics\"\n\
+                      [traffic]\nsoak = \"99999999999999999h\"\n";
+        let errors = parse_all(errors, Path::new("t.toml"), None).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 5, "{shown:#?}");
+        assert!(shown[0].starts_with("t.toml:9:13: trigger[0].condition: \"> 5\" has no unit"), "{shown:#?}");
+        assert!(
+            shown[1].starts_with("t.toml:11:8: trigger[1].name: trigger[0] is already named \"hot\""),
+            "{shown:#?}"
+        );
+        assert!(
+            shown[2].starts_with("t.toml:20:11: target[1].service: blue service \"api\" is already target[0]"),
+            "{shown:#?}"
+        );
+        assert!(shown[3].starts_with("t.toml:25:11: target[2].metrics: \"http://a/metrics\" is already"), "{shown:#?}");
+        assert!(
+            shown[4]
+                .starts_with("t.toml:27:8: traffic.soak: \"99999999999999999h\" is longer than the limit of 7 days"),
+            "{shown:#?}"
+        );
+    }
+
+    #[test]
+    fn serde_errors_name_the_key() {
+        let text = "[[trigger]]\nname = \"a\"\ntier = \"planned\"\ncondition = \"manual\"\n\
+                    [[trigger]]\nname = true\ntier = \"planned\"\ncondition = \"manual\"\n";
+        let e = parse_str(text).unwrap_err();
+        assert_eq!(e.to_string(), "t.toml:6:8: trigger[1].name: expected a string, found a boolean `true`");
+        let e = parse_str("[deployment]\nname = \"a\"\nname = \"b\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("deployment.name"), "{e}");
+        assert_eq!(e.position, Some((3, 1)), "{e}");
+        assert!(e.message.contains("set twice"), "{e}");
     }
 
     #[test]

@@ -178,13 +178,82 @@ impl Validator<'_> {
                     return self.err(v.span(), key, msg);
                 }
             };
+            if let ActuatorSpec::Haproxy(h) = &spec
+                && let Err(e) = crate::actuators::SocketAddress::parse(&h.socket)
+            {
+                let k = format!("{key}.socket");
+                self.note(self.value_span(&k).unwrap_or(v.span()), k, e.to_string());
+                continue;
+            }
             if let Err(e) = fill_fleet_admin(&spec, "http://127.0.0.1:1/admin").build() {
                 return self.err(v.span(), key, e.to_string());
+            }
+            for (field, template) in templates(&spec) {
+                for name in unknown_placeholders(template) {
+                    let k = format!("{key}.{field}");
+                    // The placeholder itself, inside the value's span.
+                    let span = self.value_span(&k).map_or(v.span(), |s| {
+                        let at = self.text[s.clone()].find(&format!("{{{name}}}")).map_or(s.start, |i| s.start + i);
+                        at..at + name.len() + 2
+                    });
+                    let msg = format!(
+                        "unknown placeholder {{{name}}} (it would be sent as written); known: {}",
+                        PLACEHOLDERS.join(", ")
+                    );
+                    self.note(span, k, msg);
+                }
             }
             out.push(spec);
         }
         Ok(out)
     }
+}
+
+/// What a template may hold (see `actuators`), besides the demo's [`FLEET_ADMIN`].
+pub const PLACEHOLDERS: [&str; 4] = ["{blue}", "{green}", "{stage}", "{key}"];
+
+/// Every text of the spec that is filled in before use, with its key below the actuator.
+fn templates(spec: &ActuatorSpec) -> Vec<(String, &str)> {
+    let mut out: Vec<(String, &str)> = Vec::new();
+    match spec {
+        ActuatorSpec::Webhook(w) => {
+            out.push(("url".into(), &w.url));
+            out.extend(w.read_url.as_deref().map(|u| ("read_url".into(), u)));
+            out.extend(w.body.as_deref().map(|b| ("body".into(), b)));
+            out.extend(w.headers.iter().map(|(k, v)| (format!("headers.{k}"), v.as_str())));
+        }
+        ActuatorSpec::Exec(e) => {
+            out.extend(e.argv.iter().enumerate().map(|(i, a)| (format!("argv[{i}]"), a.as_str())));
+            let read = e.read_argv.iter().flatten().enumerate();
+            out.extend(read.map(|(i, a)| (format!("read_argv[{i}]"), a.as_str())));
+        }
+        ActuatorSpec::Manual(m) => out.extend(m.instruction.as_deref().map(|t| ("instruction".into(), t))),
+        ActuatorSpec::Haproxy(_) => {}
+    }
+    out
+}
+
+/// The names in `{name}` (a word in braces) that are not placeholders; a JSON body's own
+/// braces (`{"blue":…}`) are not words and are left alone.
+pub fn unknown_placeholders(template: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find(['}', '{']) else { break };
+        let name = &rest[..close];
+        let word = !name.is_empty()
+            && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if rest[close..].starts_with('}') && word {
+            let placeholder = format!("{{{name}}}");
+            if !PLACEHOLDERS.contains(&placeholder.as_str()) && placeholder != FLEET_ADMIN {
+                out.push(name);
+            }
+        }
+        rest = &rest[close..];
+    }
+    out
 }
 
 /// The spec with `{fleet_admin}` replaced by `admin` in every text field.
@@ -298,7 +367,26 @@ mod tests {
         assert!(e.message.contains("scheme"), "{e}");
         let e = parse_str("[[actuator]]\nkind = \"haproxy\"\nsocket = \"x:1\"\nbakend = \"b\"\n").unwrap_err();
         assert!(e.message.contains("bakend"), "{e}");
+        let e = parse_str("[[actuator]]\nkind = \"haproxy\"\nsocket = \"ipv4@127.0.0.1:99999\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("actuator[0].socket"), "{e}");
+        assert_eq!(e.position, Some((3, 10)), "{e}");
+        assert!(e.message.contains("port 99999 is out of range"), "{e}");
         let e = parse_str("[[actuator]]\nkind = \"teleport\"\n").unwrap_err();
         assert!(e.message.contains("kinds: haproxy"), "{e}");
+    }
+
+    #[test]
+    fn unknown_placeholders_are_errors_at_the_placeholder() {
+        assert_eq!(super::unknown_placeholders(r#"{"blue":{blue},"green":{green},"s":"{stage}"}"#), Vec::<&str>::new());
+        assert_eq!(super::unknown_placeholders("--b={blu} {key} {fleet_admin} {stge}"), vec!["blu", "stge"]);
+        assert_eq!(super::unknown_placeholders("{{blue}} { } {1x} {a b}"), Vec::<&str>::new());
+        let text = "[[actuator]]\nkind = \"exec\"\nargv = [\"set\", \"--blue={blu}\"]\n\
+                    [[actuator]]\nkind = \"webhook\"\nurl = \"http://r/w?s={stge}\"\nheaders = { X-Stage = \"{stage}\" }\n";
+        let errors = crate::config::parse_all(text, Path::new("t.toml"), None).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[0].starts_with("t.toml:3:24: actuator[0].argv[1]: unknown placeholder {blu}"), "{shown:?}");
+        assert!(shown[0].ends_with("known: {blue}, {green}, {stage}, {key}"), "{shown:?}");
+        assert!(shown[1].starts_with("t.toml:6:21: actuator[1].url: unknown placeholder {stge}"), "{shown:?}");
     }
 }

@@ -36,6 +36,13 @@ impl Validator<'_> {
             }
         }
         for (i, t) in list.iter().enumerate() {
+            // Two triggers of one name: the second would silently replace the first.
+            if let Some(j) = list[..i].iter().position(|o| o.name.get_ref() == t.name.get_ref()) {
+                let msg =
+                    format!("trigger[{j}] is already named {:?}; give each trigger its own name", t.name.get_ref());
+                self.note(t.name.span(), format!("trigger[{i}].name"), msg);
+                continue;
+            }
             // A trigger on an SLO that has its own error is not checked further.
             if t.slo.as_ref().is_some_and(|n| self.broken_slos.borrow().contains(n.get_ref())) {
                 continue;
@@ -51,7 +58,12 @@ impl Validator<'_> {
         }
         for s in &specs {
             if let Err(e) = s.validate(slos.len()) {
-                self.errors.borrow_mut().push(ConfigError::file(self.file, format!("trigger {:?}: {e}", s.name)));
+                // At the `[[trigger]]` that wrote it, when one did.
+                let msg = format!("trigger {:?}: {e}", s.name);
+                match list.iter().position(|t| t.name.get_ref() == &s.name) {
+                    Some(i) => self.note(list[i].name.span(), format!("trigger[{i}]"), msg),
+                    None => self.errors.borrow_mut().push(ConfigError::file(self.file, msg)),
+                }
             }
         }
         TriggerConfig { specs, auto_rollback: head.auto_rollback.unwrap_or(false), warnings }
@@ -160,9 +172,8 @@ impl Validator<'_> {
             }
         };
         let slo = slo()?;
-        let unit = slos[slo].spec.objective.unit;
-        if o.unit != unit && o.unit != crate::domain::slo::Unit::Plain && !same_dimension(o.unit, unit) {
-            return bad(format!("{t:?} is in other units than the SLO's objective ({})", slos[slo].spec.objective));
+        if let Some(problem) = super::units::unit_problem(slos[slo].sli, &o, t) {
+            return bad(format!("{problem} (the SLO's objective is {:?})", slos[slo].spec.objective.to_string()));
         }
         Ok(Condition::Threshold { slo, env, cmp: direction(o.cmp), value: o.threshold })
     }
@@ -185,10 +196,4 @@ fn direction(cmp: Cmp) -> Direction {
         Cmp::Gt | Cmp::Ge => Direction::Above,
         Cmp::Lt | Cmp::Le => Direction::Below,
     }
-}
-
-/// Seconds and milliseconds measure the same thing.
-fn same_dimension(a: crate::domain::slo::Unit, b: crate::domain::slo::Unit) -> bool {
-    use crate::domain::slo::Unit::*;
-    matches!((a, b), (Seconds, Millis) | (Millis, Seconds))
 }

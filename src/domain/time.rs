@@ -91,8 +91,18 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
         "h" => 3_600_000.0,
         other => return Err(format!("{text:?}: unknown unit {other:?}; use ms, s, m or h")),
     };
-    Ok((n * factor).round() as i64)
+    let ms = (n * factor).round();
+    // Past the limit a countdown or a deadline would overflow, or be meant as something else.
+    if !ms.is_finite() || ms > MAX_DURATION_MS as f64 {
+        return Err(format!("{text:?} is longer than the limit of {MAX_DURATION_TEXT}"));
+    }
+    Ok(ms as i64)
 }
+
+/// The longest duration cutover accepts anywhere (a soak, a trigger's `for`, a timeout).
+pub const MAX_DURATION_MS: i64 = 7 * 24 * 3_600_000;
+/// [`MAX_DURATION_MS`] as a person reads it.
+pub const MAX_DURATION_TEXT: &str = "7 days (168h)";
 
 #[cfg(test)]
 mod duration_tests {
@@ -108,5 +118,14 @@ mod duration_tests {
         assert_eq!(parse_duration_ms("3"), Ok(3000));
         assert!(parse_duration_ms("soon").unwrap_err().contains("not a duration"));
         assert!(parse_duration_ms("5 fortnights").unwrap_err().contains("fortnights"));
+    }
+
+    #[test]
+    fn durations_past_the_limit_are_refused_not_wrapped() {
+        assert_eq!(parse_duration_ms("168h"), Ok(super::MAX_DURATION_MS));
+        let e = parse_duration_ms("99999999999999999h").unwrap_err();
+        assert!(e.contains("longer than the limit of 7 days (168h)"), "{e}");
+        assert!(parse_duration_ms("169h").is_err());
+        assert!(parse_duration_ms("10081m").is_err());
     }
 }

@@ -115,6 +115,19 @@ pub enum Auth {
     Basic { username: String, password: SecretRef },
 }
 
+/// Which setting of a [`PromConfig`] a problem is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigPart {
+    Url,
+    Headers,
+    /// The bearer token (`token_env` / `token_file`).
+    Token,
+    /// The basic auth password (`password_env` / `password_file`).
+    Password,
+    Timeout,
+    CaFile,
+}
+
 /// Where Prometheus is and how to talk to it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PromConfig {
@@ -161,21 +174,42 @@ impl PromConfig {
     /// Checks what can be checked without a request: the URL, the headers, the secrets (they
     /// must be readable now) and the CA file. For `cutover check` and start-up.
     pub fn check(&self) -> Result<(), String> {
-        self.endpoint("/api/v1/query").map_err(|e| e.to_string())?;
-        self.header_map().map_err(|e| e.to_string())?;
+        match self.problems().into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem [`PromConfig::check`] looks for, each with the part of the config it is in,
+    /// so `cutover check` can point at the key.
+    pub fn problems(&self) -> Vec<(ConfigPart, String)> {
+        let mut out = Vec::new();
+        if let Err(e) = self.endpoint("/api/v1/query") {
+            out.push((ConfigPart::Url, e.to_string()));
+        }
+        if let Err(e) = self.header_map() {
+            out.push((ConfigPart::Headers, e.to_string()));
+        }
         match &self.auth {
             Auth::None => {}
             Auth::Bearer { token } => {
-                token.load().map_err(|e| format!("bearer token: {e}"))?;
+                if let Err(e) = token.load() {
+                    out.push((ConfigPart::Token, format!("bearer token: {e}")));
+                }
             }
             Auth::Basic { password, .. } => {
-                password.load().map_err(|e| format!("basic auth password: {e}"))?;
+                if let Err(e) = password.load() {
+                    out.push((ConfigPart::Password, format!("basic auth password: {e}")));
+                }
             }
         }
         if self.timeout.is_zero() {
-            return Err("timeout must be longer than zero".into());
+            out.push((ConfigPart::Timeout, "timeout must be longer than zero".into()));
         }
-        client_for(self, &reqwest::Client::new()).map(|_| ()).map_err(|e| e.to_string())
+        if let Err(e) = client_for(self, &reqwest::Client::new()) {
+            out.push((ConfigPart::CaFile, e.to_string()));
+        }
+        out
     }
 
     pub(crate) fn endpoint(&self, path: &str) -> Result<reqwest::Url, PromError> {
@@ -602,6 +636,9 @@ mod tests {
         assert!(both.check().unwrap_err().contains("Authorization header and auth"));
         let no_token = PromConfig { auth: Auth::Bearer { token: SecretRef::Env("CUTOVER_TEST_UNSET".into()) }, ..cfg };
         assert_eq!(no_token.check().unwrap_err(), "bearer token: environment variable CUTOVER_TEST_UNSET is not set");
+        let two = PromConfig { ca_file: Some("/nonexistent/ca.pem".into()), ..no_token };
+        let parts: Vec<ConfigPart> = two.problems().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(parts, vec![ConfigPart::Token, ConfigPart::CaFile], "every problem, not the first");
         assert_eq!(PromConfig::new("http://p").timeout_param(), "1000ms");
     }
 
