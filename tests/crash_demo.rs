@@ -12,50 +12,20 @@ mod common;
 mod fleet_proc;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::crash::{finish_procedure, load, phase};
 use common::traffic::{FleetConfig, TempDir, cut_off_advance, cutover, output_text as text, put_router, router};
 use cutover::domain::cockpit::PersistedState;
 use cutover::domain::env::Weights;
 use cutover::domain::traffic::{StepKind, weights_for};
-use cutover::store::{Source, StateDir, Who};
+use cutover::store::{StateDir, Who};
 use fleet_proc::FleetProc;
 
 const CYCLES: usize = 36;
 /// Whatever the machine, the test stops adding cycles after this long (at least 12 are run).
 const BUDGET: Duration = Duration::from_secs(50);
-
-fn load(state: &Path) -> Option<PersistedState> {
-    let mut dir = StateDir::open_read_only(state).ok()?;
-    let loaded = dir.load::<PersistedState>().unwrap_or_else(|e| panic!("state.json does not parse: {e}"))?;
-    assert_eq!(loaded.source, Source::Current, "a kill left state.json damaged: {:?}", loaded.warnings);
-    Some(loaded.state)
-}
-
-/// What the operator does in the cockpit while no cutover runs: ticks the rollback procedure's
-/// steps (routing ticks itself), so a resume is possible.
-fn finish_procedure(state: &Path) {
-    let mut dir = StateDir::open(state).unwrap();
-    let mut s = dir.load::<PersistedState>().unwrap().unwrap().state;
-    for kind in [StepKind::Announce, StepKind::VerifyGreen, StepKind::Investigate, StepKind::Document] {
-        if let Ok((next, _)) = s.traffic.tick_step(kind, "tester", None, cutover::store::state_dir::now()) {
-            s.traffic = next;
-        }
-    }
-    dir.save(&s, &Who::new("tester", "localhost", std::process::id())).unwrap();
-}
-
-/// Where a kill landed, judged from what it left behind.
-fn phase(before: &PersistedState, after: &PersistedState, router: Weights) -> &'static str {
-    match &after.traffic.pending {
-        Some(p) if router == weights_for(p.to) && p.from != p.to => "after the router changed, before the outcome",
-        Some(_) => "after the intent, before the router changed",
-        None if after == before => "before anything was saved",
-        None => "after the outcome was saved",
-    }
-}
 
 #[test]
 fn kill_9_during_traffic_changes_never_loses_or_repeats_one() {

@@ -119,25 +119,14 @@ impl Haproxy {
     }
 
     fn refusal(&self, command: &str, answer: String) -> ActuatorError {
-        let (addr, command) = (self.socket.to_string(), command.to_string());
-        if answer.starts_with("Permission denied") {
-            ActuatorError::PermissionDenied { addr, command }
-        } else if answer.starts_with("No such server") || answer.starts_with("No such backend") {
-            ActuatorError::NoSuchServer { addr, command, answer }
-        } else {
-            ActuatorError::Rejected { addr, command, answer: super::one_line(&answer, 200) }
-        }
+        refusal(&self.socket.to_string(), command, answer)
     }
 
     /// `get weight app/blue` → `25 (initial 0)` → 25.
     pub async fn get_weight(&self, server: &str) -> Result<u32, ActuatorError> {
         let command = format!("get weight {}/{server}", self.backend);
         let answer = self.command(&command).await?;
-        let first = answer.split_whitespace().next().unwrap_or("");
-        match first.parse::<u32>() {
-            Ok(w) => Ok(w),
-            Err(_) => Err(self.refusal(&command, answer)),
-        }
+        read_weight(&answer).ok_or_else(|| self.refusal(&command, answer))
     }
 
     pub async fn apply(&self, req: &Request) -> Result<Applied, ActuatorError> {
@@ -183,6 +172,24 @@ impl Haproxy {
     }
 }
 
+/// The weight in an answer to `get weight`: `25 (initial 0)` → 25. Anything else (an error
+/// text, an empty answer) is `None`: the caller turns the answer into a [`refusal`].
+pub fn read_weight(answer: &str) -> Option<u32> {
+    answer.split_whitespace().next()?.parse::<u32>().ok()
+}
+
+/// What an answer other than the expected one means, for `command` sent to `addr`.
+pub fn refusal(addr: &str, command: &str, answer: String) -> ActuatorError {
+    let (addr, command) = (addr.to_string(), command.to_string());
+    if answer.starts_with("Permission denied") {
+        ActuatorError::PermissionDenied { addr, command }
+    } else if answer.starts_with("No such server") || answer.starts_with("No such backend") {
+        ActuatorError::NoSuchServer { addr, command, answer }
+    } else {
+        ActuatorError::Rejected { addr, command, answer: super::one_line(&answer, 200) }
+    }
+}
+
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, command: &str) -> std::io::Result<String> {
     stream.write_all(format!("{command}\n").as_bytes()).await?;
     stream.flush().await?;
@@ -225,6 +232,16 @@ mod tests {
         let err = SocketAddress::parse("127.0.0.1:http").unwrap_err().to_string();
         assert!(err.contains("\"http\" is not a number"), "{err}");
         assert!(Haproxy::new("127.0.0.1:1", "app", "blue green", "green").is_err());
+    }
+
+    #[test]
+    fn weight_answers_and_refusals() {
+        assert_eq!(read_weight("25 (initial 0)"), Some(25));
+        assert_eq!(read_weight("\n"), None);
+        assert_eq!(read_weight("No such server."), None);
+        assert!(matches!(refusal("a", "c", "Permission denied.".into()), ActuatorError::PermissionDenied { .. }));
+        assert!(matches!(refusal("a", "c", "No such server.".into()), ActuatorError::NoSuchServer { .. }));
+        assert!(matches!(refusal("a", "c", "Unknown command".into()), ActuatorError::Rejected { .. }));
     }
 
     #[tokio::test]

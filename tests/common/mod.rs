@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
+pub mod crash;
 pub mod tmux;
 pub mod traffic;

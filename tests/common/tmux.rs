@@ -97,6 +97,13 @@ impl Tmux {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
 
+    /// The pid of the process in the pane (after `exec CMD` in its shell: CMD's).
+    pub fn pane_pid(&self) -> u32 {
+        let out = self.tmux().args(["list-panes", "-t", "e2e", "-F", "#{pane_pid}"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.trim().parse().unwrap_or_else(|_| panic!("tmux list-panes gave no pid: {text:?}"))
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
