@@ -165,7 +165,7 @@ fn a_missing_runbook_is_an_error_at_its_key() {
 }
 
 #[test]
-fn an_empty_config_fails_check_and_status() {
+fn an_empty_config_fails_check_status_and_run() {
     let (code, p, err) = check("empty.toml", "");
     assert_eq!(code, 1, "{err}");
     assert!(err.contains(&format!("{}: the config is empty", p.display())), "{err}");
@@ -174,6 +174,11 @@ fn an_empty_config_fails_check_and_status() {
         cutover(&["status", "--config", p.to_str().unwrap(), "--state-dir", state.to_str().unwrap()]);
     assert_ne!(code, 0, "{out}{err}");
     assert!(err.contains("the config is empty"), "{out}{err}");
+    assert!(!state.exists(), "nothing was opened");
+    // The cockpit refuses it before the terminal is touched.
+    let (code, out, err) = cutover(&["run", "--config", p.to_str().unwrap(), "--state-dir", state.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("cutover run: ") && err.contains("the config is empty"), "{out}{err}");
     assert!(!state.exists(), "nothing was opened");
 }
 
