@@ -8,9 +8,36 @@ const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
 /// A folder of this test process's own, for configs and the files they name.
 fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cutover-check-{}", std::process::id()));
+    let d = scratch_path();
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+fn scratch_path() -> PathBuf {
+    std::env::temp_dir().join(format!("cutover-check-{}", std::process::id()))
+}
+
+/// How many tests are using the folder; the last one out removes it.
+static USING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+/// Held by each test while it uses the folder.
+struct Scratch;
+
+impl Scratch {
+    fn new() -> Scratch {
+        *USING.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Scratch
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let mut n = USING.lock().unwrap_or_else(|e| e.into_inner());
+        *n -= 1;
+        if *n == 0 {
+            let _ = std::fs::remove_dir_all(scratch_path());
+        }
+    }
 }
 
 fn write(name: &str, text: &str) -> PathBuf {
@@ -54,12 +81,14 @@ const TARGET: &str = "[[target]]\nenv = \"blue\"\nservice = \"api\"\nmetrics = \
 
 #[test]
 fn a_unitless_objective_is_an_error() {
+    let _scratch = Scratch::new();
     let text = "[[slo]]\nname = \"error rate\"\nsli = \"error_ratio\"\nobjective = \"< 5\"\n";
     one_error("unitless-objective.toml", text, "4:13", "slo[0].objective", "\"< 5\" has no unit");
 }
 
 #[test]
 fn a_unitless_trigger_threshold_is_an_error() {
+    let _scratch = Scratch::new();
     let text =
         format!("{SLO}[[trigger]]\nname = \"hot\"\ntier = \"immediate\"\nslo = \"error rate\"\ncondition = \"> 5\"\n");
     one_error("unitless-trigger.toml", &text, "9:13", "trigger[0].condition", "write it in %");
@@ -67,6 +96,7 @@ fn a_unitless_trigger_threshold_is_an_error() {
 
 #[test]
 fn objectives_outside_what_the_sli_can_be_are_errors() {
+    let _scratch = Scratch::new();
     let slo =
         |sli: &str, objective: &str| format!("[[slo]]\nname = \"x\"\nsli = \"{sli}\"\nobjective = \"{objective}\"\n");
     let latency = slo("p95_latency", "<= 2%");
@@ -79,6 +109,7 @@ fn objectives_outside_what_the_sli_can_be_are_errors() {
 
 #[test]
 fn unknown_placeholders_in_exec_and_webhook_templates_are_errors() {
+    let _scratch = Scratch::new();
     let exec = format!("{SLO}[[actuator]]\nkind = \"exec\"\nargv = [\"set-split\", \"--blue={{blu}}\"]\n");
     one_error("exec-placeholder.toml", &exec, "7:30", "actuator[0].argv[1]", "unknown placeholder {blu}");
     let hook =
@@ -94,6 +125,7 @@ fn unknown_placeholders_in_exec_and_webhook_templates_are_errors() {
 
 #[test]
 fn duplicate_trigger_names_are_an_error() {
+    let _scratch = Scratch::new();
     let t = "[[trigger]]\nname = \"ops\"\ntier = \"planned\"\ncondition = \"manual\"\n";
     let text = format!("{SLO}{t}{t}");
     one_error("duplicate-trigger.toml", &text, "10:8", "trigger[1].name", "trigger[0] is already named \"ops\"");
@@ -101,6 +133,7 @@ fn duplicate_trigger_names_are_an_error() {
 
 #[test]
 fn duplicate_targets_are_an_error() {
+    let _scratch = Scratch::new();
     let text = format!("{SLO}{TARGET}{TARGET}");
     one_error(
         "duplicate-target.toml",
@@ -113,6 +146,7 @@ fn duplicate_targets_are_an_error() {
 
 #[test]
 fn an_absurd_soak_is_an_error_naming_the_limit() {
+    let _scratch = Scratch::new();
     let text = format!("{SLO}[traffic]\nsoak = \"99999999999999999h\"\n");
     one_error("absurd-soak.toml", &text, "6:8", "traffic.soak", "longer than the limit of 7 days (168h)");
     let text = format!("{SLO}[traffic]\nsoak = \"8d\"\n");
@@ -124,6 +158,7 @@ fn an_absurd_soak_is_an_error_naming_the_limit() {
 
 #[test]
 fn a_missing_theme_or_keymap_is_a_warning_that_says_it_falls_back() {
+    let _scratch = Scratch::new();
     let text = format!("{SLO}[ui]\ntheme = \"/nonexistent/theme.toml\"\nkeymap = \"no-such-keymap.toml\"\n");
     let (code, p, err) = check("missing-theme.toml", &text);
     assert_eq!(code, 0, "a warning, not an error: {err}");
@@ -138,6 +173,7 @@ fn a_missing_theme_or_keymap_is_a_warning_that_says_it_falls_back() {
 
 #[test]
 fn unset_token_env_and_missing_secret_and_ca_files_are_errors() {
+    let _scratch = Scratch::new();
     let prom = "[prometheus]\nurl = \"https://127.0.0.1:1\"\n";
     let env = format!("{prom}token_env = \"CUTOVER_CHECK_TEST_SURELY_UNSET\"\n{SLO}");
     one_error(
@@ -160,12 +196,14 @@ fn unset_token_env_and_missing_secret_and_ca_files_are_errors() {
 
 #[test]
 fn a_missing_runbook_is_an_error_at_its_key() {
+    let _scratch = Scratch::new();
     let text = format!("[runbook]\npath = \"nowhere.md\"\n{SLO}");
     one_error("no-runbook.toml", &text, "2:8", "runbook.path", "cannot read");
 }
 
 #[test]
-fn an_empty_config_fails_check_and_status() {
+fn an_empty_config_fails_check_status_and_run() {
+    let _scratch = Scratch::new();
     let (code, p, err) = check("empty.toml", "");
     assert_eq!(code, 1, "{err}");
     assert!(err.contains(&format!("{}: the config is empty", p.display())), "{err}");
@@ -175,10 +213,16 @@ fn an_empty_config_fails_check_and_status() {
     assert_ne!(code, 0, "{out}{err}");
     assert!(err.contains("the config is empty"), "{out}{err}");
     assert!(!state.exists(), "nothing was opened");
+    // The cockpit refuses it before the terminal is touched.
+    let (code, out, err) = cutover(&["run", "--config", p.to_str().unwrap(), "--state-dir", state.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("cutover run: ") && err.contains("the config is empty"), "{out}{err}");
+    assert!(!state.exists(), "nothing was opened");
 }
 
 #[test]
 fn serde_messages_get_the_key_path_and_position() {
+    let _scratch = Scratch::new();
     let t = "[[trigger]]\nname = \"a\"\ntier = \"planned\"\ncondition = \"manual\"\n";
     let text = format!("{SLO}{t}[[trigger]]\nname = true\ntier = \"planned\"\ncondition = \"manual\"\n");
     one_error("bool-name.toml", &text, "10:8", "trigger[1].name", "expected a string, found a boolean `true`");
@@ -188,6 +232,7 @@ fn serde_messages_get_the_key_path_and_position() {
 
 #[test]
 fn an_haproxy_port_out_of_range_says_so() {
+    let _scratch = Scratch::new();
     let text = format!("{SLO}[[actuator]]\nkind = \"haproxy\"\nsocket = \"ipv4@127.0.0.1:99999\"\n");
     one_error("haproxy-port.toml", &text, "7:10", "actuator[0].socket", "port 99999 is out of range (1 to 65535)");
 }
@@ -195,6 +240,7 @@ fn an_haproxy_port_out_of_range_says_so() {
 /// Every mistake above in one config: each is reported, once, in a single run.
 #[test]
 fn every_mistake_in_one_config_is_reported_in_one_run() {
+    let _scratch = Scratch::new();
     let text = "[prometheus]\nurl = \"https://127.0.0.1:1\"\ntoken_env = \"CUTOVER_CHECK_TEST_SURELY_UNSET\"\n\
                 ca_file = \"no-such-ca.pem\"\n\
                 [runbook]\npath = \"nowhere.md\"\n\
@@ -246,6 +292,7 @@ fn every_mistake_in_one_config_is_reported_in_one_run() {
 /// checked with a token file of the test's own in its place.
 #[test]
 fn the_shipped_configs_pass_check() {
+    let _scratch = Scratch::new();
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     for name in ["cutover.example.toml", "demo.toml", "rehearsal.toml"] {
         let p = config.join(name);

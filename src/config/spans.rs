@@ -91,6 +91,7 @@ fn key_from_lines(text: &str, offset: usize) -> Option<String> {
 /// `actuator[0].argv[2]`; `None` when the text has no such value.
 pub fn value_span(text: &str, path: &str) -> Option<Range<usize>> {
     let (tree, _) = DeTable::parse_recoverable(text);
+    let empty = DeTable::default();
     let mut table = tree.get_ref();
     let mut found: Option<&Spanned<DeValue<'_>>> = None;
     for segment in path.split('.') {
@@ -107,9 +108,11 @@ pub fn value_span(text: &str, path: &str) -> Option<Range<usize>> {
             };
         }
         found = Some(v);
-        if let DeValue::Table(t) = v.get_ref() {
-            table = t;
-        }
+        // A further segment is looked up in this value, which must then be a table.
+        table = match v.get_ref() {
+            DeValue::Table(t) => t,
+            _ => &empty,
+        };
     }
     found.map(|v| v.span())
 }
@@ -153,6 +156,7 @@ mod tests {
         assert_eq!(value_span(text, "actuator[0].argv[1]").map(|s| &text[s]), Some("\"{blu}\""));
         assert_eq!(value_span(text, "trigger[1].name").map(|s| &text[s]), Some("true"));
         assert_eq!(value_span(text, "trigger[2].name"), None);
+        assert_eq!(value_span(text, "actuator[0].argv.name"), None, "not looked up in another table");
     }
 
     #[test]
