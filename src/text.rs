@@ -1,11 +1,57 @@
-//! Small text helpers shared by the IO layers' error messages.
+//! Small text helpers shared by the IO layers' error messages, and the process's redactor:
+//! every string from outside passes [`one_line`] or [`scrub`] before it is shown or kept.
 
+use std::sync::RwLock;
 use std::time::Duration;
 
-/// `text` on one line (runs of white space folded), at most `max` characters, ending in `…` when cut.
+use crate::domain::bound;
+use crate::domain::redact::Redactor;
+
+/// The secrets of the config this process runs with (set once the config is read).
+static REDACTOR: RwLock<Redactor> = RwLock::new(Redactor::new());
+
+/// Makes `r` the redactor every later [`scrub`] uses.
+pub fn set_redactor(r: Redactor) {
+    *REDACTOR.write().unwrap_or_else(|e| e.into_inner()) = r;
+}
+
+/// `text` with every configured secret and all URL user information masked.
+pub fn scrub(text: &str) -> String {
+    REDACTOR.read().unwrap_or_else(|e| e.into_inner()).scrub(text).into_owned()
+}
+
+/// Scrubs `text` in place (no copy when clean).
+pub fn scrub_in_place(text: &mut String) {
+    REDACTOR.read().unwrap_or_else(|e| e.into_inner()).scrub_in_place(text);
+}
+
+/// Serialized bytes (a JSON line, a state file) scrubbed as [`scrub`] does. JSON stays valid:
+/// the mask has no quote or backslash, and stripped user information only removes characters.
+pub fn scrub_bytes(bytes: Vec<u8>) -> Vec<u8> {
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => match REDACTOR.read().unwrap_or_else(|e| e.into_inner()).scrub(text) {
+            std::borrow::Cow::Owned(s) => s.into_bytes(),
+            std::borrow::Cow::Borrowed(_) => bytes,
+        },
+        Err(_) => bytes,
+    }
+}
+
+/// A string from outside as it may be shown and kept: scrubbed, then bounded to
+/// [`bound::MAX_CHARS`]. Cut before scrubbing (with room for a secret across the cut) so a
+/// megabyte costs no more than a line.
+pub fn outside(text: &mut String) {
+    bound::bound_in_place(text, bound::MAX_CHARS + 256);
+    scrub_in_place(text);
+    bound::bound_in_place(text, bound::MAX_CHARS);
+}
+
+/// `text` on one line, at most `max` characters, secrets masked (see [`bound::one_line`]).
 pub fn one_line(text: &str, max: usize) -> String {
-    let s = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() <= max { s } else { s.chars().take(max.saturating_sub(1)).chain(['…']).collect() }
+    let mut s = bound::one_line(text, max + 256);
+    scrub_in_place(&mut s);
+    bound::bound_in_place(&mut s, max);
+    s
 }
 
 /// `250ms`, `2s`, `1.5s`.
@@ -23,12 +69,6 @@ pub fn short_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_line_folds_and_cuts() {
-        assert_eq!(one_line("a\n  b\tc", 10), "a b c");
-        assert_eq!(one_line("abcdef", 4), "abc…");
-    }
 
     #[test]
     fn durations_read_short() {

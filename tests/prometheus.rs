@@ -172,7 +172,7 @@ async fn mock_a_proxy_page_names_url_status_and_a_snippet() {
         e,
         format!(
             "HTTP 502 from {}/api/v1/query is not a Prometheus API answer: <html><head><title>502 Bad \
-             Gateway</title></head> <body><h1>Bad Gateway</h1></b…",
+             Gateway</title></head> <body><h1>Bad Gateway</h1></bo… (10 bytes more)",
             srv.url()
         )
     );

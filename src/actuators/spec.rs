@@ -65,6 +65,10 @@ pub struct WebhookSpec {
     #[serde(default = "default_method")]
     pub method: String,
     pub url: String,
+    /// The URL itself is a credential (a chat or incident hook with its token in the path):
+    /// it is masked wherever cutover would print it.
+    #[serde(default)]
+    pub secret: bool,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     #[serde(default)]

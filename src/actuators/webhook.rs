@@ -108,7 +108,7 @@ impl Webhook {
     }
 
     pub fn name(&self) -> String {
-        format!("webhook {} {}", self.method, self.url)
+        crate::text::scrub(&format!("webhook {} {}", self.method, self.url))
     }
 
     pub async fn apply(&self, req: &Request) -> Result<Applied, ActuatorError> {

@@ -55,7 +55,9 @@ impl App {
         match msg {
             Msg::Key(key) => self.key(key, now),
             Msg::Resize => Vec::new(),
-            Msg::Domain(event) | Msg::Action { event, .. } => {
+            Msg::Domain(mut event) | Msg::Action { mut event, .. } => {
+                // Scrubbed and bounded before the cockpit keeps, shows, logs or saves any of it.
+                event.outside_texts(&mut crate::text::outside);
                 let out = self.cockpit.update(event, now);
                 self.view.clamp_to(self.cockpit.runbook.as_ref());
                 out

@@ -379,9 +379,9 @@ impl Executor {
             return;
         }
         match cmd {
-            Command::Log(Level::Info, m) => tracing::info!("{m}"),
-            Command::Log(Level::Warn, m) => tracing::warn!("{m}"),
-            Command::Log(Level::Error, m) => tracing::error!("{m}"),
+            Command::Log(Level::Info, m) => tracing::info!("{}", crate::text::scrub(&m)),
+            Command::Log(Level::Warn, m) => tracing::warn!("{}", crate::text::scrub(&m)),
+            Command::Log(Level::Error, m) => tracing::error!("{}", crate::text::scrub(&m)),
             Command::WriteTask { task, done } => self.write_task(task, done),
             Command::Bell => {
                 use std::io::Write;

@@ -30,6 +30,7 @@ pub fn check(args: ConfigArgs) -> ExitCode {
     }
     let mut summary = Vec::new();
     if let Some(c) = &config {
+        crate::text::set_redactor(c.redactor());
         summary.push(format!(
             "{}: ok: deployment {:?}, {} SLOs, {} targets",
             path.display(),
@@ -37,6 +38,7 @@ pub fn check(args: ConfigArgs) -> ExitCode {
             c.slos.len(),
             c.targets.len()
         ));
+        summary.extend(c.warnings.iter().map(|w| format!("{}: warning: {w}", path.display())));
         match &c.runbook {
             None => summary.push("no runbook configured".into()),
             Some(rb_path) => match std::fs::read(rb_path) {

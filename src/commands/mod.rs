@@ -1,5 +1,17 @@
 //! One function per subcommand; each returns the process exit code.
 
+// Everything a command prints passes the redactor: no secret and no URL user information
+// reaches a terminal, a pipe or a CI log. These shadow the std macros in every command module.
+macro_rules! println {
+    ($($t:tt)*) => { std::println!("{}", crate::text::scrub(&format!($($t)*))) };
+}
+macro_rules! print {
+    ($($t:tt)*) => { std::print!("{}", crate::text::scrub(&format!($($t)*))) };
+}
+macro_rules! eprintln {
+    ($($t:tt)*) => { std::eprintln!("{}", crate::text::scrub(&format!($($t)*))) };
+}
+
 mod adopt;
 mod advance;
 mod check;
@@ -35,6 +47,7 @@ fn load_config(args: &crate::cli::ConfigArgs) -> Result<crate::config::Config, S
     if let Some(url) = &args.prometheus {
         config.override_prometheus(url)?;
     }
+    crate::text::set_redactor(config.redactor());
     Ok(config)
 }
 
@@ -69,6 +82,7 @@ fn load_config_in(
     if let Some(url) = &args.prometheus {
         config.override_prometheus(url)?;
     }
+    crate::text::set_redactor(config.redactor());
     Ok(config)
 }
 

@@ -47,6 +47,7 @@ pub fn report(args: ReportArgs, state_dir: Option<PathBuf>) -> ExitCode {
         runbook: runbook.as_ref(),
         runbook_error,
     });
+    let text = crate::text::scrub(&text);
     match &args.output {
         Some(file) => match std::fs::write(file, &text) {
             Ok(()) => {

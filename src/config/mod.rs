@@ -3,6 +3,7 @@
 mod error;
 mod prometheus;
 mod raw;
+mod secrets;
 pub mod traffic;
 mod triggers;
 
@@ -517,6 +518,8 @@ impl Validator<'_> {
             Some(b) if Path::new(p).is_relative() => b.join(p),
             _ => PathBuf::from(p),
         };
+        let mut warnings = triggers.warnings;
+        warnings.extend(prometheus.iter().flat_map(|p| secrets::loose_files(&p.prom)));
         Config {
             file: self.file.to_path_buf(),
             deployment,
@@ -535,7 +538,7 @@ impl Validator<'_> {
             weights_url: weights_url.flatten(),
             triggers: triggers.specs,
             auto_rollback: triggers.auto_rollback,
-            warnings: triggers.warnings,
+            warnings,
             theme: raw.ui.theme,
             keymap: raw.ui.keymap.as_deref().map(resolve),
             traffic,
@@ -638,6 +641,10 @@ mod tests {
         assert!(e.message.contains("not both"), "{e}");
         let e = parse_str(&format!("{base}username = \"u\"\n")).unwrap_err();
         assert!(e.message.contains("password_env"), "{e}");
+        let e = parse_str(&format!("{base}password_env = \"PW\"\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("prometheus.password_env"), "{e}");
+        assert!(e.message.contains("needs username"), "{e}");
+        assert!(e.to_string().contains(":3:"), "names the line: {e}");
         let e = parse_str(&format!("{base}[[slo]]\nname = \"e\"\nsli = \"error_ratio\"\nobjective = \"< 1%\"\nquery = \"up{{job=\\\"{{jobb}}\\\"}}\"\n")).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("slo[0].query"), "{e}");
         assert!(e.message.contains("jobb"), "{e}");

@@ -58,6 +58,13 @@ impl Validator<'_> {
             _ => Path::new(p).to_path_buf(),
         };
         let whole = || raw.url.span();
+        let lone_password = [("password_env", &raw.password_env), ("password_file", &raw.password_file)]
+            .into_iter()
+            .find_map(|(k, v)| v.as_ref().map(|v| (k, v)));
+        if let (None, Some((key, v))) = (&raw.username, lone_password) {
+            let msg = format!("{key} is the basic-auth password and needs username = \"…\" beside it");
+            return self.err(v.span(), format!("prometheus.{key}"), msg);
+        }
         prom.auth = match (&raw.token_env, &raw.token_file, &raw.username) {
             (Some(_), Some(_), _) => {
                 return self.err(whole(), "prometheus".into(), "give token_env or token_file, not both".into());
@@ -69,8 +76,8 @@ impl Validator<'_> {
             (None, Some(file), None) => Auth::Bearer { token: SecretRef::File(path(file)) },
             (None, None, Some(user)) => {
                 let password = match (&raw.password_env, &raw.password_file) {
-                    (Some(e), None) => SecretRef::Env(e.clone()),
-                    (None, Some(f)) => SecretRef::File(path(f)),
+                    (Some(e), None) => SecretRef::Env(e.get_ref().clone()),
+                    (None, Some(f)) => SecretRef::File(path(f.get_ref())),
                     _ => {
                         let msg = "a username needs password_env or password_file (one of them)".to_string();
                         return self.err(whole(), "prometheus.username".into(), msg);

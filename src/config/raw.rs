@@ -124,8 +124,8 @@ pub struct RawPrometheus {
     pub token_env: Option<String>,
     pub token_file: Option<String>,
     pub username: Option<String>,
-    pub password_env: Option<String>,
-    pub password_file: Option<String>,
+    pub password_env: Option<Spanned<String>>,
+    pub password_file: Option<Spanned<String>>,
     pub ca_file: Option<String>,
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,

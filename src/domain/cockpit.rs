@@ -251,6 +251,35 @@ pub enum Event {
 }
 
 impl Event {
+    /// Calls `f` on every string in the event that came from outside cutover (a server's error,
+    /// a body, a label, an actuator's answer), so the caller can scrub and bound them before the
+    /// cockpit keeps, shows or logs them.
+    pub fn outside_texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        match self {
+            Event::Sample { outcome: Outcome::TooFew(s) | Outcome::Error(s), .. } => f(s),
+            Event::Health { obs, .. } => f(&mut obs.detail),
+            Event::Weights(Err(e))
+            | Event::ActualWeights(Err(e))
+            | Event::Reconcile(Err(e))
+            | Event::History { points: Err(e), .. }
+            | Event::Alerts(Err(e))
+            | Event::RunbookFailed(e) => f(e),
+            Event::Alerts(Ok(alerts)) => {
+                for a in alerts {
+                    f(&mut a.name);
+                    a.labels.values_mut().for_each(&mut *f);
+                    a.summary.iter_mut().chain(a.value.iter_mut()).chain(a.active_at.iter_mut()).for_each(&mut *f);
+                }
+            }
+            Event::Applied { detail, .. } => f(detail),
+            Event::ApplyFailed { error, steps_done, .. } => {
+                f(error);
+                steps_done.iter_mut().for_each(f);
+            }
+            _ => {}
+        }
+    }
+
     /// What an operator's action is called, for the read-only refusal; `None` for what is only
     /// watched (readings, the runbook as on disk, time passing).
     pub fn action(&self) -> Option<&'static str> {

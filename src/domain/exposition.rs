@@ -271,11 +271,7 @@ impl Parser {
         let result = result.and_then(|line| self.apply(number, line));
         if let Err(e) = result {
             let text = String::from_utf8_lossy(bytes);
-            let text = if text.chars().count() > MAX_TEXT_CHARS {
-                text.chars().take(MAX_TEXT_CHARS - 1).chain(['…']).collect()
-            } else {
-                text.into_owned()
-            };
+            let text = super::bound::bound(&text, MAX_TEXT_CHARS);
             self.out.unreadable.push(Unreadable { line: number, what: e.what, name: e.name, reason: e.reason, text });
         }
     }

@@ -259,8 +259,7 @@ fn join(head: String, text: &str) -> String {
 
 /// The start of a body on one line.
 fn snippet(body: &str, max: usize) -> String {
-    let one_line = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max { one_line } else { one_line.chars().take(max - 1).chain(['…']).collect() }
+    super::bound::one_line(body, max)
 }
 
 /// The format of a body for [`BodyFormat::Auto`]: never `Auto`.

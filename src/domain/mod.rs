@@ -2,16 +2,19 @@
 
 pub mod alert;
 pub mod automation;
+pub mod bound;
 pub mod cockpit;
 pub mod env;
 pub mod exposition;
 pub mod fault;
 pub mod health;
+pub mod redact;
 pub mod report;
 pub mod runbook;
 pub mod sli;
 pub mod slo;
 pub mod status;
+pub mod streak;
 pub mod time;
 pub mod traffic;
 pub mod trigger;

@@ -42,6 +42,10 @@ pub fn client() -> reqwest::Client {
 
 /// A short human reason for a failed request: `connection refused`, `timeout after 2s`, ...
 pub(crate) fn describe_error(err: &reqwest::Error, timeout: Duration) -> String {
+    crate::domain::bound::bound(&describe_unbounded(err, timeout), crate::domain::bound::MAX_CHARS)
+}
+
+fn describe_unbounded(err: &reqwest::Error, timeout: Duration) -> String {
     if err.is_timeout() {
         return format!("timeout after {}", format_duration(timeout));
     }

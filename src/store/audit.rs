@@ -135,11 +135,12 @@ impl StateDir {
         self.ctx.write("append to the audit log")?;
         let path = self.audit_path();
         let err = |op| StoreError::io(&path, op);
-        let mut line = serde_json::to_vec(entry).map_err(|e| StoreError::Io {
+        let line = serde_json::to_vec(entry).map_err(|e| StoreError::Io {
             path: path.clone(),
             op: "encode an audit entry",
             source: io::Error::new(io::ErrorKind::InvalidData, e),
         })?;
+        let mut line = crate::text::scrub_bytes(line);
         line.push(b'\n');
         let mut options = OpenOptions::new();
         options.read(true).append(true).create(true);

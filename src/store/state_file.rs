@@ -321,11 +321,12 @@ impl StateDir {
         };
         let generation = found + 1;
         let envelope = EnvelopeOut { schema: T::SCHEMA, generation, written_at: rfc3339(now()), writer, state };
-        let mut bytes = serde_json::to_vec(&envelope).map_err(|e| StoreError::Io {
+        let bytes = serde_json::to_vec(&envelope).map_err(|e| StoreError::Io {
             path: path.clone(),
             op: "encode the state",
             source: io::Error::new(io::ErrorKind::InvalidData, e),
         })?;
+        let mut bytes = crate::text::scrub_bytes(bytes);
         bytes.push(b'\n');
         let mut prev_problem = None;
         atomic::replace_if(&path, &bytes, private(), || {

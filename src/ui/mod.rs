@@ -129,18 +129,7 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(p.alignment(ratatui::layout::Alignment::Center), rect);
 }
 
-/// Truncates to `width` characters, ending in `…` when cut.
-pub fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut s: String = text.chars().take(width - 1).collect();
-    s.push('…');
-    s
-}
+pub use crate::domain::bound::fit;
 
 /// A bar of `width` cells filled to `ratio`.
 pub fn bar(ratio: f64, width: usize) -> String {
@@ -155,13 +144,6 @@ pub fn styled<'a>(text: impl Into<std::borrow::Cow<'a, str>>, style: Style) -> r
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fit_cuts_with_an_ellipsis() {
-        assert_eq!(fit("abcdef", 4), "abc…");
-        assert_eq!(fit("abc", 4), "abc");
-        assert_eq!(fit("abc", 0), "");
-    }
 
     #[test]
     fn bars_fill_in_proportion() {

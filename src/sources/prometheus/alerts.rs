@@ -35,11 +35,19 @@ pub fn spawn_alerts(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval.max(Duration::from_millis(1)));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut streak = crate::domain::streak::Streak::default();
         loop {
             tick.tick().await;
             let result = alerts_once(&cfg, &client, &matchers).await.map_err(|e| e.to_string());
-            if let Err(e) = &result {
-                tracing::debug!(target: "prometheus", "alerts: {e}");
+            match &result {
+                Err(e) => streak
+                    .failed(e)
+                    .into_iter()
+                    .for_each(|l| tracing::warn!(target: "prometheus", "alerts: {}", crate::text::scrub(&l))),
+                Ok(_) => streak
+                    .succeeded()
+                    .into_iter()
+                    .for_each(|l| tracing::info!(target: "prometheus", "alerts: {}", crate::text::scrub(&l))),
             }
             sink(Event::Alerts(result));
         }

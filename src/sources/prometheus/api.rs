@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use super::{PromConfig, Reduce};
 use crate::domain::alert::{Alert, AlertState};
+use crate::domain::bound::{MAX_CHARS, bound};
 use crate::domain::time::Ts;
 use crate::sources::{describe_error, read_body, snippet};
 
@@ -133,14 +134,22 @@ pub(super) fn shown_url(url: &reqwest::Url) -> String {
     u.to_string()
 }
 
-/// `{env="blue",service="api"}`.
+/// What one label name or value is cut to in messages.
+const MAX_LABEL_CHARS: usize = 60;
+
+/// `{env="blue",service="api"}`, each name and value cut to a few dozen characters and the
+/// whole to [`MAX_CHARS`]: label values come from the scraped services.
 pub fn format_labels(labels: &BTreeMap<String, String>) -> String {
     let mut s = String::from("{");
     for (i, (k, v)) in labels.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{k}={v:?}");
+        if s.len() > MAX_CHARS {
+            let _ = write!(s, "… ({} more labels)", labels.len() - i);
+            break;
+        }
+        let _ = write!(s, "{}={:?}", bound(k, MAX_LABEL_CHARS), bound(v, MAX_LABEL_CHARS));
     }
     s.push('}');
     s
@@ -196,11 +205,11 @@ pub fn decode_envelope(status: u16, body: &str, truncated: bool, url: &str) -> R
     match env.status.as_str() {
         "error" => Err(PromError::Api {
             status,
-            error_type: env.error_type.filter(|t| !t.is_empty()).unwrap_or_else(|| "error".into()),
-            message: env.error.unwrap_or_default(),
+            error_type: env.error_type.filter(|t| !t.is_empty()).map_or_else(|| "error".into(), |t| bound(&t, 40)),
+            message: env.error.map(|m| bound(&m, MAX_CHARS)).unwrap_or_default(),
         }),
         "success" if (200..300).contains(&status) => match env.data {
-            Some(data) => Ok(Answer { data, warnings: env.warnings }),
+            Some(data) => Ok(Answer { data, warnings: env.warnings.iter().map(|w| bound(w, MAX_CHARS)).collect() }),
             None => Err(not_api(snippet(body))),
         },
         _ => Err(not_api(snippet(body))),
@@ -209,7 +218,7 @@ pub fn decode_envelope(status: u16, body: &str, truncated: bool, url: &str) -> R
 
 fn number(text: &str) -> Result<f64, PromError> {
     // Rust reads Prometheus's "NaN", "+Inf", "-Inf" and "1e-07" as they are.
-    text.parse::<f64>().map_err(|_| PromError::Result(format!("sample value {text:?} is not a number")))
+    text.parse::<f64>().map_err(|_| PromError::Result(format!("sample value {:?} is not a number", bound(text, 40))))
 }
 
 fn data<'de, T: Deserialize<'de>>(data: &'de Json, what: &str) -> Result<T, PromError> {
@@ -266,18 +275,19 @@ pub fn decode_alerts(json: &Json) -> Result<Vec<Alert>, PromError> {
     raw.alerts
         .into_iter()
         .map(|a| {
-            let state: AlertState = a.state.parse().map_err(PromError::Result)?;
-            let summary = a.annotations.get("summary").or_else(|| a.annotations.get("description")).cloned();
+            let state: AlertState = a.state.parse().map_err(|e: String| PromError::Result(bound(&e, MAX_CHARS)))?;
+            let summary = a.annotations.get("summary").or_else(|| a.annotations.get("description"));
             let value = a.value.map(|v| match v {
-                Json::String(s) => s,
-                other => other.to_string(),
+                Json::String(s) => bound(&s, 40),
+                other => bound(&other.to_string(), 40),
             });
+            let labels = a.labels.iter().map(|(k, v)| (bound(k, MAX_LABEL_CHARS), bound(v, MAX_CHARS))).collect();
             Ok(Alert {
-                name: a.labels.get("alertname").cloned().unwrap_or_default(),
+                name: a.labels.get("alertname").map(|n| bound(n, MAX_LABEL_CHARS)).unwrap_or_default(),
                 state,
-                labels: a.labels,
-                summary,
-                active_at: a.active_at,
+                labels,
+                summary: summary.map(|s| bound(s, MAX_CHARS)),
+                active_at: a.active_at.map(|t| bound(&t, 40)),
                 value,
             })
         })
@@ -499,6 +509,25 @@ mod tests {
         );
         let e = decode_alerts(&json!({"alerts":[{"labels":{},"state":"weird"}]})).unwrap_err();
         assert!(e.to_string().contains("unknown alert state \"weird\""), "{e}");
+    }
+
+    #[test]
+    fn outside_strings_are_bounded() {
+        let big = "x".repeat(1 << 20);
+        let body = format!(r#"{{"status":"error","errorType":"execution","error":"{big}"}}"#);
+        let e = decode_envelope(422, &body, false, URL).unwrap_err().to_string();
+        assert!(e.len() < 400 && e.ends_with(&format!("({} bytes more)", (1 << 20) - MAX_CHARS)), "{}", e.len());
+        let labels = |v: &str| [("a".to_string(), v.to_string()), ("b".to_string(), v.to_string())].into();
+        let r = InstantResult::Vector(vec![
+            Sample { labels: labels(&big), value: 1.0 },
+            Sample { labels: labels(&big), value: 2.0 },
+        ]);
+        let e = reduce_instant(&r, None).unwrap_err().to_string();
+        assert!(e.len() < 1000 && e.contains("bytes more"), "{}", e.len());
+        let alerts =
+            json!({"alerts":[{"labels":{"alertname":"A","x":big},"annotations":{"summary":big},"state":"firing"}]});
+        let a = decode_alerts(&alerts).unwrap();
+        assert!(a[0].summary.as_ref().unwrap().len() < 400 && a[0].labels["x"].len() < 400);
     }
 
     #[test]

@@ -448,6 +448,7 @@ async fn poll_one(cfg: &PromConfig, client: &reqwest::Client, s: &PromSlo, inter
     let mut tick = tokio::time::interval(interval.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_warnings: Vec<String> = Vec::new();
+    let mut streak = crate::domain::streak::Streak::default();
     loop {
         tick.tick().await;
         let (result, count) = match &s.count {
@@ -463,12 +464,27 @@ async fn poll_one(cfg: &PromConfig, client: &reqwest::Client, s: &PromSlo, inter
         match &result {
             Ok(r) if r.warnings != last_warnings => {
                 for w in &r.warnings {
-                    tracing::warn!(target: "prometheus", "SLO #{} {}: Prometheus warns: {w}", s.slo, s.env);
+                    tracing::warn!(target: "prometheus", "SLO #{} {}: Prometheus warns: {}", s.slo, s.env, crate::text::scrub(w));
                 }
                 last_warnings.clone_from(&r.warnings);
             }
             Ok(_) => {}
-            Err(e) => tracing::debug!(target: "prometheus", "SLO #{} {}: {e}", s.slo, s.env),
+            Err(_) => {}
+        }
+        // A source that starts failing (Prometheus timing out) is logged once, then on change
+        // and on recovery: never once per poll.
+        let line = match &result {
+            Ok(_) => streak.succeeded().map(|l| (false, l)),
+            Err(e) => streak.failed(&e.to_string()).map(|l| (true, l)),
+        };
+        match line {
+            Some((true, l)) => {
+                tracing::warn!(target: "prometheus", "SLO #{} {}: {}", s.slo, s.env, crate::text::scrub(&l))
+            }
+            Some((false, l)) => {
+                tracing::info!(target: "prometheus", "SLO #{} {}: {}", s.slo, s.env, crate::text::scrub(&l))
+            }
+            None => {}
         }
         let judged = match &count {
             None => outcome(&result),
