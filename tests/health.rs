@@ -134,7 +134,8 @@ async fn every_body_format_auto_detected_and_forced() {
         (auto("/readyz/failed"), Down, 500, "HTTP 500 (expected 2xx): readyz check failed: etcd"),
         (auto("/plain"), Up, 200, "HTTP 200 ok"),
         (auto("/plain/500"), Down, 500, "HTTP 500 (expected 2xx) Internal Server Error"),
-        (auto("/login"), Up, 200, "HTTP 200 <html>sign in</html>"),
+        // A login page where health was expected says nothing about health: degraded, saying why.
+        (auto("/login"), Degraded, 200, "HTTP 200: HTML answer: a login page or wrong URL?"),
         // Forced formats: plain ignores what the body says; a body not of the forced format is down.
         (forced("/readyz/ok", BodyFormat::Plain), Up, 200, "HTTP 200 [+]ping ok [+]etcd ok readyz check passed"),
         (
@@ -143,12 +144,8 @@ async fn every_body_format_auto_detected_and_forced() {
             200,
             "HTTP 200, but unknown application/health+json status \"UNKNOWN\" (expected pass, warn or fail)",
         ),
-        (
-            forced("/login", BodyFormat::Spring),
-            Down,
-            200,
-            "HTTP 200, but the body is not JSON, expected a Spring actuator health body: <html>sign in</html>",
-        ),
+        (forced("/login", BodyFormat::Spring), Degraded, 200, "HTTP 200: HTML answer: a login page or wrong URL?"),
+        (forced("/login", BodyFormat::Plain), Up, 200, "HTTP 200 <html>sign in</html>"),
         (forced("/hj/pass", BodyFormat::Spring), Up, 200, "pass"),
         (forced("/readyz/failed", BodyFormat::Readyz), Down, 500, "HTTP 500 (expected 2xx): readyz check failed: etcd"),
     ];

@@ -196,7 +196,7 @@ async fn mock_scalars_special_values_and_warnings() {
     assert_eq!(read(vector_body(&[("a", "1e-07")])).await.outcome(), Outcome::Value(1e-7));
     let nan = read(vector_body(&[("a", "NaN")])).await;
     assert!(nan.value.unwrap().is_nan());
-    assert_eq!(nan.outcome(), Outcome::NoData, "NaN (0/0) is no data, not a breach");
+    assert_eq!(nan.outcome(), Outcome::TooFew("not a number (NaN)".into()), "NaN (0/0) is no data, not a breach");
     assert_eq!(read(vector_body(&[])).await.outcome(), Outcome::NoData, "empty is no data, never zero");
 
     let warned = r#"{"status":"success","warnings":["remote read: store eu-1 unavailable"],
@@ -323,7 +323,8 @@ async fn real_errors_no_data_values_timeouts_and_then_staleness() {
     // Numbers as Prometheus writes them.
     assert_eq!(query_once(&cfg, &c, "vector(1e-7)", None).await.unwrap().outcome(), Outcome::Value(1e-7));
     assert_eq!(query_once(&cfg, &c, "1/0", None).await.unwrap().outcome(), Outcome::Value(f64::INFINITY));
-    assert_eq!(query_once(&cfg, &c, "0/0", None).await.unwrap().outcome(), Outcome::NoData, "NaN");
+    let nan = Outcome::TooFew("not a number (NaN)".into());
+    assert_eq!(query_once(&cfg, &c, "0/0", None).await.unwrap().outcome(), nan, "NaN");
     // Only instant vectors and scalars make a gauge.
     let e = query_once(&cfg, &c, "vector(1)[5m:1m]", None).await.unwrap_err().to_string();
     assert!(e.contains("range vector (matrix); an instant-vector or scalar query is expected"), "{e}");

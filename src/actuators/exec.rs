@@ -80,34 +80,53 @@ fn check(argv: &[String]) -> Result<(), ActuatorError> {
     }
 }
 
-/// Runs `argv` with stdin closed; exit 0 required.
+/// Runs `argv` with stdin closed; exit 0 required. Only the first [`KEEP`] bytes of each stream
+/// are kept: the rest is read and dropped, so a command that prints 100 MB costs no memory and
+/// never blocks on a full pipe.
 pub async fn run(argv: &[String], timeout: Duration) -> Result<Output, ActuatorError> {
     let command = argv.join(" ");
-    let child = tokio::process::Command::new(&argv[0])
+    let mut child = tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // Dropping the wait on timeout kills the process.
+        // Dropping the child on timeout kills the process.
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| ActuatorError::Spawn { program: argv[0].clone(), reason: e.to_string() })?;
-    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let work = async move {
+        let (out, err, status) = tokio::join!(keep(stdout), keep(stderr), child.wait());
+        status.map(|s| (s, out, err))
+    };
+    let (status, out, err) = match tokio::time::timeout(timeout, work).await {
         Err(_) => return Err(ActuatorError::Timeout { what: format!("`{command}` (killed)"), after: timeout }),
         Ok(Err(e)) => return Err(ActuatorError::Spawn { program: argv[0].clone(), reason: e.to_string() }),
-        Ok(Ok(out)) => out,
+        Ok(Ok(done)) => done,
     };
-    let text = |b: &[u8]| {
-        let s = String::from_utf8_lossy(b);
-        if s.len() <= KEEP { s.into_owned() } else { s.chars().take(KEEP).collect() }
-    };
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    if out.status.success() {
+    let (stdout, stderr) = (String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned());
+    if status.success() {
         return Ok(Output { stdout, stderr });
     }
-    let status = match out.status.code() {
+    let status = match status.code() {
         Some(code) => format!("exited with {code}"),
         None => "was killed by a signal".to_string(),
     };
     Err(ActuatorError::Exit { command, status, stdout, stderr })
+}
+
+/// Reads a stream to its end, keeping its first [`KEEP`] bytes.
+async fn keep(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut kept = Vec::new();
+    let Some(mut stream) = stream else { return kept };
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let room = KEEP.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+    }
+    kept
 }

@@ -173,6 +173,10 @@ pub async fn run(setup: Setup) -> Result<Ended> {
             .style_info(log_theme.text);
         f.render_widget(w, area);
     };
+    // For tests and measurements: `CUTOVER_FRAME_LOG=FILE` appends a line per frame drawn
+    // (milliseconds since the epoch), so a test can see the loop keep drawing.
+    let mut frame_log = std::env::var_os("CUTOVER_FRAME_LOG")
+        .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
     loop {
         if dirty && !super::exit::panicked() {
             let screen = Screen {
@@ -184,6 +188,10 @@ pub async fn run(setup: Setup) -> Result<Ended> {
                 log: Some(&log_widget),
             };
             guard.terminal.draw(|f| ui::draw(f, &screen)).wrap_err("cannot draw")?;
+            if let Some(f) = frame_log.as_mut() {
+                use std::io::Write as _;
+                let _ = writeln!(f, "{}", sources::now().0);
+            }
         }
         match test_panic.take().as_deref() {
             None => {}

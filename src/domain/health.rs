@@ -185,6 +185,40 @@ pub fn read_answer(
     expect: &Expect,
     format: BodyFormat,
 ) -> (HealthState, String) {
+    read_cut_answer(code, content_type, body, None, expect, format)
+}
+
+/// What a 2xx HTML answer to a check that reads the body is shown with.
+pub const HTML_ANSWER: &str = "HTML answer: a login page or wrong URL?";
+
+/// [`read_answer`] for a body that may have been cut: `cut_at` is the reader's limit in bytes
+/// when the body went on past it (`body` then holds its first `cut_at` bytes).
+///
+/// Two answers in the expected codes say nothing about health yet are no outage, so they are
+/// `Degraded`, not `Up` (and do not count as failures):
+/// - HTML (by content type or by its first tag) where the format is auto, health+json or
+///   Spring: a login page or a wrong URL, [`HTML_ANSWER`];
+/// - a body cut at the limit, in any format but plain: what it said was not read, and the
+///   detail says so (`body over 64 KiB`) rather than blaming the part that was read.
+pub fn read_cut_answer(
+    code: u16,
+    content_type: Option<&str>,
+    body: &str,
+    cut_at: Option<usize>,
+    expect: &Expect,
+    format: BodyFormat,
+) -> (HealthState, String) {
+    if expect.matches(code) {
+        let reads_json = matches!(format, BodyFormat::Auto | BodyFormat::HealthJson | BodyFormat::Spring);
+        if reads_json && looks_html(content_type, body) {
+            return (HealthState::Degraded, format!("HTTP {code}: {HTML_ANSWER}"));
+        }
+        if let Some(limit) = cut_at
+            && format != BodyFormat::Plain
+        {
+            return (HealthState::Degraded, format!("HTTP {code}, but the body is over {}: not read", kib(limit)));
+        }
+    }
     let format = if format == BodyFormat::Auto { detect(content_type, body) } else { format };
     let read = match format {
         BodyFormat::HealthJson => read_health_json(body),
@@ -202,6 +236,21 @@ pub fn read_answer(
         Err(why) if code_ok => (HealthState::Down, format!("HTTP {code}, but {why}")),
         Err(why) => (HealthState::Down, format!("HTTP {code} (expected {expect}), and {why}")),
     }
+}
+
+/// `64 KiB` for whole kibibytes, else `N bytes`.
+fn kib(bytes: usize) -> String {
+    if bytes >= 1024 && bytes.is_multiple_of(1024) { format!("{} KiB", bytes / 1024) } else { format!("{bytes} bytes") }
+}
+
+/// An HTML page: said by the content type and starting with a tag, or starting with a
+/// doctype or an `html`/`head`/`body` tag whatever the content type says.
+fn looks_html(content_type: Option<&str>, body: &str) -> bool {
+    let start: String = body.trim_start().chars().take(16).collect::<String>().to_ascii_lowercase();
+    let essence = content_type.and_then(|c| c.split(';').next()).map(|c| c.trim().to_ascii_lowercase());
+    let typed = matches!(essence.as_deref(), Some("text/html" | "application/xhtml+xml"));
+    (typed && start.starts_with('<'))
+        || ["<!doctype html", "<html", "<head", "<body"].iter().any(|t| start.starts_with(t))
 }
 
 fn join(head: String, text: &str) -> String {
@@ -579,10 +628,10 @@ mod tests {
     #[test]
     fn a_body_not_of_the_forced_format_is_down() {
         let e = Expect::Success;
-        let (s, d) = read_answer(200, Some("text/html"), "<html>sign in</html>", &e, BodyFormat::HealthJson);
+        let (s, d) = read_answer(200, Some("text/plain"), "sign in", &e, BodyFormat::HealthJson);
         assert_eq!(
             (s, d.as_str()),
-            (Down, "HTTP 200, but the body is not JSON, expected application/health+json: <html>sign in</html>")
+            (Down, "HTTP 200, but the body is not JSON, expected application/health+json: sign in")
         );
         let (s, d) = read_answer(200, None, r#"{"up":true}"#, &e, BodyFormat::Spring);
         assert_eq!((s, d.as_str()), (Down, "HTTP 200, but the Spring actuator body has no \"status\""));
@@ -591,6 +640,46 @@ mod tests {
         assert!(d.contains("unknown application/health+json status \"green\""), "{d}");
         // Forced plain reads nothing into a body.
         assert_eq!(read_answer(200, None, r#"{"status":"fail"}"#, &e, BodyFormat::Plain).0, Up);
+    }
+
+    #[test]
+    fn a_2xx_html_answer_is_degraded_where_json_is_read() {
+        let e = Expect::Success;
+        let login = "\n  <!DOCTYPE html><html><body><form>Sign in</form></body></html>";
+        let want = (Degraded, "HTTP 200: HTML answer: a login page or wrong URL?".to_string());
+        for (format, ct) in [
+            (BodyFormat::Auto, Some("text/html; charset=utf-8")),
+            (BodyFormat::Auto, None),
+            (BodyFormat::Auto, Some("application/json")),
+            (BodyFormat::HealthJson, Some("text/html")),
+            (BodyFormat::Spring, None),
+        ] {
+            assert_eq!(read_answer(200, ct, login, &e, format), want, "{format:?} {ct:?}");
+        }
+        assert_eq!(read_answer(200, Some("text/html"), "<p>ok</p>", &e, BodyFormat::Auto).0, Degraded);
+        // Not HTML: text merely typed so, or an answer whose code already says it is down.
+        assert_eq!(read_answer(200, Some("text/html"), "ok", &e, BodyFormat::Auto), (Up, "HTTP 200 ok".into()));
+        assert_eq!(read_answer(503, Some("text/html"), login, &e, BodyFormat::Auto).0, Down);
+        // Plain and readyz go by the code and their own lines.
+        assert_eq!(read_answer(200, Some("text/html"), login, &e, BodyFormat::Plain).0, Up);
+        assert_eq!(read_answer(200, Some("text/html"), login, &e, BodyFormat::Readyz).0, Up);
+    }
+
+    #[test]
+    fn a_cut_body_says_it_was_over_the_limit() {
+        let e = Expect::Success;
+        let start = format!("{{\"status\":\"pass\",\"pad\":\"{}", "x".repeat(100));
+        for format in [BodyFormat::Auto, BodyFormat::HealthJson, BodyFormat::Spring, BodyFormat::Readyz] {
+            let (s, d) = read_cut_answer(200, Some("application/json"), &start, Some(65536), &e, format);
+            assert_eq!((s, d.as_str()), (Degraded, "HTTP 200, but the body is over 64 KiB: not read"), "{format:?}");
+            assert!(!d.contains("JSON"), "{d}");
+        }
+        assert_eq!(
+            read_cut_answer(200, None, "ok", Some(1000), &e, BodyFormat::Auto).1,
+            "HTTP 200, but the body is over 1000 bytes: not read"
+        );
+        assert_eq!(read_cut_answer(200, None, &start, Some(65536), &e, BodyFormat::Plain).0, Up);
+        assert_eq!(read_cut_answer(500, None, &start, Some(65536), &e, BodyFormat::Auto).0, Down);
     }
 
     fn obs(state: HealthState, detail: &str) -> HealthObservation {

@@ -2,7 +2,7 @@
 //!
 //! Two kinds of check ([`HealthCheck`]):
 //! - `Http`: GET the URL; the status code must be one `expect`ed (default any 2xx), then
-//!   the body is read by [`crate::domain::health::read_answer`] (health+json, Spring
+//!   the body is read by [`crate::domain::health::read_cut_answer`] (health+json, Spring
 //!   actuator, Kubernetes readyz, plain; `format` auto-detects by default). Redirects are
 //!   not followed (see [`super::client`]): a 3xx is Down with code 3xx and the `Location`
 //!   in the detail, since a health endpoint that redirects (usually to a login page) is
@@ -22,9 +22,9 @@ use tokio::time::MissedTickBehavior;
 use super::{Sink, describe_error, format_duration, read_body};
 use crate::domain::cockpit::Event;
 pub use crate::domain::health::{BodyFormat, Expect};
-use crate::domain::health::{FailureThreshold, HealthObservation, HealthState, read_answer};
+use crate::domain::health::{FailureThreshold, HealthObservation, HealthState, read_cut_answer};
 
-/// Health bodies are small; anything past this is ignored (the status code still counts).
+/// Health bodies are small; one past this is not read (the detail says so; the code still counts).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// How many redirects a check with `follow_redirects` follows before it gives up.
@@ -156,7 +156,7 @@ fn elapsed_ms(started: Instant) -> Option<u64> {
 
 /// One HTTP check.
 ///
-/// - an answer: state and detail from [`read_answer`], its code, latency until the body
+/// - an answer: state and detail from [`read_cut_answer`], its code, latency until the body
 ///   was read (over all redirects followed; the detail then names where it ended);
 /// - a 3xx not followed: `Down`, detail `HTTP 302 redirect to <location> (not followed)`;
 ///   more than [`MAX_REDIRECTS`]: `Down`, `HTTP 302: more than 5 redirects (…)`;
@@ -224,12 +224,13 @@ async fn probe_http(
                 }
             }
         }
-        let body = match read_body(resp, MAX_BODY_BYTES).await {
-            Ok((body, _truncated)) => body,
+        let (body, cut) = match read_body(resp, MAX_BODY_BYTES).await {
+            Ok(read) => read,
             Err(e) => return unreachable(Some(code), format!("HTTP {code}, then {}", describe_error(&e, timeout))),
         };
         let latency_ms = elapsed_ms(started);
-        let (state, mut detail) = read_answer(code, content_type.as_deref(), &body, expect, format);
+        let cut_at = cut.then_some(MAX_BODY_BYTES);
+        let (state, mut detail) = read_cut_answer(code, content_type.as_deref(), &body, cut_at, expect, format);
         if hops > 0 {
             let s = if hops == 1 { "" } else { "s" };
             detail = format!("{detail} (at {current} after {hops} redirect{s})");

@@ -253,7 +253,24 @@ fn series(s: &Sample) -> String {
 }
 
 fn finite(s: &Sample) -> Result<f64, String> {
-    if s.value.is_finite() { Ok(s.value) } else { Err(format!("{} is {}, not a count", series(s), s.value)) }
+    // The same words as an infinite SLI from Prometheus: a counter or bucket cannot be NaN or
+    // infinite, so the exporter is broken and nothing can be judged (never "ok", never no data).
+    if s.value.is_finite() {
+        Ok(s.value)
+    } else {
+        Err(format!("{}: not a finite number: {}", series(s), exposition_number(s.value)))
+    }
+}
+
+/// `NaN`, `+Inf`, `-Inf` as the exposition format writes them.
+fn exposition_number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else {
+        v.to_string()
+    }
 }
 
 fn parse_le(s: &Sample) -> Result<Option<f64>, String> {

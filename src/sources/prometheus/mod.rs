@@ -379,11 +379,13 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// The outcome for the cockpit: no value or `NaN` is no data.
+    /// The outcome for the cockpit: no value is no data; `NaN` is no data that says so, in the
+    /// words the SLO cell uses for it.
     pub fn outcome(&self) -> Outcome {
         match self.value {
-            Some(v) if !v.is_nan() => Outcome::Value(v),
-            _ => Outcome::NoData,
+            Some(v) if v.is_nan() => Outcome::TooFew("not a number (NaN)".into()),
+            Some(v) => Outcome::Value(v),
+            None => Outcome::NoData,
         }
     }
 }
@@ -667,7 +669,7 @@ mod tests {
     fn nan_and_empty_are_no_data_infinity_is_a_value() {
         let r = |value| Reading { value, warnings: vec![] };
         assert_eq!(r(None).outcome(), Outcome::NoData);
-        assert_eq!(r(Some(f64::NAN)).outcome(), Outcome::NoData);
+        assert_eq!(r(Some(f64::NAN)).outcome(), Outcome::TooFew("not a number (NaN)".into()));
         assert_eq!(r(Some(f64::INFINITY)).outcome(), Outcome::Value(f64::INFINITY));
         assert_eq!(r(Some(0.0)).outcome(), Outcome::Value(0.0));
         let e: Result<Reading, PromError> = Err(PromError::Result("boom".into()));
