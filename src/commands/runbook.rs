@@ -31,7 +31,8 @@ pub fn runbook(args: RunbookArgs) -> ExitCode {
         let lines: Vec<String> = lines.iter().map(usize::to_string).collect();
         eprintln!("{}: warning: task {id} is on lines {}; it cannot be ticked by ID", path.display(), lines.join(", "));
     }
-    let mut out = io::stdout().lock();
+    // Buffered: stdout flushes at every newline, and pretty JSON of 100 000 tasks has millions.
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = if args.json {
         serde_json::to_writer_pretty(&mut out, &rb).map_err(io::Error::from).and_then(|()| writeln!(out))
     } else {
