@@ -38,8 +38,8 @@ impl Config {
                 r.add_url(&w.url);
                 w.read_url.iter().for_each(|u| r.add_url(u));
                 if w.secret {
-                    r.add(&w.url);
-                    w.read_url.iter().for_each(|u| r.add(u));
+                    r.add_secret_url(&w.url);
+                    w.read_url.iter().for_each(|u| r.add_secret_url(u));
                 }
                 add_headers(&mut r, &w.headers);
             }
