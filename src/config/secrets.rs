@@ -1,7 +1,7 @@
 //! The secrets a config names: gathered into one [`Redactor`], and their files checked for
 //! loose permissions.
 
-use crate::actuators::spec::ActuatorSpec;
+use crate::actuators::ActuatorSpec;
 use crate::domain::redact::Redactor;
 use crate::sources::prometheus::{Auth, PromConfig, SecretRef};
 
