@@ -1,7 +1,7 @@
 //! The secrets a config names: gathered into one [`Redactor`], and their files checked for
 //! loose permissions.
 
-use crate::actuators::spec::ActuatorSpec;
+use crate::actuators::ActuatorSpec;
 use crate::domain::redact::Redactor;
 use crate::sources::prometheus::{Auth, PromConfig, SecretRef};
 
@@ -38,8 +38,8 @@ impl Config {
                 r.add_url(&w.url);
                 w.read_url.iter().for_each(|u| r.add_url(u));
                 if w.secret {
-                    r.add(&w.url);
-                    w.read_url.iter().for_each(|u| r.add(u));
+                    r.add_secret_url(&w.url);
+                    w.read_url.iter().for_each(|u| r.add_secret_url(u));
                 }
                 add_headers(&mut r, &w.headers);
             }

@@ -72,6 +72,20 @@ impl Redactor {
         }
     }
 
+    /// Adds a URL that is a credential as a whole (a hook with its token in the path): the URL,
+    /// and its path and query, which is what a server echoes back.
+    pub fn add_secret_url(&mut self, url: &str) {
+        self.add_url(url);
+        self.add(url);
+        self.add(&strip_userinfo(url));
+        if let Some(start) = url.find("://").map(|i| i + 3)
+            && let Some(path) = url[start..].find('/').map(|i| &url[start + i..])
+            && path.len() > 1
+        {
+            self.add(path);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()
     }
@@ -260,6 +274,14 @@ mod tests {
         assert_eq!(r.scrub("echo: p@ssw0rd / p%40ssw0rd"), "echo: [redacted] / [redacted]");
         r.add_url("https://T0KEN-abc@hooks.example/x");
         assert_eq!(r.scrub("token T0KEN-abc"), "token [redacted]");
+    }
+
+    #[test]
+    fn secret_urls_are_masked_whole_and_by_path() {
+        let mut r = Redactor::new();
+        r.add_secret_url("https://hooks.example/services/T0/B1/xyz?k=1");
+        assert_eq!(r.scrub("PUT https://hooks.example/services/T0/B1/xyz?k=1: HTTP 500"), "PUT [redacted]: HTTP 500");
+        assert_eq!(r.scrub("no route for /services/T0/B1/xyz?k=1"), "no route for [redacted]");
     }
 
     #[test]
