@@ -18,11 +18,15 @@ pub fn load(state: &Path) -> Option<PersistedState> {
     Some(loaded.state)
 }
 
-/// What the operator does in the cockpit while no cutover runs: ticks the rollback procedure's
-/// steps (routing ticks itself), so a resume is possible.
+/// What the operator does in the cockpit while no cutover runs: gives the rollback's reason if a
+/// kill cut the dialog off before it, and ticks the procedure's steps (routing ticks itself), so
+/// a resume is possible.
 pub fn finish_procedure(state: &Path) {
     let mut dir = StateDir::open(state).unwrap();
     let mut s = dir.load::<PersistedState>().unwrap().unwrap().state;
+    if s.traffic.rollback.as_ref().is_some_and(|r| r.reason.is_none()) {
+        s.traffic = s.traffic.give_rollback_reason("given after the restart").unwrap().0;
+    }
     for kind in [StepKind::Announce, StepKind::VerifyGreen, StepKind::Investigate, StepKind::Document] {
         if let Ok((next, _)) = s.traffic.tick_step(kind, "tester", None, cutover::store::state_dir::now()) {
             s.traffic = next;
