@@ -181,7 +181,7 @@ health = "http://prober:{HEALTH_PW}@{host}/health"
 [[target]]
 env = "green"
 service = "api"
-metrics = "http://scraper:{SCRAPE_PW}@{host}/metrics"
+metrics = "http://scraper:{SCRAPE_PW}@{host}/metrics?env=green"
 health = "http://prober:{HEALTH_PW}@{host}/health"
 [triggers]
 defaults = false
