@@ -9,12 +9,12 @@ use std::time::SystemTime;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use cutover::actuators::{Actuator, Chain, Exec};
-use cutover::app::keymap::Keymap;
 use cutover::app::{App, Msg, acting};
 use cutover::domain::cockpit::{Cockpit, Command, Event, PersistedState};
 use cutover::domain::time::Ts;
 use cutover::domain::traffic::{TrafficSpec, TrafficState};
 use cutover::domain::trigger::{Tier, TriggerSpec, Triggers};
+use cutover::keymap::Keymap;
 use cutover::store::runbook_file::RunbookFile;
 use cutover::store::{AuditEntry, StateDir, Who};
 use cutover::ui::theme::Theme;

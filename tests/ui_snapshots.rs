@@ -1,8 +1,6 @@
 //! Whole-screen snapshots at fixed sizes, from a fixed cockpit state, plus
 //! explicit style checks where colour carries meaning.
 
-use cutover::app::keymap::Keymap;
-use cutover::app::view::{Focus, Overlay, ViewState};
 use cutover::config::{self, GO_LIVE_RUNBOOK};
 use cutover::domain::automation::Gate;
 use cutover::domain::cockpit::{Cockpit, ControlsInfo, Event};
@@ -13,7 +11,9 @@ use cutover::domain::slo::{Outcome, SloRow};
 use cutover::domain::time::Ts;
 use cutover::domain::trigger::Triggers;
 use cutover::fleet::SERVICES;
+use cutover::keymap::Keymap;
 use cutover::ui::{self, Screen, theme::Theme};
+use cutover::view::{Focus, Overlay, ViewState};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -139,11 +139,11 @@ fn drift_takes_the_header_in_crit_and_the_advance_dialog_lists_gates_and_asks_fo
     let (x, y) = find(&buf, "DRIFT: router says 0/100, cutover expects 10/90");
     assert_eq!(buf[(x, y)].style().fg, Theme::builtin().crit.fg, "drift is drawn in the crit role");
     let view = ViewState {
-        overlay: Some(Overlay::Traffic(cutover::app::view::TrafficDialog {
+        overlay: Some(Overlay::Traffic(cutover::view::TrafficDialog {
             rollback: false,
             to: 25,
             needs_reason: true,
-            field: cutover::app::view::Field::Reason,
+            field: cutover::view::Field::Reason,
             reason: "why not".into(),
             confirm: String::new(),
             error: None,
@@ -571,11 +571,11 @@ fn a_refused_dialog_input_says_why_inside_the_dialog() {
     assert!(line.matches('│').count() >= 2, "{line}");
 
     let view = ViewState {
-        overlay: Some(Overlay::Traffic(cutover::app::view::TrafficDialog {
+        overlay: Some(Overlay::Traffic(cutover::view::TrafficDialog {
             rollback: true,
             to: 0,
             needs_reason: false,
-            field: cutover::app::view::Field::Confirm,
+            field: cutover::view::Field::Confirm,
             reason: String::new(),
             confirm: String::new(),
             error: Some("not confirmed: type ROLLBACK to send all traffic back to green".into()),
@@ -609,11 +609,11 @@ fn the_header_and_traffic_panel_say_why_the_healthy_soak_is_paused_and_what_drif
     let screen = text(&render(&c, &ViewState::default(), 120, 40));
     assert!(screen.contains("DRIFT: V sets the router back to 10% · D adopts the router's split"), "{screen}");
     let dialog = ViewState {
-        overlay: Some(Overlay::Traffic(cutover::app::view::TrafficDialog {
+        overlay: Some(Overlay::Traffic(cutover::view::TrafficDialog {
             rollback: false,
             to: 25,
             needs_reason: true,
-            field: cutover::app::view::Field::Reason,
+            field: cutover::view::Field::Reason,
             reason: String::new(),
             confirm: String::new(),
             error: None,

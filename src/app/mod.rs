@@ -2,12 +2,10 @@
 
 mod controls_io;
 pub mod exit;
-pub mod keymap;
 mod logging;
 mod run;
 mod terminal;
 pub mod traffic_io;
-pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -17,9 +15,9 @@ use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level, NOT_HOL
 use crate::domain::fault::FaultPreset;
 use crate::domain::time::Ts;
 use crate::domain::traffic::{Confirmation, Refusal, StepKind, confirm};
+use crate::keymap::{Action, Keymap};
 use crate::ui::theme::Theme;
-use keymap::{Action, Keymap};
-use view::{Field, Focus, Overlay, TrafficDialog, ViewState};
+use crate::view::{self, Field, Focus, Overlay, TrafficDialog, ViewState};
 
 /// Everything the loop receives.
 #[derive(Debug)]

@@ -17,13 +17,13 @@ use tokio::task::JoinHandle;
 use tui_logger::TuiLoggerWidget;
 
 use super::exit::{Signals, Stop};
-use super::keymap::Keymap;
 use super::terminal::TerminalGuard;
 use super::{App, Msg, logging};
 use crate::actuators::{ActuatorSpec, Chain};
 use crate::domain::cockpit::merge::{Side, merge};
 use crate::domain::cockpit::{Cockpit, Command, ControlsOp, Event, Level, PersistedState};
 use crate::domain::runbook::Task;
+use crate::keymap::Keymap;
 use crate::sources::plan::SourcePlan;
 use crate::sources::{self, Sink};
 use crate::store::runbook_file::RunbookFile;

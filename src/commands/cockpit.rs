@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use crate::app::Setup;
-use crate::app::keymap::Keymap;
 use crate::config::Config;
 use crate::domain::cockpit::Cockpit;
 use crate::domain::env::Env;
 use crate::domain::health::HealthCell;
 use crate::domain::slo::SloRow;
 use crate::domain::time::format_age;
+use crate::keymap::Keymap;
 use crate::sources::health::{HealthCheck, HealthTarget};
 use crate::sources::plan::SourcePlan;
 use crate::sources::prometheus::{CountCheck, PromSlo};

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Screen, bar, styled};
-use crate::app::keymap::Action;
+use crate::keymap::Action;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let h = s.theme.header;

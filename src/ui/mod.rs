@@ -17,9 +17,9 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use crate::app::keymap::Keymap;
-use crate::app::view::{Overlay, ViewState};
 use crate::domain::cockpit::Cockpit;
+use crate::keymap::Keymap;
+use crate::view::{Overlay, ViewState};
 use theme::Theme;
 
 /// The smallest terminal the cockpit lays out in.

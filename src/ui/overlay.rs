@@ -241,7 +241,7 @@ pub fn refused<'a>(s: &Screen) -> Option<Line<'a>> {
 
 /// On the holder, while someone asks for the controls: who, and the keys that answer.
 pub fn handover(frame: &mut Frame, area: Rect, s: &Screen) {
-    use crate::app::keymap::Action;
+    use crate::keymap::Action;
     let c = s.cockpit;
     let Some(who) = c.controls.asked_by.as_deref().filter(|_| c.controls_held) else { return };
     let t = s.theme;
@@ -260,7 +260,7 @@ pub fn handover(frame: &mut Frame, area: Rect, s: &Screen) {
 
 /// On the holder, while an observer asks for a trigger action: who, what, and the keys that answer.
 pub fn trigger_request(frame: &mut Frame, area: Rect, s: &Screen) {
-    use crate::app::keymap::Action;
+    use crate::keymap::Action;
     let c = s.cockpit;
     // The handover question, when there is one, is answered first.
     let Some(r) = c.trigger_request.as_ref().filter(|_| c.controls_held && c.controls.asked_by.is_none()) else {
@@ -284,7 +284,7 @@ pub fn trigger_request(frame: &mut Frame, area: Rect, s: &Screen) {
 
 /// A popup the operator must see (the controls taken, a rollback made elsewhere), until `esc`.
 pub fn notice(frame: &mut Frame, area: Rect, s: &Screen) {
-    use crate::app::keymap::Action;
+    use crate::keymap::Action;
     let Some(n) = s.cockpit.notice.as_ref() else { return };
     let t = s.theme;
     let close = s.keymap.first_key(Action::Close).unwrap_or_else(|| "?".into());

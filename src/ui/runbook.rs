@@ -7,9 +7,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Screen, bar, fit, panel, styled};
-use crate::app::view::{Focus, visible_in};
 use crate::domain::automation::locked_phases;
 use crate::domain::runbook::{Phase, Task};
+use crate::view::{Focus, visible_in};
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     let t = s.theme;

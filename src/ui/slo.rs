@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &Screen) {
     if s.cockpit.slos.is_empty() {
         lines.push(Line::styled("no SLOs configured", t.muted));
     }
-    let focused = s.view.focus == crate::app::view::Focus::Slos;
+    let focused = s.view.focus == crate::view::Focus::Slos;
     for (i, row) in s.cockpit.slos.iter().enumerate() {
         let name_style = if focused && i == s.view.slo { t.selected } else { t.text };
         let mut spans = vec![styled(pad(&fit(&row.spec.name, w.name - 1), w.name), name_style)];

@@ -8,11 +8,11 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::overlay::centered;
 use super::{Screen, fit, panel, styled};
-use crate::app::keymap::Action;
-use crate::app::view::{Field, Focus, TrafficDialog};
 use crate::domain::cockpit::Cockpit;
 use crate::domain::time::Ts;
 use crate::domain::traffic::{Confirmation, MoveKind, StepKind, format_countdown, weights_for};
+use crate::keymap::Action;
+use crate::view::{Field, Focus, TrafficDialog};
 
 /// `14:02:11` in local time (the offset comes with the cockpit; the view reads no clock).
 fn clock(c: &Cockpit, ts: Ts) -> String {

@@ -9,9 +9,9 @@ use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
 use super::{Screen, bar, fit, panel, styled};
-use crate::app::keymap::Action;
-use crate::app::view::Focus;
 use crate::domain::trigger::{Phase, Tier, format_span};
+use crate::keymap::Action;
+use crate::view::Focus;
 
 /// Rows the panel wants: a heading per tier in use, a line per trigger, borders.
 pub fn height(s: &Screen) -> u16 {

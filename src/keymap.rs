@@ -6,7 +6,7 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 
-pub const DEFAULT_KEYMAP: &str = include_str!("../../config/keymap.toml");
+pub const DEFAULT_KEYMAP: &str = include_str!("../config/keymap.toml");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
